@@ -1,0 +1,54 @@
+# TrafficDesk: `make demo` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export TRAFFICDESK_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: demo test test-sqlite test-postgres bench lint venv messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+var/secret_key:
+	@mkdir -p var
+	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+
+demo: $(STAMP) var/secret_key
+	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py migrate --no-input -v0
+	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py createcachetable
+	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
+	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py load_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@SECRET_KEY=$$(cat var/secret_key) $(VENV)/bin/gunicorn trafficdesk.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+test: $(STAMP)
+	$(PY) scripts/run_tests.py $(ARGS)
+
+test-sqlite: $(STAMP)
+	$(PY) scripts/run_tests.py --only sqlite $(ARGS)
+
+test-postgres: $(STAMP)
+	$(PY) scripts/run_tests.py --only postgres $(ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py $(NAME)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check trafficdesk tests bench scripts
+	SECRET_KEY=lint-only-key-that-is-long-enough-0123456789 $(VENV)/bin/mypy trafficdesk
+	$(VENV)/bin/bandit -q -r trafficdesk -x '*/migrations/*,*/tests/*' -s B101
+
+messages: $(STAMP)
+	DEBUG=true $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests
+	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

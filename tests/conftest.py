@@ -1,0 +1,67 @@
+"""Shared fixtures. Database tests run on SQLite and, in a second pass, on PostgreSQL
+(scripts/run_tests.py); that pass sets TRAFFICDESK_DB_TESTS_ONLY and we keep only them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup", "client", "admin_client"}
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(item.get_closest_marker("django_db")) or bool(names & DB_FIXTURES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("TRAFFICDESK_DB_TESTS_ONLY") != "1":
+        return
+    keep = [item for item in items if _uses_database(item)]
+    dropped = [item for item in items if not _uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers
+    refuse; lift them for the flush only and put them back for the next test."""
+    if not ({"transactional_db", "live_server"} & set(request.fixturenames)):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from django.db import connection
+
+    from trafficdesk.audit import triggers
+
+    triggers.install(connection)
+    yield
+    triggers.remove(connection)
+
+
+@pytest.fixture
+def demo(db: Any) -> Any:
+    from trafficdesk.core.demo import load_demo
+
+    return load_demo()
+
+
+@pytest.fixture
+def users(demo: Any) -> dict[str, Any]:
+    from trafficdesk.accounts.models import User
+
+    return {u.username: u for u in User.objects.select_related("region")}
+
+
+@pytest.fixture
+def sms_outbox() -> Iterator[list[tuple[str, str]]]:
+    from trafficdesk.notify.backends import sent_messages
+
+    sent_messages.clear()
+    yield sent_messages
+    sent_messages.clear()

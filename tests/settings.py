@@ -1,0 +1,13 @@
+"""Settings for the test suite: the real settings, with a throwaway secret and test doubles
+only where the real thing is external (SMS goes to an in-process outbox)."""
+
+import os
+import secrets
+
+os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
+os.environ.setdefault("SMS_BACKEND", "trafficdesk.notify.backends.MemorySmsBackend")
+
+from trafficdesk.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

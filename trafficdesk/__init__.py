@@ -1,0 +1,1 @@
+"""TrafficDesk: reopen traffic-police service windows region by region and risk level by risk level."""

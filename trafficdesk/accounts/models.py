@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trafficdesk.core.validators import mask_mobile
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    CLERK = "clerk", _("Window clerk")
+    HALL_MANAGER = "hall_manager", _("Hall manager")
+    REGIONAL_ADMIN = "regional_admin", _("Regional administrator")
+    CHECKPOINT_OFFICER = "checkpoint_officer", _("Checkpoint officer")
+    AUDITOR = "auditor", _("Auditor")
+
+
+STAFF_ROLES = frozenset(
+    {Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.CHECKPOINT_OFFICER, Role.AUDITOR}
+)
+ADMIN_SITE_ROLES = frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.AUDITOR})
+
+
+class User(AbstractUser):
+    """Staff log in with username and password; citizens with their mobile number and a code."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CITIZEN)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("region of authority"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Staff act only within this region and the regions inside it."),
+    )
+    service_point = models.ForeignKey(
+        "sites.ServicePoint",
+        verbose_name=_("service point"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    mobile = models.CharField(_("mobile number"), max_length=11, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.role == Role.CITIZEN
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile) if self.mobile else ""
+
+    def display_name(self) -> str:
+        if self.is_citizen:
+            return self.masked_mobile or self.username
+        return self.get_full_name() or self.username
+
+
+class OtpChallenge(models.Model):
+    """A one-time code sent by SMS. Only keyed hashes are stored, never the code or the number."""
+
+    phone_digest = models.CharField(max_length=64, db_index=True)
+    code_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        default_permissions = ()

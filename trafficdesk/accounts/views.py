@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from trafficdesk.accounts import services
+from trafficdesk.accounts.forms import CodeForm, MobileForm
+from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
+
+
+class StaffLoginView(auth_views.LoginView):
+    template_name = "accounts/staff_login.html"
+    redirect_authenticated_user = True
+
+
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes calls this once an account has failed too many times."""
+    return render(request, "accounts/locked_out.html", status=429)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def citizen_login(request: HttpRequest) -> HttpResponse:
+    """Step 1: the citizen gives a mobile number and gets a code by SMS."""
+    form = MobileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        mobile = form.cleaned_data["mobile"]
+        if otp_request_limited(request, mobile):
+            form.add_error(None, _("Too many codes requested; try again later."))
+            return render(request, "accounts/citizen_login.html", {"form": form}, status=429)
+        sent = services.request_login_code(mobile)
+        messages.info(request, _("If the number can receive SMS, a code was sent to %(mobile)s.") % {"mobile": sent.masked_mobile})
+        code_form = CodeForm(initial={"mobile": mobile})
+        return render(request, "accounts/citizen_code.html", {"form": code_form, "masked": sent.masked_mobile})
+    return render(request, "accounts/citizen_login.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["POST"])
+def citizen_verify(request: HttpRequest) -> HttpResponse:
+    """Step 2: the citizen types the code and is logged in."""
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "accounts/citizen_code.html", {"form": form}, status=422)
+    if otp_verify_limited(request):
+        form.add_error(None, _("Too many attempts; try again later."))
+        return render(request, "accounts/citizen_code.html", {"form": form}, status=429)
+    try:
+        user = services.verify_login_code(form.cleaned_data["mobile"], form.cleaned_data["code"])
+    except (services.OtpRejected, ValueError):
+        form.add_error("code", _("The code is wrong or has expired. Ask for a new one if needed."))
+        return render(request, "accounts/citizen_code.html", {"form": form}, status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("accounts:me")
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/me.html")

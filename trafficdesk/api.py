@@ -1,0 +1,55 @@
+"""The JSON API at /api/v1/, with its OpenAPI schema at /api/v1/openapi.json and docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from trafficdesk.accounts.api import router as accounts_router
+from trafficdesk.catalog.api import router as catalog_router
+from trafficdesk.core.validators import InvalidValue
+from trafficdesk.regions.api import router as regions_router
+from trafficdesk.sites.api import router as sites_router
+
+api = NinjaAPI(
+    title="TrafficDesk API",
+    version="1",
+    description="交管窗口服务分区分级恢复平台 — reference data, risk levels and accounts.",
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "detail": message, **extra}, status=status)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or "forbidden")
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "log in first")
+
+
+@api.exception_handler(InvalidValue)
+def invalid_value(request: HttpRequest, exc: InvalidValue) -> HttpResponse:
+    from django.utils.translation import get_language
+
+    return _error(request, 422, exc.code, exc.message(get_language()))
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return _error(request, 422, "invalid", "the request is not valid", errors=exc.errors)
+
+
+api.add_router("/accounts", accounts_router)
+api.add_router("/regions", regions_router)
+api.add_router("/catalog", catalog_router)
+api.add_router("/sites", sites_router)

@@ -1,0 +1,41 @@
+"""Writing the audit log. Every staff state change and every unmasked view goes through record()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from trafficdesk.audit.models import AuditEntry, Outcome
+from trafficdesk.core.context import current_request_context
+from trafficdesk.core.validators import mask_personal_data_in_text
+
+
+def _label(actor: Any) -> str:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "anonymous"
+    return str(actor.get_username())
+
+
+def record(
+    actor: Any,
+    action: str,
+    *,
+    target: models.Model | None = None,
+    summary: str = "",
+    detail: dict[str, Any] | None = None,
+    outcome: str = Outcome.OK,
+) -> AuditEntry:
+    """Append one entry. The summary is masked, so personal data never lands in the log."""
+    ctx = current_request_context()
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=_label(actor),
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        summary=mask_personal_data_in_text(summary)[:300],
+        detail=detail or {},
+        ip=ctx.ip if ctx else None,
+        outcome=outcome,
+    )

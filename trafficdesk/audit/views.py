@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from trafficdesk.accounts.decorators import role_required
+from trafficdesk.accounts.models import Role
+from trafficdesk.audit.models import AuditEntry, Outcome
+
+
+@role_required(Role.AUDITOR)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = AuditEntry.objects.all()
+    actor = request.GET.get("actor", "").strip()
+    action = request.GET.get("action", "").strip()
+    outcome = request.GET.get("outcome", "").strip()
+    if actor:
+        entries = entries.filter(actor_label__icontains=actor)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if outcome in Outcome.values:
+        entries = entries.filter(outcome=outcome)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/log.html",
+        {"page": page, "actor": actor, "action": action, "outcome": outcome, "outcomes": Outcome.choices},
+    )

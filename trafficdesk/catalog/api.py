@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from trafficdesk.catalog.models import Business, BusinessCategory
+
+router = Router(tags=["catalog"])
+
+
+class CategoryOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class BusinessOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    online: bool
+    on_site_required: bool
+    service_minutes: int
+    deliverable: str
+
+    @staticmethod
+    def resolve_category(obj: Business) -> str:
+        return obj.category.code
+
+
+@router.get("/categories", response=list[CategoryOut], auth=None)
+def list_categories(request: HttpRequest) -> Any:
+    return BusinessCategory.objects.all()
+
+
+@router.get("/businesses", response=list[BusinessOut], auth=None)
+def list_businesses(request: HttpRequest, online: bool | None = None) -> Any:
+    queryset = Business.objects.filter(active=True).select_related("category")
+    if online is not None:
+        queryset = queryset.filter(online=online)
+    return queryset

@@ -1,0 +1,27 @@
+"""The acting request's user and address, for the audit log and the log filter."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip: str | None
+    path: str | None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("trafficdesk_request", default=None)
+
+
+def set_request_context(ctx: RequestContext | None) -> object:
+    return _current.set(ctx)
+
+
+def reset_request_context(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+def current_request_context() -> RequestContext | None:
+    return _current.get()

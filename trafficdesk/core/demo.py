@@ -1,0 +1,213 @@
+"""Demo data: Guizhou's divisions and risk levels, Guiyang's halls, Guiyang North toll station,
+and one login per role. Idempotent: running it twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from trafficdesk.accounts.models import Role, User
+from trafficdesk.accounts.services import create_staff_user
+from trafficdesk.catalog.models import Business
+from trafficdesk.catalog.services import load_catalogue
+from trafficdesk.checkpoint.models import Checkpoint, CheckpointKind
+from trafficdesk.regions.models import Region, RegionLevel
+from trafficdesk.regions.services import load_divisions, set_risk_level
+from trafficdesk.sites.models import ServicePoint, ServicePointKind, Window, WindowKind, Zone
+
+DEMO_PASSWORD = "TrafficDesk-demo-2026"  # noqa: S105 - printed for the local demo only
+DEMO_CITIZEN_MOBILE = "13800138000"
+
+HIGH_COUNTIES = {"520302": "红花岗区出现聚集性疫情", "522301": "兴义市累计超过50例且14天内有聚集性疫情"}
+MEDIUM_COUNTIES = {
+    "520102": "14天内有新增确诊病例",
+    "520103": "14天内有新增确诊病例",
+    "520203": "14天内有新增确诊病例",
+    "520402": "14天内有新增确诊病例",
+    "520502": "14天内有新增确诊病例",
+    "520602": "14天内有新增确诊病例",
+    "522601": "14天内有新增确诊病例",
+    "522701": "14天内有新增确诊病例",
+}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+    region: str
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    county: str
+    address: str
+    ppe: bool
+    area: int
+    diversion: int
+    designated: bool
+    zones: tuple[tuple[str, str, int], ...]
+    windows: tuple[tuple[int, str, int, tuple[str, ...], bool], ...]  # number, kind, zone, businesses, open
+
+
+PLATES = ("P01", "P02", "P03", "V01", "V02", "V03", "V04", "V07")
+REGISTRATION = ("R01", "R02", "R03", "R04")
+LICENCE = ("L01", "L02", "L03", "L04", "D01", "D02", "D03")
+
+POINTS = (
+    PointSpec(
+        "GY-HALL-01", "贵阳市公安交通管理局车辆管理所", "Guiyang Vehicle Administration Office",
+        ServicePointKind.HALL, "520115", "贵阳市观山湖区金阳南路 66 号", True, 3200, 5, True,
+        (("一楼等候区", "Ground-floor waiting area", 60), ("二楼办事区", "First-floor service area", 40)),
+        (
+            (1, WindowKind.EMERGENCY, 0, PLATES + REGISTRATION + LICENCE, True),
+            (2, WindowKind.GREEN, 0, PLATES + REGISTRATION, True),
+            (3, WindowKind.NORMAL, 0, PLATES, True),
+            (4, WindowKind.NORMAL, 0, PLATES, True),
+            (5, WindowKind.NORMAL, 0, REGISTRATION, True),
+            (6, WindowKind.NORMAL, 0, REGISTRATION, False),
+            (7, WindowKind.NORMAL, 1, LICENCE, True),
+            (8, WindowKind.NORMAL, 1, LICENCE, False),
+            (9, WindowKind.NORMAL, 1, ("W01",), True),
+            (10, WindowKind.NORMAL, 1, ("W01",), False),
+        ),
+    ),
+    PointSpec(
+        "GY-BR-HX", "花溪车管分所", "Huaxi Vehicle Administration Branch",
+        ServicePointKind.BRANCH, "520111", "贵阳市花溪区田园南路 18 号", True, 900, 3, False,
+        (("办事大厅", "Service hall", 30),),
+        (
+            (1, WindowKind.EMERGENCY, 0, PLATES + LICENCE, True),
+            (2, WindowKind.NORMAL, 0, PLATES + REGISTRATION, True),
+            (3, WindowKind.NORMAL, 0, LICENCE, True),
+            (4, WindowKind.NORMAL, 0, LICENCE, False),
+        ),
+    ),
+    PointSpec(
+        "GY-EXAM-01", "贵阳市机动车驾驶人考试中心", "Guiyang Driving Exam Centre",
+        ServicePointKind.EXAM_CENTRE, "520113", "贵阳市白云区云环东路 200 号", True, 5000, 4, False,
+        (("候考区", "Candidate waiting area", 80), ("理论考场", "Theory test room", 50)),
+        (
+            (1, WindowKind.NORMAL, 0, ("E01", "E02", "E03", "E04"), True),
+            (2, WindowKind.NORMAL, 0, ("E01", "E02", "E03", "E04"), True),
+            (3, WindowKind.NORMAL, 1, ("E01", "E04"), True),
+        ),
+    ),
+    PointSpec(
+        "GY-QC-NM", "南明区交通事故快处快赔中心", "Nanming Accident Quick-Claim Centre",
+        ServicePointKind.QUICK_CLAIM, "520102", "贵阳市南明区花果园大街 3 号", False, 400, 2, False,
+        (("理赔大厅", "Claims hall", 20),),
+        ((1, WindowKind.NORMAL, 0, ("A01", "A02"), True), (2, WindowKind.NORMAL, 0, ("A01",), False)),
+    ),
+    PointSpec(
+        "GY-SS-YY", "云岩区交管社会服务站", "Yunyan Traffic Service Station",
+        ServicePointKind.SERVICE_STATION, "520103", "贵阳市云岩区北京路 9 号", False, 150, 2, False,
+        (("服务区", "Service area", 10),),
+        ((1, WindowKind.NORMAL, 0, ("W01", "V03", "V04"), True),),
+    ),
+    PointSpec(
+        "GY-BR-QZ", "清镇车管分所", "Qingzhen Vehicle Administration Branch",
+        ServicePointKind.BRANCH, "520181", "贵阳市清镇市云岭东路 52 号", True, 700, 4, False,
+        (("办事大厅", "Service hall", 25),),
+        (
+            (1, WindowKind.EMERGENCY, 0, PLATES, True),
+            (2, WindowKind.GREEN, 0, PLATES, True),
+            (3, WindowKind.NORMAL, 0, REGISTRATION + LICENCE, True),
+        ),
+    ),
+)
+
+STAFF = (
+    (Role.REGIONAL_ADMIN, "gz_admin", "520000", "", "省级 管理员"),
+    (Role.REGIONAL_ADMIN, "nanming_admin", "520102", "", "南明区 管理员"),
+    (Role.CLERK, "clerk", "520115", "GY-HALL-01", "窗口 民警"),
+    (Role.HALL_MANAGER, "manager", "520115", "GY-HALL-01", "大厅 负责人"),
+    (Role.CHECKPOINT_OFFICER, "officer", "520100", "", "卡口 执勤"),
+    (Role.AUDITOR, "auditor", "520000", "", "审计 员"),
+)
+
+
+def _load_points() -> None:
+    businesses = {b.code: b for b in Business.objects.all()}
+    for spec in POINTS:
+        point, _ = ServicePoint.objects.update_or_create(
+            code=spec.code,
+            defaults={
+                "name_zh": spec.name_zh, "name_en": spec.name_en, "kind": spec.kind,
+                "region": Region.objects.get(code=spec.county), "address": spec.address,
+                "ppe_complete": spec.ppe, "service_area_m2": spec.area,
+                "diversion_ease": spec.diversion, "designated_emergency": spec.designated,
+            },
+        )
+        zones = [
+            Zone.objects.update_or_create(
+                service_point=point, name_zh=zh, defaults={"name_en": en, "occupancy_cap": cap}
+            )[0]
+            for zh, en, cap in spec.zones
+        ]
+        for number, kind, zone_index, codes, is_open in spec.windows:
+            window, _ = Window.objects.update_or_create(
+                service_point=point,
+                number=number,
+                defaults={"kind": kind, "zone": zones[zone_index], "is_open": is_open},
+            )
+            window.businesses.set([businesses[c] for c in codes])
+
+
+def _load_staff() -> list[DemoLogin]:
+    logins = []
+    for role, username, region_code, point_code, full_name in STAFF:
+        region = Region.objects.get(code=region_code)
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = create_staff_user(username, DEMO_PASSWORD, role, region, full_name=full_name)
+        if point_code:
+            user.service_point = ServicePoint.objects.get(code=point_code)
+            user.save(update_fields=["service_point"])
+        logins.append(DemoLogin(role, username, DEMO_PASSWORD, region_code))
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser("admin", password=DEMO_PASSWORD, role=Role.REGIONAL_ADMIN,
+                                      region=Region.objects.get(code="520000"))
+    logins.append(DemoLogin("superuser", "admin", DEMO_PASSWORD, "520000"))
+    return logins
+
+
+def _load_risk_levels() -> None:
+    author = User.objects.get(username="gz_admin")
+    start = timezone.now() - timedelta(days=1)
+    for county in Region.objects.filter(level=RegionLevel.COUNTY, code__startswith="52"):
+        if county.risk_assessments.exists():
+            continue
+        if county.code in HIGH_COUNTIES:
+            level, reason = "HIGH", HIGH_COUNTIES[county.code]
+        elif county.code in MEDIUM_COUNTIES:
+            level, reason = "MEDIUM", MEDIUM_COUNTIES[county.code]
+        else:
+            level, reason = "LOW", "连续14天无新增确诊病例"
+        set_risk_level(author, county, level, reason=reason, effective_from=start)
+
+
+@transaction.atomic
+def load_demo() -> list[DemoLogin]:
+    load_divisions("520000")
+    load_catalogue()
+    _load_points()
+    logins = _load_staff()
+    _load_risk_levels()
+    Checkpoint.objects.update_or_create(
+        code="GY-N-TOLL",
+        defaults={
+            "name_zh": "贵阳北收费站", "name_en": "Guiyang North toll station",
+            "kind": CheckpointKind.TOLL_STATION, "region": Region.objects.get(code="520113"),
+            "road": "G75 兰海高速",
+        },
+    )
+    return logins

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", _("province")
+    CITY = "city", _("city")
+    COUNTY = "county", _("county")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "LOW", _("low risk")
+    MEDIUM = "MEDIUM", _("medium risk")
+    HIGH = "HIGH", _("high risk")
+
+
+RISK_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
+
+
+class Region(models.Model):
+    """A GB/T 2260 administrative division. `path` holds the codes from the province down."""
+
+    code = models.CharField(_("GB/T 2260 code"), max_length=6, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    level = models.CharField(_("level"), max_length=10, choices=RegionLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=40, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        if translation.get_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name_zh
+
+    def compute_path(self) -> str:
+        return f"{self.parent.path}/{self.code}" if self.parent else self.code
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.path = self.compute_path()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def contains(self, other: Region) -> bool:
+        """True if `other` is this region or lies inside it."""
+        return other.path == self.path or other.path.startswith(self.path + "/")
+
+    def current_risk(self, at: object = None) -> RiskAssessment | None:
+        moment = at or timezone.now()
+        return (
+            self.risk_assessments.filter(effective_from__lte=moment)
+            .order_by("-effective_from", "-id")
+            .first()
+        )
+
+
+class RiskAssessment(models.Model):
+    """A county's risk level from a moment on. History is kept: entries are never changed."""
+
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="risk_assessments",
+        limit_choices_to={"level": RegionLevel.COUNTY},
+    )
+    level = models.CharField(_("risk level"), max_length=6, choices=RiskLevel.choices)
+    effective_from = models.DateTimeField(_("effective from"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["region__code", "-effective_from", "-id"]
+        verbose_name = _("risk assessment")
+        verbose_name_plural = _("risk assessments")
+        indexes = [models.Index(fields=["region", "-effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.region.code} {self.level} @ {self.effective_from:%Y-%m-%d %H:%M}"

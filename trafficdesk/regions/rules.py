@@ -1,0 +1,76 @@
+"""Pure rules about regions and risk (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    total_confirmed: int
+    new_in_last_14_days: int
+    cluster_outbreak_in_last_14_days: bool
+
+
+@dataclass(frozen=True)
+class RiskSuggestion:
+    level: str
+    reason_zh: str
+    reason_en: str
+
+
+def suggest_risk_level(counts: CaseCounts) -> RiskSuggestion:
+    """The 2020 criteria (SPEC R11), offered as a suggestion; the administrator decides."""
+    if counts.total_confirmed < 0 or counts.new_in_last_14_days < 0:
+        raise ValueError("case counts cannot be negative")
+    if counts.new_in_last_14_days > counts.total_confirmed:
+        raise ValueError("new cases cannot exceed the total")
+    if counts.total_confirmed == 0 or counts.new_in_last_14_days == 0:
+        return RiskSuggestion(
+            "LOW", "无确诊病例或连续14天无新增确诊病例", "no confirmed case, or none new for 14 days"
+        )
+    if counts.total_confirmed > 50 and counts.cluster_outbreak_in_last_14_days:
+        return RiskSuggestion(
+            "HIGH",
+            "累计确诊超过50例且14天内有聚集性疫情",
+            "more than 50 cases in total and a cluster outbreak within 14 days",
+        )
+    if counts.total_confirmed <= 50:
+        return RiskSuggestion(
+            "MEDIUM", "14天内有新增确诊，累计不超过50例", "new cases within 14 days, at most 50 in total"
+        )
+    return RiskSuggestion(
+        "MEDIUM",
+        "累计超过50例但14天内未发生聚集性疫情",
+        "more than 50 cases in total without a cluster outbreak within 14 days",
+    )
+
+
+RISK_ALIASES = {
+    "LOW": "LOW",
+    "低": "LOW",
+    "低风险": "LOW",
+    "MEDIUM": "MEDIUM",
+    "中": "MEDIUM",
+    "中风险": "MEDIUM",
+    "HIGH": "HIGH",
+    "高": "HIGH",
+    "高风险": "HIGH",
+}
+
+
+def parse_risk_level(value: str) -> str:
+    key = value.strip().upper() if value.strip().isascii() else value.strip()
+    try:
+        return RISK_ALIASES[key]
+    except KeyError:
+        raise ValueError(f"unknown risk level {value!r} (use LOW/MEDIUM/HIGH or 低/中/高)") from None
+
+
+def code_prefix(code: str) -> str:
+    """The prefix shared by a region's code and the codes of everything inside it."""
+    if len(code) == 6 and code.endswith("0000"):
+        return code[:2]
+    if len(code) == 6 and code.endswith("00"):
+        return code[:4]
+    return code

@@ -1,0 +1,223 @@
+"""Region reference data and county risk levels. Each public function is one transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.services import can_act_in, ensure_can_act_in, require_role
+from trafficdesk.audit.services import record
+from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
+from trafficdesk.regions.rules import parse_risk_level
+
+DIVISIONS_CSV = Path(__file__).parent / "data" / "divisions.csv"
+
+risk_level_changed = Signal()
+"""Sent with `assessment` after a county's risk level is recorded; later work subscribes."""
+
+
+class InvalidRiskChange(ValueError):
+    pass
+
+
+@transaction.atomic
+def load_divisions(province_code: str, source: Path = DIVISIONS_CSV) -> int:
+    """Load (or update) one province and everything under it from the packaged data file."""
+    prefix = province_code[:2]
+    with source.open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["code"].startswith(prefix)]
+    if not rows:
+        raise ValueError(f"no divisions with code prefix {prefix} in {source.name}")
+    rank = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
+    rows.sort(key=lambda row: (rank[RegionLevel(row["level"])], row["code"]))
+    by_code: dict[str, Region] = {}
+    for row in rows:
+        parent = by_code.get(row["parent_code"]) if row["parent_code"] else None
+        region, _created = Region.objects.update_or_create(
+            code=row["code"],
+            defaults={"name_zh": row["name"], "level": row["level"], "parent": parent},
+        )
+        by_code[region.code] = region
+    return len(rows)
+
+
+def risk_change_problem(actor: Any, region: Region) -> str | None:
+    """Why `actor` may not set this region's risk level, or None when they may."""
+    if not (getattr(actor, "is_superuser", False) or getattr(actor, "role", None) == Role.REGIONAL_ADMIN):
+        return _("Only a regional administrator sets risk levels.")
+    if not can_act_in(actor, region):
+        return _("%(region)s is outside your region of authority.") % {"region": str(region)}
+    if region.level != RegionLevel.COUNTY:
+        return _("Risk levels are set per county; %(region)s is a %(level)s.") % {
+            "region": str(region),
+            "level": region.get_level_display(),
+        }
+    return None
+
+
+def _as_county(region: Region) -> None:
+    if region.level != RegionLevel.COUNTY:
+        raise InvalidRiskChange(
+            _("Risk levels are set per county; %(region)s is a %(level)s.")
+            % {"region": str(region), "level": region.get_level_display()}
+        )
+
+
+@transaction.atomic
+def set_risk_level(
+    actor: Any,
+    region: Region,
+    level: str,
+    *,
+    reason: str,
+    effective_from: datetime | None = None,
+) -> RiskAssessment:
+    """Record a county's risk level from `effective_from` on (now by default)."""
+    require_role(actor, Role.REGIONAL_ADMIN)
+    ensure_can_act_in(actor, region, action="risk.set")
+    _as_county(region)
+    level = parse_risk_level(level)
+    if not reason.strip():
+        raise InvalidRiskChange(_("Give a reason for the change."))
+    assessment = RiskAssessment.objects.create(
+        region=region,
+        level=level,
+        effective_from=effective_from or timezone.now(),
+        author=actor if getattr(actor, "is_authenticated", False) else None,
+        reason=reason.strip(),
+    )
+    record(
+        actor,
+        "risk.set",
+        target=region,
+        summary=f"{region.code} → {level} from {assessment.effective_from.isoformat()}",
+        detail={"level": level, "reason": assessment.reason, "assessment": assessment.pk},
+    )
+    transaction.on_commit(lambda: risk_level_changed.send(sender=RiskAssessment, assessment=assessment))
+    return assessment
+
+
+@dataclass
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+CSV_COLUMNS = ("code", "level", "effective_from", "reason")
+
+
+def _parse_moment(raw: str) -> datetime | None:
+    raw = raw.strip()
+    if not raw:
+        return timezone.now()
+    moment = parse_datetime(raw)
+    if moment is None:
+        day = parse_date(raw)
+        if day is None:
+            return None
+        moment = datetime.combine(day, time.min)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _validate_rows(
+    actor: Any, rows: Iterable[dict[str, str]], counties: dict[str, Region]
+) -> tuple[list[tuple[Region, str, datetime, str]], list[RowError]]:
+    valid: list[tuple[Region, str, datetime, str]] = []
+    errors: list[RowError] = []
+    seen: set[tuple[str, datetime]] = set()
+    for line, row in enumerate(rows, start=2):
+        code = (row.get("code") or "").strip()
+        region = counties.get(code)
+        if region is None:
+            errors.append(RowError(line, _("%(code)s is not a known county code.") % {"code": code or "''"}))
+            continue
+        if not can_act_in(actor, region):
+            errors.append(RowError(line, _("%(code)s is outside your region of authority.") % {"code": code}))
+            continue
+        try:
+            level = parse_risk_level(row.get("level") or "")
+        except ValueError:
+            errors.append(
+                RowError(line, _("Unknown risk level %(level)r; use LOW, MEDIUM or HIGH.") % {"level": row.get("level")})
+            )
+            continue
+        moment = _parse_moment(row.get("effective_from") or "")
+        if moment is None:
+            errors.append(
+                RowError(line, _("%(value)r is not a date or date-time.") % {"value": row.get("effective_from")})
+            )
+            continue
+        reason = (row.get("reason") or "").strip()
+        if not reason:
+            errors.append(RowError(line, _("The reason is missing.")))
+            continue
+        if (code, moment) in seen:
+            errors.append(RowError(line, _("%(code)s appears twice for the same moment.") % {"code": code}))
+            continue
+        seen.add((code, moment))
+        valid.append((region, level, moment, reason))
+    return valid, errors
+
+
+def import_risk_levels_csv(actor: Any, content: bytes | str) -> ImportResult:
+    """Import county risk levels from CSV (code,level,effective_from,reason). All rows or none."""
+    require_role(actor, Role.REGIONAL_ADMIN)
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in ("code", "level", "reason") if name not in header]
+    if missing:
+        return ImportResult(errors=[RowError(1, _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)})])
+    reader.fieldnames = header
+    counties = {r.code: r for r in Region.objects.filter(level=RegionLevel.COUNTY)}
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        return ImportResult(errors=[RowError(reader.line_num, str(exc))])
+    valid, errors = _validate_rows(actor, rows, counties)
+    if errors:
+        record(actor, "risk.import", summary=f"refused: {len(errors)} bad rows", outcome="failed")
+        return ImportResult(errors=errors)
+    if not valid:
+        return ImportResult(errors=[RowError(1, _("The file has no rows."))])
+    with transaction.atomic():
+        for region, level, moment, reason in valid:
+            set_risk_level(actor, region, level, reason=reason, effective_from=moment)
+        record(actor, "risk.import", summary=f"imported {len(valid)} rows")
+    return ImportResult(imported=len(valid))
+
+
+def current_levels(regions: Iterable[Region], at: datetime | None = None) -> dict[int, RiskAssessment]:
+    """The assessment in force for each region, in one query."""
+    moment = at or timezone.now()
+    ids = [r.pk for r in regions]
+    latest: dict[int, RiskAssessment] = {}
+    for assessment in RiskAssessment.objects.filter(region_id__in=ids, effective_from__lte=moment).order_by(
+        "region_id", "-effective_from", "-id"
+    ):
+        latest.setdefault(assessment.region_id, assessment)
+    return latest

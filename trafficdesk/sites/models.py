@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trafficdesk.core.models import BilingualName
+
+
+class ServicePointKind(models.TextChoices):
+    HALL = "hall", _("vehicle administration hall")
+    BRANCH = "branch", _("branch office")
+    EXAM_CENTRE = "exam_centre", _("exam centre")
+    QUICK_CLAIM = "quick_claim", _("accident quick-claim centre")
+    SERVICE_STATION = "service_station", _("social service station")
+
+
+class ServicePoint(BilingualName):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ServicePointKind.choices)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="service_points",
+        limit_choices_to={"level": "county"},
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    ppe_complete = models.BooleanField(_("protective equipment complete"), default=False)
+    service_area_m2 = models.PositiveIntegerField(_("service area (m²)"), default=0)
+    diversion_ease = models.PositiveSmallIntegerField(
+        _("ease of crowd diversion (1-5)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    designated_emergency = models.BooleanField(
+        _("designated for emergency service"),
+        default=False,
+        help_text=_("At high risk only designated service points keep emergency windows open."),
+    )
+    opens_at = models.TimeField(_("opens at"), default="09:00")
+    closes_at = models.TimeField(_("closes at"), default="17:00")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("service point")
+        verbose_name_plural = _("service points")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Zone(BilingualName):
+    """Part of a hall with an occupancy cap that is never exceeded (分区限流)."""
+
+    service_point = models.ForeignKey(
+        ServicePoint, verbose_name=_("service point"), on_delete=models.CASCADE, related_name="zones"
+    )
+    occupancy_cap = models.PositiveIntegerField(
+        _("occupancy cap"), validators=[MinValueValidator(1), MaxValueValidator(10000)]
+    )
+    is_open = models.BooleanField(_("open"), default=True)
+
+    class Meta:
+        ordering = ["service_point__code", "id"]
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+        constraints = [
+            models.UniqueConstraint(fields=["service_point", "name_zh"], name="zone_name_unique"),
+            models.CheckConstraint(condition=models.Q(occupancy_cap__gte=1), name="zone_cap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_point.code} {self.name}"
+
+
+class WindowKind(models.TextChoices):
+    NORMAL = "normal", _("normal window")
+    EMERGENCY = "emergency", _("emergency window")
+    GREEN = "green", _("green channel")
+
+
+class Window(models.Model):
+    service_point = models.ForeignKey(
+        ServicePoint, verbose_name=_("service point"), on_delete=models.CASCADE, related_name="windows"
+    )
+    zone = models.ForeignKey(
+        Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="windows"
+    )
+    number = models.PositiveSmallIntegerField(_("window number"), validators=[MinValueValidator(1)])
+    kind = models.CharField(_("kind"), max_length=10, choices=WindowKind.choices, default=WindowKind.NORMAL)
+    businesses = models.ManyToManyField(
+        "catalog.Business", verbose_name=_("businesses served"), related_name="windows", blank=True
+    )
+    is_open = models.BooleanField(_("open"), default=False)
+
+    class Meta:
+        ordering = ["service_point__code", "number"]
+        verbose_name = _("window")
+        verbose_name_plural = _("windows")
+        constraints = [
+            models.UniqueConstraint(fields=["service_point", "number"], name="window_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_point.code} #{self.number} ({self.get_kind_display()})"

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from trafficdesk.api import api
+
+admin.site.site_header = "TrafficDesk 交管服务"
+admin.site.site_title = "TrafficDesk"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("trafficdesk.accounts.urls")),
+    path("audit/", include("trafficdesk.audit.urls")),
+    path("regions/", include("trafficdesk.regions.urls")),
+    path("catalog/", include("trafficdesk.catalog.urls")),
+    path("sites/", include("trafficdesk.sites.urls")),
+    path("checkpoints/", include("trafficdesk.checkpoint.urls")),
+    path("", include("trafficdesk.dashboard.urls")),
+]
