@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+
 from trafficdesk import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,7 +84,9 @@ def _database_settings(url: str) -> dict[str, Any]:
             "timeout": config.env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+        # A file (not memory) so that live-server threads and worker processes share it;
+        # one per process so that parallel runs do not collide.
+        db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_HEALTH_CHECKS"] = True
     else:

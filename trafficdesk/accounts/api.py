@@ -5,11 +5,12 @@ from typing import Any
 from django.contrib.auth import login
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.accounts import services
 from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
+from trafficdesk.core.validators import normalise_mobile
 
 router = Router(tags=["accounts"])
 
@@ -46,26 +47,29 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
     """Send a login code by SMS. The answer is the same whether or not the number has an account."""
     mobile = normalise_mobile(payload.mobile)
     if otp_request_limited(request, mobile):
-        return 429, {"code": "rate_limited", "detail": _("Too many codes requested; try again later.")}
+        return Status(429, {"code": "rate_limited", "detail": _("Too many codes requested; try again later.")})
     sent = services.request_login_code(mobile)
-    return 200, {
-        "detail": _("If the number can receive SMS, a code is on its way."),
-        "masked_mobile": sent.masked_mobile,
-        "expires_in_seconds": sent.expires_in_seconds,
-    }
+    return Status(
+        200,
+        {
+            "detail": _("If the number can receive SMS, a code is on its way."),
+            "masked_mobile": sent.masked_mobile,
+            "expires_in_seconds": sent.expires_in_seconds,
+        },
+    )
 
 
 @router.post("/otp/verify", response={200: MeOut, 400: Problem, 422: Problem, 429: Problem}, auth=None)
 def verify_code(request: HttpRequest, payload: OtpVerifyIn) -> Any:
     """Log in with the code; the session cookie is set on success."""
     if otp_verify_limited(request):
-        return 429, {"code": "rate_limited", "detail": _("Too many attempts; try again later.")}
+        return Status(429, {"code": "rate_limited", "detail": _("Too many attempts; try again later.")})
     try:
         user = services.verify_login_code(payload.mobile, payload.code)
     except services.OtpRejected:
-        return 400, {"code": "otp_rejected", "detail": _("The code is wrong or has expired.")}
+        return Status(400, {"code": "otp_rejected", "detail": _("The code is wrong or has expired.")})
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return 200, _me(user)
+    return Status(200, _me(user))
 
 
 def _me(user: Any) -> dict[str, Any]:

@@ -17,6 +17,5 @@ class MobileForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    mobile = forms.CharField(widget=forms.HiddenInput, max_length=20)
-    code = forms.RegexField(label=_("Code"), regex=r"^\s*\d{6}\s*$", max_length=8,
+    code = forms.RegexField(label=_("Verification code"), regex=r"^\s*\d{6}\s*$", max_length=8,
                             error_messages={"invalid": _("The code has 6 digits.")})

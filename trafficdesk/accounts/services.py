@@ -111,12 +111,22 @@ def request_login_code(mobile: str) -> OtpSent:
     return OtpSent(masked_mobile=mask_mobile(phone), expires_in_seconds=lifetime)
 
 
-@transaction.atomic
 def verify_login_code(mobile: str, code: str) -> User:
-    """Return the citizen for this number (creating the account on first login) or refuse."""
+    """Return the citizen for this number (creating the account on first login) or refuse.
+
+    A wrong code still commits its attempt count, so the refusal is raised after the
+    transaction ends."""
+    phone = normalise_mobile(mobile)
+    user = _consume_code(phone, code.strip())
+    if user is None:
+        raise OtpRejected
+    return user
+
+
+@transaction.atomic
+def _consume_code(phone: str, code: str) -> User | None:
     from trafficdesk.accounts.models import OtpChallenge
 
-    phone = normalise_mobile(mobile)
     challenge = (
         OtpChallenge.objects.select_for_update()
         .filter(phone_digest=_digest(phone), used_at__isnull=True, expires_at__gt=timezone.now())
@@ -124,12 +134,11 @@ def verify_login_code(mobile: str, code: str) -> User:
         .first()
     )
     if challenge is None or challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
-        raise OtpRejected
-    candidate = _digest(f"{phone}:{code.strip()}")
-    if not hmac.compare_digest(candidate, challenge.code_digest):
+        return None
+    if not hmac.compare_digest(_digest(f"{phone}:{code}"), challenge.code_digest):
         challenge.attempts += 1
         challenge.save(update_fields=["attempts"])
-        raise OtpRejected
+        return None
     challenge.used_at = timezone.now()
     challenge.save(update_fields=["used_at"])
     user, created = User.objects.get_or_create(
@@ -140,7 +149,7 @@ def verify_login_code(mobile: str, code: str) -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     if user.role != Role.CITIZEN or not user.is_active:
-        raise OtpRejected
+        return None
     return user
 
 

@@ -17,6 +17,9 @@ from trafficdesk.accounts.forms import CodeForm, MobileForm
 from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
 
 
+OTP_SESSION_KEY = "otp_mobile"
+
+
 class StaffLoginView(auth_views.LoginView):
     template_name = "accounts/staff_login.html"
     redirect_authenticated_user = True
@@ -38,9 +41,12 @@ def citizen_login(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("Too many codes requested; try again later."))
             return render(request, "accounts/citizen_login.html", {"form": form}, status=429)
         sent = services.request_login_code(mobile)
-        messages.info(request, _("If the number can receive SMS, a code was sent to %(mobile)s.") % {"mobile": sent.masked_mobile})
-        code_form = CodeForm(initial={"mobile": mobile})
-        return render(request, "accounts/citizen_code.html", {"form": code_form, "masked": sent.masked_mobile})
+        request.session[OTP_SESSION_KEY] = mobile
+        messages.info(
+            request,
+            _("If the number can receive SMS, a code was sent to %(mobile)s.") % {"mobile": sent.masked_mobile},
+        )
+        return render(request, "accounts/citizen_code.html", {"form": CodeForm(), "masked": sent.masked_mobile})
     return render(request, "accounts/citizen_login.html", {"form": form}, status=422 if form.errors else 200)
 
 
@@ -49,17 +55,22 @@ def citizen_login(request: HttpRequest) -> HttpResponse:
 def citizen_verify(request: HttpRequest) -> HttpResponse:
     """Step 2: the citizen types the code and is logged in."""
     form = CodeForm(request.POST)
+    mobile = request.session.get(OTP_SESSION_KEY)
+    if mobile is None:
+        messages.error(request, _("Your login has expired; ask for a new code."))
+        return redirect("accounts:citizen-login")
     if not form.is_valid():
         return render(request, "accounts/citizen_code.html", {"form": form}, status=422)
     if otp_verify_limited(request):
         form.add_error(None, _("Too many attempts; try again later."))
         return render(request, "accounts/citizen_code.html", {"form": form}, status=429)
     try:
-        user = services.verify_login_code(form.cleaned_data["mobile"], form.cleaned_data["code"])
+        user = services.verify_login_code(mobile, form.cleaned_data["code"])
     except (services.OtpRejected, ValueError):
         form.add_error("code", _("The code is wrong or has expired. Ask for a new one if needed."))
         return render(request, "accounts/citizen_code.html", {"form": form}, status=400)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.pop(OTP_SESSION_KEY, None)
     return redirect("accounts:me")
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.regions import services
@@ -104,8 +104,8 @@ def current_risk_levels(
 def risk_suggestion(request: HttpRequest, payload: CaseCountsIn) -> Any:
     """SPEC R11: the 2020 criteria as a suggestion; the administrator decides."""
     if payload.new_in_last_14_days > payload.total_confirmed:
-        return 422, {"code": "invalid_counts", "detail": "new cases cannot exceed the total"}
-    return 200, suggest_risk_level(CaseCounts(**payload.dict()))
+        return Status(422, {"code": "invalid_counts", "detail": "new cases cannot exceed the total"})
+    return Status(200, suggest_risk_level(CaseCounts(**payload.dict())))
 
 
 @router.get("/{code}", response={200: RegionDetailOut, 404: Problem}, auth=None)
@@ -135,5 +135,5 @@ def set_risk(request: HttpRequest, code: str, payload: AssessmentIn) -> Any:
             effective_from=payload.effective_from,
         )
     except services.InvalidRiskChange as exc:
-        return 422, {"code": "invalid_risk_change", "detail": str(exc)}
-    return 201, assessment
+        return Status(422, {"code": "invalid_risk_change", "detail": str(exc)})
+    return Status(201, assessment)

@@ -75,7 +75,6 @@ def _as_county(region: Region) -> None:
         )
 
 
-@transaction.atomic
 def set_risk_level(
     actor: Any,
     region: Region,
@@ -84,28 +83,34 @@ def set_risk_level(
     reason: str,
     effective_from: datetime | None = None,
 ) -> RiskAssessment:
-    """Record a county's risk level from `effective_from` on (now by default)."""
+    """Record a county's risk level from `effective_from` on (now by default).
+
+    Permission is checked before the transaction opens, so that the audit entry of a
+    refusal is kept."""
     require_role(actor, Role.REGIONAL_ADMIN)
     ensure_can_act_in(actor, region, action="risk.set")
     _as_county(region)
     level = parse_risk_level(level)
     if not reason.strip():
         raise InvalidRiskChange(_("Give a reason for the change."))
-    assessment = RiskAssessment.objects.create(
-        region=region,
-        level=level,
-        effective_from=effective_from or timezone.now(),
-        author=actor if getattr(actor, "is_authenticated", False) else None,
-        reason=reason.strip(),
-    )
-    record(
-        actor,
-        "risk.set",
-        target=region,
-        summary=f"{region.code} → {level} from {assessment.effective_from.isoformat()}",
-        detail={"level": level, "reason": assessment.reason, "assessment": assessment.pk},
-    )
-    transaction.on_commit(lambda: risk_level_changed.send(sender=RiskAssessment, assessment=assessment))
+    with transaction.atomic():
+        assessment = RiskAssessment.objects.create(
+            region=region,
+            level=level,
+            effective_from=effective_from or timezone.now(),
+            author=actor if getattr(actor, "is_authenticated", False) else None,
+            reason=reason.strip(),
+        )
+        record(
+            actor,
+            "risk.set",
+            target=region,
+            summary=f"{region.code} → {level} from {assessment.effective_from.isoformat()}",
+            detail={"level": level, "reason": assessment.reason, "assessment": assessment.pk},
+        )
+        transaction.on_commit(
+            lambda: risk_level_changed.send(sender=RiskAssessment, assessment=assessment)
+        )
     return assessment
 
 

@@ -1,0 +1,110 @@
+"""The audit log is append-only, written for every staff change and unmasked view, read by auditors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from trafficdesk.accounts.services import reveal_mobile
+from trafficdesk.audit.models import AuditEntry, AuditLogIsAppendOnly
+from trafficdesk.audit.services import record
+from trafficdesk.regions import services
+from trafficdesk.regions.models import Region
+
+
+def test_orm_refuses_change_and_delete(users: dict[str, Any]) -> None:
+    entry = record(users["gz_admin"], "test.action", summary="hello")
+    entry.summary = "changed"
+    with pytest.raises(AuditLogIsAppendOnly):
+        entry.save()
+    with pytest.raises(AuditLogIsAppendOnly):
+        entry.delete()
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_auditentry SET summary = 'x'", "DELETE FROM audit_auditentry"])
+def test_database_refuses_raw_update_and_delete(users: dict[str, Any], sql: str) -> None:
+    record(users["gz_admin"], "test.action", summary="hello")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert AuditEntry.objects.filter(summary="hello").exists()
+
+
+def test_queryset_bulk_update_is_refused_by_the_database(users: dict[str, Any]) -> None:
+    record(users["gz_admin"], "test.action", summary="hello")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.update(summary="rewritten")
+
+
+def test_no_role_may_edit_or_delete_in_admin(client: Client, users: dict[str, Any]) -> None:
+    entry = record(users["gz_admin"], "test.action", summary="hello")
+    for username in ("auditor", "gz_admin", "admin"):
+        client.force_login(users[username])
+        client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"})
+        client.post(
+            "/admin/audit/auditentry/",
+            {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+        )
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_risk_change_records_who_what_where_and_outcome(client: Client, users: dict[str, Any]) -> None:
+    client.force_login(users["gz_admin"])
+    response = client.post("/regions/risk/520111/", {"level": "MEDIUM", "reason": "新增病例"},
+                           REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(action="risk.set", object_id=str(Region.objects.get(code="520111").pk)).first()
+    assert entry is not None
+    assert (entry.actor_label, entry.ip, entry.outcome) == ("gz_admin", "10.1.2.3", "ok")
+    assert "MEDIUM" in entry.summary
+
+
+def test_admin_changes_are_audited(client: Client, users: dict[str, Any]) -> None:
+    from trafficdesk.sites.models import Zone
+
+    zone = Zone.objects.filter(service_point__code="GY-HALL-01").first()
+    assert zone is not None
+    client.force_login(users["manager"])
+    response = client.post(
+        f"/admin/sites/zone/{zone.pk}/change/",
+        {"service_point": zone.service_point_id, "name_zh": zone.name_zh, "name_en": zone.name_en,
+         "occupancy_cap": 55, "is_open": "on"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert AuditEntry.objects.filter(action="zone.change", actor_label="manager", object_id=str(zone.pk)).exists()
+
+
+def test_viewing_unmasked_personal_data_is_audited(users: dict[str, Any]) -> None:
+    from trafficdesk.accounts.models import User
+
+    citizen = User.objects.create(username="c1", mobile="13912345678")
+    assert reveal_mobile(users["clerk"], citizen) == "13912345678"
+    entry = AuditEntry.objects.get(action="personal_data.view")
+    assert entry.actor_label == "clerk" and entry.object_id == str(citizen.pk)
+
+
+def test_personal_data_is_masked_in_audit_summaries(users: dict[str, Any]) -> None:
+    entry = record(users["clerk"], "test", summary="called 13912345678 about 11010519491231002X")
+    assert "13912345678" not in entry.summary and "11010519491231002X" not in entry.summary
+
+
+def test_auditor_reads_the_log_in_the_web_ui(client: Client, users: dict[str, Any]) -> None:
+    services.set_risk_level(users["gz_admin"], Region.objects.get(code="520111"), "HIGH", reason="聚集")
+    client.force_login(users["auditor"])
+    page = client.get("/audit/?action=risk.set&actor=gz_admin")
+    assert page.status_code == 200
+    assert "risk.set" in page.content.decode()
+    assert page["Cache-Control"].startswith("no-store")
+
+
+@pytest.mark.parametrize("username", ["clerk", "manager", "gz_admin", "officer"])
+def test_other_roles_cannot_read_the_log(client: Client, users: dict[str, Any], username: str) -> None:
+    client.force_login(users[username])
+    assert client.get("/audit/").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client: Client, demo: Any) -> None:
+    response = client.get("/audit/")
+    assert response.status_code == 302 and "/accounts/staff/login/" in response["Location"]
