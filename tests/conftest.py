@@ -17,14 +17,32 @@ def _uses_database(item: pytest.Item) -> bool:
     return bool(item.get_closest_marker("django_db")) or bool(names & DB_FIXTURES)
 
 
+def _flushes_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    return bool(names & {"transactional_db", "live_server"}) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("TRAFFICDESK_DB_TESTS_ONLY") != "1":
-        return
-    keep = [item for item in items if _uses_database(item)]
-    dropped = [item for item in items if not _uses_database(item)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-    items[:] = keep
+    """Tests that flush the database run last (as Django's runner does), so that the demo
+    data loaded once per session serves every test before them."""
+    if os.environ.get("TRAFFICDESK_DB_TESTS_ONLY") == "1":
+        dropped = [item for item in items if not _uses_database(item)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if _uses_database(item)]
+    items.sort(key=_flushes_database)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """Load the demo data once into the fresh test database; each test rolls back on top."""
+    from trafficdesk.core.demo import load_demo
+
+    with django_db_blocker.unblock():
+        load_demo()
 
 
 @pytest.fixture(autouse=True)
@@ -46,9 +64,12 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture
 def demo(db: Any) -> Any:
+    """The demo data (already loaded for the session unless a flushing test removed it)."""
+    from trafficdesk.accounts.models import User
     from trafficdesk.core.demo import load_demo
 
-    return load_demo()
+    if not User.objects.filter(username="gz_admin").exists():
+        load_demo()
 
 
 @pytest.fixture
