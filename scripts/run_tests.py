@@ -22,7 +22,9 @@ def postgres_answers(url: str) -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(url.replace("postgres://", "postgresql://", 1), connect_timeout=3) as conn:
+        with psycopg.connect(
+            url.replace("postgres://", "postgresql://", 1), connect_timeout=3
+        ) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any failure means "not there"
         return str(exc).strip().splitlines()[0]
@@ -36,7 +38,7 @@ def throwaway_url(url: str) -> str:
 
 def run(label: str, env: dict[str, str], extra: list[str]) -> int:
     print(f"\n===== tests on {label} =====", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *extra], env=env)
+    return subprocess.call([sys.executable, "-m", "pytest", *extra], env=env)  # noqa: S603
 
 
 def main() -> int:

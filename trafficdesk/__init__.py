@@ -1,1 +1,1 @@
-"""TrafficDesk: reopen traffic-police service windows region by region and risk level by risk level."""
+"""TrafficDesk: reopen traffic-police service windows by region and by risk level."""

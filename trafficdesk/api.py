@@ -1,4 +1,5 @@
-"""The JSON API at /api/v1/, with its OpenAPI schema at /api/v1/openapi.json and docs at /api/v1/docs."""
+"""The JSON API at /api/v1/, with its OpenAPI schema at /api/v1/openapi.json and docs at
+/api/v1/docs."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, **extra: Any
+) -> HttpResponse:
     return api.create_response(request, {"code": code, "detail": message, **extra}, status=status)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-INSECURE_SECRET_PREFIX = "insecure-dev-only-"
+INSECURE_SECRET_PREFIX = "insecure-dev-only-"  # noqa: S105 - a marker, not a secret
 
 
 class ConfigError(RuntimeError):

@@ -24,7 +24,9 @@ def _code(outbox: list[tuple[str, str]], phone: str = MOBILE) -> str:
     return match.group(1)
 
 
-def test_code_has_six_digits_and_logs_in_a_new_citizen(db: Any, sms_outbox: list[tuple[str, str]]) -> None:
+def test_code_has_six_digits_and_logs_in_a_new_citizen(
+    db: Any, sms_outbox: list[tuple[str, str]]
+) -> None:
     sent = services.request_login_code("+86 139-1234-5678")
     assert sent.masked_mobile == "139****5678" and sent.expires_in_seconds == 300
     code = _code(sms_outbox)
@@ -65,7 +67,9 @@ def test_a_new_code_replaces_the_old_one(db: Any, sms_outbox: list[tuple[str, st
     assert services.verify_login_code(MOBILE, second).mobile == MOBILE
 
 
-def test_too_many_wrong_codes_burn_the_challenge(db: Any, sms_outbox: list[tuple[str, str]]) -> None:
+def test_too_many_wrong_codes_burn_the_challenge(
+    db: Any, sms_outbox: list[tuple[str, str]]
+) -> None:
     services.request_login_code(MOBILE)
     right = _code(sms_outbox)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
@@ -76,7 +80,9 @@ def test_too_many_wrong_codes_burn_the_challenge(db: Any, sms_outbox: list[tuple
         services.verify_login_code(MOBILE, right)
 
 
-def test_outbox_and_database_never_hold_the_code_or_full_number(db: Any, sms_outbox: list[tuple[str, str]]) -> None:
+def test_outbox_and_database_never_hold_the_code_or_full_number(
+    db: Any, sms_outbox: list[tuple[str, str]]
+) -> None:
     services.request_login_code(MOBILE)
     code = _code(sms_outbox)
     message = SmsMessage.objects.get()
@@ -86,10 +92,16 @@ def test_outbox_and_database_never_hold_the_code_or_full_number(db: Any, sms_out
     assert code not in challenge.code_digest and MOBILE not in challenge.phone_digest
 
 
-def test_same_answer_whether_or_not_the_number_is_known(client: Client, db: Any, sms_outbox: Any) -> None:
+def test_same_answer_whether_or_not_the_number_is_known(
+    client: Client, db: Any, sms_outbox: Any
+) -> None:
     User.objects.create(username="known", mobile="13900000001", role="citizen")
-    known = client.post("/api/v1/accounts/otp/request", {"mobile": "13900000001"}, content_type="application/json")
-    unknown = client.post("/api/v1/accounts/otp/request", {"mobile": "13900000002"}, content_type="application/json")
+    known = client.post(
+        "/api/v1/accounts/otp/request", {"mobile": "13900000001"}, content_type="application/json"
+    )
+    unknown = client.post(
+        "/api/v1/accounts/otp/request", {"mobile": "13900000002"}, content_type="application/json"
+    )
     assert known.status_code == unknown.status_code == 200
     strip = lambda body: {k: v for k, v in body.items() if k != "masked_mobile"}  # noqa: E731
     assert strip(known.json()) == strip(unknown.json())
@@ -108,7 +120,9 @@ def test_same_answer_whether_or_not_the_number_is_known(client: Client, db: Any,
 
 def test_rate_limited_per_phone(client: Client, db: Any, sms_outbox: Any) -> None:
     statuses = [
-        client.post("/api/v1/accounts/otp/request", {"mobile": MOBILE}, content_type="application/json").status_code
+        client.post(
+            "/api/v1/accounts/otp/request", {"mobile": MOBILE}, content_type="application/json"
+        ).status_code
         for _ in range(4)
     ]
     assert statuses == [200, 200, 200, 429]
@@ -119,21 +133,27 @@ def test_rate_limited_per_phone(client: Client, db: Any, sms_outbox: Any) -> Non
 def test_rate_limited_per_ip(client: Client, db: Any, sms_outbox: Any) -> None:
     statuses = [
         client.post(
-            "/api/v1/accounts/otp/request", {"mobile": f"1390000{i:04d}"}, content_type="application/json",
+            "/api/v1/accounts/otp/request",
+            {"mobile": f"1390000{i:04d}"},
+            content_type="application/json",
             REMOTE_ADDR="192.0.2.7",
         ).status_code
         for i in range(21)
     ]
     assert statuses.count(200) == 20 and statuses[-1] == 429
     other_ip = client.post(
-        "/api/v1/accounts/otp/request", {"mobile": "13700000000"}, content_type="application/json",
+        "/api/v1/accounts/otp/request",
+        {"mobile": "13700000000"},
+        content_type="application/json",
         REMOTE_ADDR="192.0.2.8",
     )
     assert other_ip.status_code == 200
 
 
 def test_bad_mobile_is_a_clear_422(client: Client, db: Any) -> None:
-    response = client.post("/api/v1/accounts/otp/request", {"mobile": "12345"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/accounts/otp/request", {"mobile": "12345"}, content_type="application/json"
+    )
     assert response.status_code == 422 and response.json()["code"] == "mobile.format"
     page = client.post("/accounts/login/", {"mobile": "12345"})
     assert page.status_code == 422
@@ -154,7 +174,9 @@ def test_wrong_code_in_web_flow_says_why(client: Client, db: Any, sms_outbox: An
     assert "_auth_user_id" not in client.session
 
 
-def test_staff_accounts_cannot_log_in_by_sms(db: Any, users: dict[str, Any], sms_outbox: Any) -> None:
+def test_staff_accounts_cannot_log_in_by_sms(
+    db: Any, users: dict[str, Any], sms_outbox: Any
+) -> None:
     clerk = users["clerk"]
     clerk.mobile = "13600000000"
     clerk.save()

@@ -53,7 +53,9 @@ def test_risk_is_set_per_county_not_per_city(users: dict[str, Any]) -> None:
         services.set_risk_level(users["gz_admin"], _region("520100"), "HIGH", reason="x")
 
 
-def test_api_refuses_out_of_region_change_with_403_and_reason(client: Client, users: dict[str, Any]) -> None:
+def test_api_refuses_out_of_region_change_with_403_and_reason(
+    client: Client, users: dict[str, Any]
+) -> None:
     client.force_login(users["nanming_admin"])
     response = client.post(
         "/api/v1/regions/520103/risk",
@@ -70,7 +72,9 @@ def test_api_refuses_out_of_region_change_with_403_and_reason(client: Client, us
     assert ok.status_code == 201 and ok.json()["level"] == "LOW"
 
 
-def test_admin_lists_only_own_region_and_refuses_other_county(client: Client, users: dict[str, Any]) -> None:
+def test_admin_lists_only_own_region_and_refuses_other_county(
+    client: Client, users: dict[str, Any]
+) -> None:
     client.force_login(users["nanming_admin"])
     listing = client.get("/admin/regions/riskassessment/")
     assert listing.status_code == 200
@@ -79,8 +83,13 @@ def test_admin_lists_only_own_region_and_refuses_other_county(client: Client, us
     other = _region("520103")
     response = client.post(
         "/admin/regions/riskassessment/add/",
-        {"region": other.pk, "level": "HIGH", "effective_from_0": "2026-11-25", "effective_from_1": "10:00:00",
-         "reason": "x"},
+        {
+            "region": other.pk,
+            "level": "HIGH",
+            "effective_from_0": "2026-11-25",
+            "effective_from_1": "10:00:00",
+            "reason": "x",
+        },
     )
     assert response.status_code == 200  # the form is shown again with the error
     assert not RiskAssessment.objects.filter(region=other, level="HIGH", reason="x").exists()
@@ -94,7 +103,9 @@ def test_admin_service_points_are_scoped(client: Client, users: dict[str, Any]) 
     assert client.get(f"/admin/sites/servicepoint/{hall.pk}/change/").status_code in (302, 404)
 
 
-def test_web_page_shows_why_other_county_cannot_be_changed(client: Client, users: dict[str, Any]) -> None:
+def test_web_page_shows_why_other_county_cannot_be_changed(
+    client: Client, users: dict[str, Any]
+) -> None:
     client.force_login(users["nanming_admin"])
     page = client.get("/regions/risk/520103/").content.decode()
     assert "520103" in page and 'role="alert"' in page

@@ -10,21 +10,29 @@ from trafficdesk.core.demo import DEMO_PASSWORD
 
 
 def test_staff_login_succeeds(client: Client, users: dict[str, Any]) -> None:
-    response = client.post("/accounts/staff/login/", {"username": "clerk", "password": DEMO_PASSWORD})
+    response = client.post(
+        "/accounts/staff/login/", {"username": "clerk", "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(users["clerk"].pk)
 
 
-def test_locked_out_after_five_failures_even_with_the_right_password(client: Client, users: dict[str, Any]) -> None:
+def test_locked_out_after_five_failures_even_with_the_right_password(
+    client: Client, users: dict[str, Any]
+) -> None:
     for _ in range(5):
         response = client.post("/accounts/staff/login/", {"username": "clerk", "password": "wrong"})
-    response = client.post("/accounts/staff/login/", {"username": "clerk", "password": DEMO_PASSWORD})
+    response = client.post(
+        "/accounts/staff/login/", {"username": "clerk", "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
     assert 'role="alert"' in response.content.decode()
 
 
-def test_wrong_password_says_so_without_saying_which_part(client: Client, users: dict[str, Any]) -> None:
+def test_wrong_password_says_so_without_saying_which_part(
+    client: Client, users: dict[str, Any]
+) -> None:
     unknown = client.post("/accounts/staff/login/", {"username": "nobody", "password": "x"})
     wrong = client.post("/accounts/staff/login/", {"username": "clerk", "password": "x"})
     assert unknown.status_code == wrong.status_code == 200

@@ -12,8 +12,13 @@ from django.test import Client
 def test_openapi_schema_lists_the_routes(client: Client, db: Any) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["info"]["title"] == "TrafficDesk API"
-    for route in ("/api/v1/regions/", "/api/v1/regions/{code}", "/api/v1/catalog/businesses",
-                  "/api/v1/sites/service-points", "/api/v1/accounts/otp/request"):
+    for route in (
+        "/api/v1/regions/",
+        "/api/v1/regions/{code}",
+        "/api/v1/catalog/businesses",
+        "/api/v1/sites/service-points",
+        "/api/v1/accounts/otp/request",
+    ):
         assert route in schema["paths"]
     assert client.get("/api/v1/docs").status_code == 200
 
@@ -39,26 +44,44 @@ def test_current_risk_levels_for_a_city(client: Client, demo: Any) -> None:
 
 def test_risk_history_is_newest_first(client: Client, users: dict[str, Any]) -> None:
     client.force_login(users["gz_admin"])
-    client.post("/api/v1/regions/520111/risk", json.dumps({"level": "HIGH", "reason": "聚集"}),
-                content_type="application/json")
+    client.post(
+        "/api/v1/regions/520111/risk",
+        json.dumps({"level": "HIGH", "reason": "聚集"}),
+        content_type="application/json",
+    )
     history = client.get("/api/v1/regions/520111/risk").json()
     assert [h["level"] for h in history][:2] == ["HIGH", "LOW"]
     assert history[0]["author"] == "gz_admin"
 
 
 def test_setting_risk_needs_login(client: Client, demo: Any) -> None:
-    response = client.post("/api/v1/regions/520111/risk", json.dumps({"level": "HIGH", "reason": "x"}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/regions/520111/risk",
+        json.dumps({"level": "HIGH", "reason": "x"}),
+        content_type="application/json",
+    )
     assert response.status_code == 401
 
 
 def test_risk_suggestion(client: Client, db: Any) -> None:
-    payload = {"total_confirmed": 60, "new_in_last_14_days": 3, "cluster_outbreak_in_last_14_days": True}
-    assert client.post("/api/v1/regions/risk-suggestion", payload, content_type="application/json").json()[
-        "level"
-    ] == "HIGH"
+    payload = {
+        "total_confirmed": 60,
+        "new_in_last_14_days": 3,
+        "cluster_outbreak_in_last_14_days": True,
+    }
+    assert (
+        client.post(
+            "/api/v1/regions/risk-suggestion", payload, content_type="application/json"
+        ).json()["level"]
+        == "HIGH"
+    )
     bad = dict(payload, new_in_last_14_days=61)
-    assert client.post("/api/v1/regions/risk-suggestion", bad, content_type="application/json").status_code == 422
+    assert (
+        client.post(
+            "/api/v1/regions/risk-suggestion", bad, content_type="application/json"
+        ).status_code
+        == 422
+    )
 
 
 def test_catalogue_has_26_online_businesses(client: Client, demo: Any) -> None:
@@ -67,7 +90,12 @@ def test_catalogue_has_26_online_businesses(client: Client, demo: Any) -> None:
     assert {b["code"] for b in online} >= {"D01", "V01", "V07"}
     assert all(not b["on_site_required"] for b in online)
     mailed = {b["code"]: b["deliverable"] for b in online}
-    assert (mailed["V01"], mailed["D01"], mailed["V05"], mailed["X02"]) == ("plate", "licence", "sticker", "")
+    assert (mailed["V01"], mailed["D01"], mailed["V05"], mailed["X02"]) == (
+        "plate",
+        "licence",
+        "sticker",
+        "",
+    )
     assert len(client.get("/api/v1/catalog/categories").json()) == 7
 
 
@@ -92,7 +120,9 @@ def test_service_points_with_zones_and_windows(client: Client, demo: Any) -> Non
         ("post", "/api/v1/accounts/otp/verify", {"mobile": "13912345678"}),
     ],
 )
-def test_bad_input_is_a_clear_4xx(client: Client, demo: Any, method: str, path: str, body: Any) -> None:
+def test_bad_input_is_a_clear_4xx(
+    client: Client, demo: Any, method: str, path: str, body: Any
+) -> None:
     if method == "get":
         response = client.get(path, body or {})
     else:

@@ -1,4 +1,4 @@
-"""The audit log is append-only, written for every staff change and unmasked view, read by auditors."""
+"""The audit log: append-only, written for staff changes and unmasked views, read by auditors."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def test_orm_refuses_change_and_delete(users: dict[str, Any]) -> None:
         entry.delete()
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_auditentry SET summary = 'x'", "DELETE FROM audit_auditentry"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_auditentry SET summary = 'x'", "DELETE FROM audit_auditentry"]
+)
 def test_database_refuses_raw_update_and_delete(users: dict[str, Any], sql: str) -> None:
     record(users["gz_admin"], "test.action", summary="hello")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
@@ -50,12 +52,17 @@ def test_no_role_may_edit_or_delete_in_admin(client: Client, users: dict[str, An
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_risk_change_records_who_what_where_and_outcome(client: Client, users: dict[str, Any]) -> None:
+def test_risk_change_records_who_what_where_and_outcome(
+    client: Client, users: dict[str, Any]
+) -> None:
     client.force_login(users["gz_admin"])
-    response = client.post("/regions/risk/520111/", {"level": "MEDIUM", "reason": "新增病例"},
-                           REMOTE_ADDR="10.1.2.3")
+    response = client.post(
+        "/regions/risk/520111/", {"level": "MEDIUM", "reason": "新增病例"}, REMOTE_ADDR="10.1.2.3"
+    )
     assert response.status_code == 302
-    entry = AuditEntry.objects.filter(action="risk.set", object_id=str(Region.objects.get(code="520111").pk)).first()
+    entry = AuditEntry.objects.filter(
+        action="risk.set", object_id=str(Region.objects.get(code="520111").pk)
+    ).first()
     assert entry is not None
     assert (entry.actor_label, entry.ip, entry.outcome) == ("gz_admin", "10.1.2.3", "ok")
     assert "MEDIUM" in entry.summary
@@ -69,11 +76,18 @@ def test_admin_changes_are_audited(client: Client, users: dict[str, Any]) -> Non
     client.force_login(users["manager"])
     response = client.post(
         f"/admin/sites/zone/{zone.pk}/change/",
-        {"service_point": zone.service_point_id, "name_zh": zone.name_zh, "name_en": zone.name_en,
-         "occupancy_cap": 55, "is_open": "on"},
+        {
+            "service_point": zone.service_point_id,
+            "name_zh": zone.name_zh,
+            "name_en": zone.name_en,
+            "occupancy_cap": 55,
+            "is_open": "on",
+        },
     )
     assert response.status_code == 302, response.content[:500]
-    assert AuditEntry.objects.filter(action="zone.change", actor_label="manager", object_id=str(zone.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="zone.change", actor_label="manager", object_id=str(zone.pk)
+    ).exists()
 
 
 def test_viewing_unmasked_personal_data_is_audited(users: dict[str, Any]) -> None:
@@ -91,7 +105,9 @@ def test_personal_data_is_masked_in_audit_summaries(users: dict[str, Any]) -> No
 
 
 def test_auditor_reads_the_log_in_the_web_ui(client: Client, users: dict[str, Any]) -> None:
-    services.set_risk_level(users["gz_admin"], Region.objects.get(code="520111"), "HIGH", reason="聚集")
+    services.set_risk_level(
+        users["gz_admin"], Region.objects.get(code="520111"), "HIGH", reason="聚集"
+    )
     client.force_login(users["auditor"])
     page = client.get("/audit/?action=risk.set&actor=gz_admin")
     assert page.status_code == 200
@@ -100,7 +116,9 @@ def test_auditor_reads_the_log_in_the_web_ui(client: Client, users: dict[str, An
 
 
 @pytest.mark.parametrize("username", ["clerk", "manager", "gz_admin", "officer"])
-def test_other_roles_cannot_read_the_log(client: Client, users: dict[str, Any], username: str) -> None:
+def test_other_roles_cannot_read_the_log(
+    client: Client, users: dict[str, Any], username: str
+) -> None:
     client.force_login(users[username])
     assert client.get("/audit/").status_code == 403
 

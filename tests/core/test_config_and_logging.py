@@ -18,7 +18,9 @@ def test_bool_int_and_list_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.env_int("X_MISSING", 7) == 7
 
 
-@pytest.mark.parametrize(("name", "value"), [("X_BOOL", "maybe"), ("X_INT", "4.5"), ("X_INT", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("X_BOOL", "maybe"), ("X_INT", "4.5"), ("X_INT", "-1")]
+)
 def test_bad_values_fail_loudly(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(config.ConfigError, match=name):
@@ -44,7 +46,15 @@ def test_default_or_short_secret_is_refused_in_production(monkeypatch: pytest.Mo
 
 
 def test_log_lines_mask_ids_and_mobiles() -> None:
-    record = logging.LogRecord("t", logging.INFO, __file__, 1, "id %s phone %s", ("11010519491231002X", "13912345678"), None)
+    record = logging.LogRecord(
+        "t",
+        logging.INFO,
+        __file__,
+        1,
+        "id %s phone %s",
+        ("11010519491231002X", "13912345678"),
+        None,
+    )
     MaskPersonalDataFilter().filter(record)
     message = record.getMessage()
     assert "11010519491231002X" not in message and "13912345678" not in message

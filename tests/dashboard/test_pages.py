@@ -5,7 +5,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
-PUBLIC_PAGES = ["/", "/sites/", "/catalog/", "/accounts/login/", "/accounts/staff/login/", "/api/v1/docs"]
+PUBLIC_PAGES = [
+    "/",
+    "/sites/",
+    "/catalog/",
+    "/accounts/login/",
+    "/accounts/staff/login/",
+    "/api/v1/docs",
+]
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)

@@ -1,4 +1,5 @@
-"""CSV import of county risk levels: every bad row is reported by line; a bad file imports nothing."""
+"""CSV import of county risk levels: every bad row is reported by line; a bad file imports
+nothing."""
 
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ def test_good_file_imports_every_row(users: dict[str, Any]) -> None:
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(users: dict[str, Any]) -> None:
     bad = (
         "code,level,effective_from,reason\n"
-        "520102,HIGH,2026-11-25,ok\n"          # line 2: fine
-        "999999,HIGH,2026-11-25,x\n"           # line 3: unknown code
-        "520103,SEVERE,2026-11-25,x\n"         # line 4: unknown level
-        "520111,LOW,yesterday,x\n"             # line 5: bad date
-        "520112,LOW,2026-11-25,\n"             # line 6: no reason
-        "520100,LOW,2026-11-25,city\n"         # line 7: a city, not a county
-        "520102,HIGH,2026-11-25,twice\n"       # line 8: duplicate of line 2
+        "520102,HIGH,2026-11-25,ok\n"  # line 2: fine
+        "999999,HIGH,2026-11-25,x\n"  # line 3: unknown code
+        "520103,SEVERE,2026-11-25,x\n"  # line 4: unknown level
+        "520111,LOW,yesterday,x\n"  # line 5: bad date
+        "520112,LOW,2026-11-25,\n"  # line 6: no reason
+        "520100,LOW,2026-11-25,city\n"  # line 7: a city, not a county
+        "520102,HIGH,2026-11-25,twice\n"  # line 8: duplicate of line 2
     )
     before = RiskAssessment.objects.count()
     result = import_risk_levels_csv(users["gz_admin"], bad)
@@ -74,7 +75,9 @@ def test_web_upload_of_non_utf8_is_a_clear_error(client: Client, users: dict[str
 
 def test_web_upload_of_good_file_redirects(client: Client, users: dict[str, Any]) -> None:
     client.force_login(users["gz_admin"])
-    response = client.post("/regions/risk/import/", {"file": SimpleUploadedFile("r.csv", GOOD.encode())})
+    response = client.post(
+        "/regions/risk/import/", {"file": SimpleUploadedFile("r.csv", GOOD.encode())}
+    )
     assert response.status_code == 302
 
 

@@ -47,7 +47,9 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
     """Send a login code by SMS. The answer is the same whether or not the number has an account."""
     mobile = normalise_mobile(payload.mobile)
     if otp_request_limited(request, mobile):
-        return Status(429, {"code": "rate_limited", "detail": _("Too many codes requested; try again later.")})
+        return Status(
+            429, {"code": "rate_limited", "detail": _("Too many codes requested; try again later.")}
+        )
     sent = services.request_login_code(mobile)
     return Status(
         200,
@@ -59,15 +61,21 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
     )
 
 
-@router.post("/otp/verify", response={200: MeOut, 400: Problem, 422: Problem, 429: Problem}, auth=None)
+@router.post(
+    "/otp/verify", response={200: MeOut, 400: Problem, 422: Problem, 429: Problem}, auth=None
+)
 def verify_code(request: HttpRequest, payload: OtpVerifyIn) -> Any:
     """Log in with the code; the session cookie is set on success."""
     if otp_verify_limited(request):
-        return Status(429, {"code": "rate_limited", "detail": _("Too many attempts; try again later.")})
+        return Status(
+            429, {"code": "rate_limited", "detail": _("Too many attempts; try again later.")}
+        )
     try:
         user = services.verify_login_code(payload.mobile, payload.code)
     except services.OtpRejected:
-        return Status(400, {"code": "otp_rejected", "detail": _("The code is wrong or has expired.")})
+        return Status(
+            400, {"code": "otp_rejected", "detail": _("The code is wrong or has expired.")}
+        )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return Status(200, _me(user))
 
@@ -84,5 +92,3 @@ def _me(user: Any) -> dict[str, Any]:
 @router.get("/me", response=MeOut, auth=django_auth)
 def me(request: HttpRequest) -> Any:
     return _me(request.user)
-
-

@@ -13,9 +13,15 @@ class MobileForm(forms.Form):
         try:
             return normalise_mobile(self.cleaned_data["mobile"])
         except InvalidValue as exc:
-            raise forms.ValidationError(str(_("Enter a mainland China mobile number (11 digits).")), code=exc.code) from exc
+            raise forms.ValidationError(
+                str(_("Enter a mainland China mobile number (11 digits).")), code=exc.code
+            ) from exc
 
 
 class CodeForm(forms.Form):
-    code = forms.RegexField(label=_("Verification code"), regex=r"^\s*\d{6}\s*$", max_length=8,
-                            error_messages={"invalid": _("The code has 6 digits.")})
+    code = forms.RegexField(
+        label=_("Verification code"),
+        regex=r"^\s*\d{6}\s*$",
+        max_length=8,
+        error_messages={"invalid": _("The code has 6 digits.")},
+    )

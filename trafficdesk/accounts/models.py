@@ -77,3 +77,6 @@ class OtpChallenge(models.Model):
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"one-time code {self.pk} (expires {self.expires_at:%H:%M:%S})"

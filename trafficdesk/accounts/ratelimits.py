@@ -1,4 +1,5 @@
-"""Rate limits on the login endpoints (django-ratelimit over the default cache: Redis or the database)."""
+"""Rate limits on the login endpoints (django-ratelimit over the default cache: Redis or the
+database)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ def require_role(actor: Any, *roles: str) -> None:
     if getattr(actor, "is_superuser", False):
         return
     if getattr(actor, "role", None) not in roles:
-        raise WrongRole(_("This action needs one of these roles: %(roles)s.") % {"roles": ", ".join(roles)})
+        raise WrongRole(
+            _("This action needs one of these roles: %(roles)s.") % {"roles": ", ".join(roles)}
+        )
 
 
 def can_act_in(actor: Any, region: Region) -> bool:
@@ -171,10 +173,12 @@ def sync_role_groups() -> None:
 
     for role, perms in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=f"role:{role}")
-        wanted = []
+        wanted: list[Permission] = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+            wanted.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
         group.permissions.set(wanted)
 
 

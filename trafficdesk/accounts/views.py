@@ -16,7 +16,6 @@ from trafficdesk.accounts import services
 from trafficdesk.accounts.forms import CodeForm, MobileForm
 from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
 
-
 OTP_SESSION_KEY = "otp_mobile"
 
 
@@ -25,7 +24,9 @@ class StaffLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """django-axes calls this once an account has failed too many times."""
     return render(request, "accounts/locked_out.html", status=429)
 
@@ -44,10 +45,17 @@ def citizen_login(request: HttpRequest) -> HttpResponse:
         request.session[OTP_SESSION_KEY] = mobile
         messages.info(
             request,
-            _("If the number can receive SMS, a code was sent to %(mobile)s.") % {"mobile": sent.masked_mobile},
+            _("If the number can receive SMS, a code was sent to %(mobile)s.")
+            % {"mobile": sent.masked_mobile},
         )
-        return render(request, "accounts/citizen_code.html", {"form": CodeForm(), "masked": sent.masked_mobile})
-    return render(request, "accounts/citizen_login.html", {"form": form}, status=422 if form.errors else 200)
+        return render(
+            request,
+            "accounts/citizen_code.html",
+            {"form": CodeForm(), "masked": sent.masked_mobile},
+        )
+    return render(
+        request, "accounts/citizen_login.html", {"form": form}, status=422 if form.errors else 200
+    )
 
 
 @never_cache

@@ -25,5 +25,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "audit/log.html",
-        {"page": page, "actor": actor, "action": action, "outcome": outcome, "outcomes": Outcome.choices},
+        {
+            "page": page,
+            "actor": actor,
+            "action": action,
+            "outcome": outcome,
+            "outcomes": Outcome.choices,
+        },
     )

@@ -15,8 +15,15 @@ class BusinessCategoryAdmin(AuditedAdmin):
 @admin.register(Business)
 class BusinessAdmin(AuditedAdmin):
     list_display = (
-        "code", "name_zh", "name_en", "category", "online", "on_site_required",
-        "service_minutes", "deliverable", "active",
+        "code",
+        "name_zh",
+        "name_en",
+        "category",
+        "online",
+        "on_site_required",
+        "service_minutes",
+        "deliverable",
+        "active",
     )
     list_filter = ("category", "online", "on_site_required", "deliverable", "active")
     search_fields = ("code", "name_zh", "name_en")

@@ -33,7 +33,10 @@ class Business(BilingualName):
 
     code = models.CharField(_("code"), max_length=20, unique=True, validators=[code_validator])
     category = models.ForeignKey(
-        BusinessCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="businesses"
+        BusinessCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        related_name="businesses",
     )
     online = models.BooleanField(_("can be done fully online"), default=False)
     on_site_required = models.BooleanField(_("needs the person on site"), default=True)
@@ -43,7 +46,11 @@ class Business(BilingualName):
         validators=[MinValueValidator(1), MaxValueValidator(480)],
     )
     deliverable = models.CharField(
-        _("mailable deliverable"), max_length=10, choices=Deliverable.choices, blank=True, default=""
+        _("mailable deliverable"),
+        max_length=10,
+        choices=Deliverable.choices,
+        blank=True,
+        default="",
     )
     active = models.BooleanField(_("active"), default=True)
 

@@ -17,7 +17,10 @@ class Checkpoint(BilingualName):
     code = models.CharField(_("code"), max_length=20, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=CheckpointKind.choices)
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("county"), on_delete=models.PROTECT, related_name="checkpoints"
+        "regions.Region",
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="checkpoints",
     )
     road = models.CharField(_("road"), max_length=80, blank=True)
     active = models.BooleanField(_("active"), default=True)

@@ -17,5 +17,7 @@ def checkpoint_list(request: HttpRequest) -> HttpResponse:
     checkpoints = Checkpoint.objects.select_related("region")
     if not user.is_superuser:
         own = user.region.path if user.region else "-"
-        checkpoints = checkpoints.filter(Q(region__path=own) | Q(region__path__startswith=own + "/"))
+        checkpoints = checkpoints.filter(
+            Q(region__path=own) | Q(region__path__startswith=own + "/")
+        )
     return render(request, "checkpoint/list.html", {"checkpoints": checkpoints})

@@ -23,7 +23,9 @@ class AuditedAdmin(admin.ModelAdmin):
         changed = list(form.changed_data) if change else []
         record(request.user, action, target=obj, summary=str(obj), detail={"fields": changed})
 
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
         super().save_related(request, form, formsets, change)
         for formset in formsets:
             for obj in formset.new_objects + [o for o, _f in formset.changed_objects]:

@@ -21,7 +21,10 @@ from trafficdesk.sites.models import ServicePoint, ServicePointKind, Window, Win
 DEMO_PASSWORD = "TrafficDesk-demo-2026"  # noqa: S105 - printed for the local demo only
 DEMO_CITIZEN_MOBILE = "13800138000"
 
-HIGH_COUNTIES = {"520302": "红花岗区出现聚集性疫情", "522301": "兴义市累计超过50例且14天内有聚集性疫情"}
+HIGH_COUNTIES = {
+    "520302": "红花岗区出现聚集性疫情",
+    "522301": "兴义市累计超过50例且14天内有聚集性疫情",
+}
 MEDIUM_COUNTIES = {
     "520102": "14天内有新增确诊病例",
     "520103": "14天内有新增确诊病例",
@@ -55,7 +58,9 @@ class PointSpec:
     diversion: int
     designated: bool
     zones: tuple[tuple[str, str, int], ...]
-    windows: tuple[tuple[int, str, int, tuple[str, ...], bool], ...]  # number, kind, zone, businesses, open
+    windows: tuple[
+        tuple[int, str, int, tuple[str, ...], bool], ...
+    ]  # number, kind, zone, businesses, open
 
 
 PLATES = ("P01", "P02", "P03", "V01", "V02", "V03", "V04", "V07")
@@ -64,9 +69,20 @@ LICENCE = ("L01", "L02", "L03", "L04", "D01", "D02", "D03")
 
 POINTS = (
     PointSpec(
-        "GY-HALL-01", "贵阳市公安交通管理局车辆管理所", "Guiyang Vehicle Administration Office",
-        ServicePointKind.HALL, "520115", "贵阳市观山湖区金阳南路 66 号", True, 3200, 5, True,
-        (("一楼等候区", "Ground-floor waiting area", 60), ("二楼办事区", "First-floor service area", 40)),
+        "GY-HALL-01",
+        "贵阳市公安交通管理局车辆管理所",
+        "Guiyang Vehicle Administration Office",
+        ServicePointKind.HALL,
+        "520115",
+        "贵阳市观山湖区金阳南路 66 号",
+        True,
+        3200,
+        5,
+        True,
+        (
+            ("一楼等候区", "Ground-floor waiting area", 60),
+            ("二楼办事区", "First-floor service area", 40),
+        ),
         (
             (1, WindowKind.EMERGENCY, 0, PLATES + REGISTRATION + LICENCE, True),
             (2, WindowKind.GREEN, 0, PLATES + REGISTRATION, True),
@@ -81,8 +97,16 @@ POINTS = (
         ),
     ),
     PointSpec(
-        "GY-BR-HX", "花溪车管分所", "Huaxi Vehicle Administration Branch",
-        ServicePointKind.BRANCH, "520111", "贵阳市花溪区田园南路 18 号", True, 900, 3, False,
+        "GY-BR-HX",
+        "花溪车管分所",
+        "Huaxi Vehicle Administration Branch",
+        ServicePointKind.BRANCH,
+        "520111",
+        "贵阳市花溪区田园南路 18 号",
+        True,
+        900,
+        3,
+        False,
         (("办事大厅", "Service hall", 30),),
         (
             (1, WindowKind.EMERGENCY, 0, PLATES + LICENCE, True),
@@ -92,8 +116,16 @@ POINTS = (
         ),
     ),
     PointSpec(
-        "GY-EXAM-01", "贵阳市机动车驾驶人考试中心", "Guiyang Driving Exam Centre",
-        ServicePointKind.EXAM_CENTRE, "520113", "贵阳市白云区云环东路 200 号", True, 5000, 4, False,
+        "GY-EXAM-01",
+        "贵阳市机动车驾驶人考试中心",
+        "Guiyang Driving Exam Centre",
+        ServicePointKind.EXAM_CENTRE,
+        "520113",
+        "贵阳市白云区云环东路 200 号",
+        True,
+        5000,
+        4,
+        False,
         (("候考区", "Candidate waiting area", 80), ("理论考场", "Theory test room", 50)),
         (
             (1, WindowKind.NORMAL, 0, ("E01", "E02", "E03", "E04"), True),
@@ -102,20 +134,47 @@ POINTS = (
         ),
     ),
     PointSpec(
-        "GY-QC-NM", "南明区交通事故快处快赔中心", "Nanming Accident Quick-Claim Centre",
-        ServicePointKind.QUICK_CLAIM, "520102", "贵阳市南明区花果园大街 3 号", False, 400, 2, False,
+        "GY-QC-NM",
+        "南明区交通事故快处快赔中心",
+        "Nanming Accident Quick-Claim Centre",
+        ServicePointKind.QUICK_CLAIM,
+        "520102",
+        "贵阳市南明区花果园大街 3 号",
+        False,
+        400,
+        2,
+        False,
         (("理赔大厅", "Claims hall", 20),),
-        ((1, WindowKind.NORMAL, 0, ("A01", "A02"), True), (2, WindowKind.NORMAL, 0, ("A01",), False)),
+        (
+            (1, WindowKind.NORMAL, 0, ("A01", "A02"), True),
+            (2, WindowKind.NORMAL, 0, ("A01",), False),
+        ),
     ),
     PointSpec(
-        "GY-SS-YY", "云岩区交管社会服务站", "Yunyan Traffic Service Station",
-        ServicePointKind.SERVICE_STATION, "520103", "贵阳市云岩区北京路 9 号", False, 150, 2, False,
+        "GY-SS-YY",
+        "云岩区交管社会服务站",
+        "Yunyan Traffic Service Station",
+        ServicePointKind.SERVICE_STATION,
+        "520103",
+        "贵阳市云岩区北京路 9 号",
+        False,
+        150,
+        2,
+        False,
         (("服务区", "Service area", 10),),
         ((1, WindowKind.NORMAL, 0, ("W01", "V03", "V04"), True),),
     ),
     PointSpec(
-        "GY-BR-QZ", "清镇车管分所", "Qingzhen Vehicle Administration Branch",
-        ServicePointKind.BRANCH, "520181", "贵阳市清镇市云岭东路 52 号", True, 700, 4, False,
+        "GY-BR-QZ",
+        "清镇车管分所",
+        "Qingzhen Vehicle Administration Branch",
+        ServicePointKind.BRANCH,
+        "520181",
+        "贵阳市清镇市云岭东路 52 号",
+        True,
+        700,
+        4,
+        False,
         (("办事大厅", "Service hall", 25),),
         (
             (1, WindowKind.EMERGENCY, 0, PLATES, True),
@@ -141,10 +200,15 @@ def _load_points() -> None:
         point, _ = ServicePoint.objects.update_or_create(
             code=spec.code,
             defaults={
-                "name_zh": spec.name_zh, "name_en": spec.name_en, "kind": spec.kind,
-                "region": Region.objects.get(code=spec.county), "address": spec.address,
-                "ppe_complete": spec.ppe, "service_area_m2": spec.area,
-                "diversion_ease": spec.diversion, "designated_emergency": spec.designated,
+                "name_zh": spec.name_zh,
+                "name_en": spec.name_en,
+                "kind": spec.kind,
+                "region": Region.objects.get(code=spec.county),
+                "address": spec.address,
+                "ppe_complete": spec.ppe,
+                "service_area_m2": spec.area,
+                "diversion_ease": spec.diversion,
+                "designated_emergency": spec.designated,
             },
         )
         zones = [
@@ -174,8 +238,12 @@ def _load_staff() -> list[DemoLogin]:
             user.save(update_fields=["service_point"])
         logins.append(DemoLogin(role, username, DEMO_PASSWORD, region_code))
     if not User.objects.filter(username="admin").exists():
-        User.objects.create_superuser("admin", password=DEMO_PASSWORD, role=Role.REGIONAL_ADMIN,
-                                      region=Region.objects.get(code="520000"))
+        User.objects.create_superuser(
+            "admin",
+            password=DEMO_PASSWORD,
+            role=Role.REGIONAL_ADMIN,
+            region=Region.objects.get(code="520000"),
+        )
     logins.append(DemoLogin("superuser", "admin", DEMO_PASSWORD, "520000"))
     return logins
 
@@ -205,8 +273,10 @@ def load_demo() -> list[DemoLogin]:
     Checkpoint.objects.update_or_create(
         code="GY-N-TOLL",
         defaults={
-            "name_zh": "贵阳北收费站", "name_en": "Guiyang North toll station",
-            "kind": CheckpointKind.TOLL_STATION, "region": Region.objects.get(code="520113"),
+            "name_zh": "贵阳北收费站",
+            "name_en": "Guiyang North toll station",
+            "kind": CheckpointKind.TOLL_STATION,
+            "region": Region.objects.get(code="520113"),
             "road": "G75 兰海高速",
         },
     )

@@ -54,13 +54,19 @@ class RiskAssessmentAdmin(RegionScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        form.actor = request.user
+        form.actor = request.user  # type: ignore[attr-defined]
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         created = services.set_risk_level(
-            request.user, obj.region, obj.level, reason=obj.reason, effective_from=obj.effective_from
+            request.user,
+            obj.region,
+            obj.level,
+            reason=obj.reason,
+            effective_from=obj.effective_from,
         )
         obj.pk = created.pk

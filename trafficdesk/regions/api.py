@@ -29,7 +29,7 @@ class RegionOut(Schema):
 
     @staticmethod
     def resolve_parent_code(obj: Region) -> str | None:
-        return obj.parent.code if obj.parent_id else None
+        return obj.parent.code if obj.parent is not None else None
 
 
 class AssessmentOut(Schema):
@@ -45,7 +45,7 @@ class AssessmentOut(Schema):
 
     @staticmethod
     def resolve_author(obj: RiskAssessment) -> str | None:
-        return obj.author.username if obj.author_id else None
+        return obj.author.username if obj.author is not None else None
 
 
 class RegionDetailOut(RegionOut):
@@ -91,7 +91,8 @@ def list_regions(request: HttpRequest, filters: Query[RegionFilter]) -> Any:
 
 @router.get("/risk-levels", response=list[AssessmentOut], auth=None)
 def current_risk_levels(
-    request: HttpRequest, under: str = Query("52", pattern=r"^\d{2,6}$")  # type: ignore[type-arg]
+    request: HttpRequest,
+    under: str = Query("52", pattern=r"^\d{2,6}$"),  # type: ignore[type-arg]
 ) -> Any:
     """The level in force for every county whose code starts with `under`."""
     prefix = code_prefix(under)
@@ -104,7 +105,9 @@ def current_risk_levels(
 def risk_suggestion(request: HttpRequest, payload: CaseCountsIn) -> Any:
     """SPEC R11: the 2020 criteria as a suggestion; the administrator decides."""
     if payload.new_in_last_14_days > payload.total_confirmed:
-        return Status(422, {"code": "invalid_counts", "detail": "new cases cannot exceed the total"})
+        return Status(
+            422, {"code": "invalid_counts", "detail": "new cases cannot exceed the total"}
+        )
     return Status(200, suggest_risk_level(CaseCounts(**payload.dict())))
 
 
@@ -116,7 +119,9 @@ def region_detail(request: HttpRequest, code: str) -> Any:
 @router.get("/{code}/risk", response=list[AssessmentOut], auth=None)
 def risk_history(request: HttpRequest, code: str) -> Any:
     region = get_object_or_404(Region, code=code)
-    return region.risk_assessments.select_related("region", "author").order_by("-effective_from", "-id")
+    return region.risk_assessments.select_related("region", "author").order_by(
+        "-effective_from", "-id"
+    )
 
 
 @router.post(

@@ -46,6 +46,10 @@ class Region(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.path = self.compute_path()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def name(self) -> str:
         if translation.get_language() == "en" and self.name_en:
@@ -54,10 +58,6 @@ class Region(models.Model):
 
     def compute_path(self) -> str:
         return f"{self.parent.path}/{self.code}" if self.parent else self.code
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.path = self.compute_path()
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def contains(self, other: Region) -> bool:
         """True if `other` is this region or lies inside it."""

@@ -27,7 +27,9 @@ def suggest_risk_level(counts: CaseCounts) -> RiskSuggestion:
         raise ValueError("new cases cannot exceed the total")
     if counts.total_confirmed == 0 or counts.new_in_last_14_days == 0:
         return RiskSuggestion(
-            "LOW", "无确诊病例或连续14天无新增确诊病例", "no confirmed case, or none new for 14 days"
+            "LOW",
+            "无确诊病例或连续14天无新增确诊病例",
+            "no confirmed case, or none new for 14 days",
         )
     if counts.total_confirmed > 50 and counts.cluster_outbreak_in_last_14_days:
         return RiskSuggestion(
@@ -37,7 +39,9 @@ def suggest_risk_level(counts: CaseCounts) -> RiskSuggestion:
         )
     if counts.total_confirmed <= 50:
         return RiskSuggestion(
-            "MEDIUM", "14天内有新增确诊，累计不超过50例", "new cases within 14 days, at most 50 in total"
+            "MEDIUM",
+            "14天内有新增确诊，累计不超过50例",
+            "new cases within 14 days, at most 50 in total",
         )
     return RiskSuggestion(
         "MEDIUM",
@@ -64,7 +68,9 @@ def parse_risk_level(value: str) -> str:
     try:
         return RISK_ALIASES[key]
     except KeyError:
-        raise ValueError(f"unknown risk level {value!r} (use LOW/MEDIUM/HIGH or 低/中/高)") from None
+        raise ValueError(
+            f"unknown risk level {value!r} (use LOW/MEDIUM/HIGH or 低/中/高)"
+        ) from None
 
 
 def code_prefix(code: str) -> str:

@@ -55,7 +55,9 @@ def load_divisions(province_code: str, source: Path = DIVISIONS_CSV) -> int:
 
 def risk_change_problem(actor: Any, region: Region) -> str | None:
     """Why `actor` may not set this region's risk level, or None when they may."""
-    if not (getattr(actor, "is_superuser", False) or getattr(actor, "role", None) == Role.REGIONAL_ADMIN):
+    if not (
+        getattr(actor, "is_superuser", False) or getattr(actor, "role", None) == Role.REGIONAL_ADMIN
+    ):
         return _("Only a regional administrator sets risk levels.")
     if not can_act_in(actor, region):
         return _("%(region)s is outside your region of authority.") % {"region": str(region)}
@@ -158,22 +160,34 @@ def _validate_rows(
         code = (row.get("code") or "").strip()
         region = counties.get(code)
         if region is None:
-            errors.append(RowError(line, _("%(code)s is not a known county code.") % {"code": code or "''"}))
+            errors.append(
+                RowError(line, _("%(code)s is not a known county code.") % {"code": code or "''"})
+            )
             continue
         if not can_act_in(actor, region):
-            errors.append(RowError(line, _("%(code)s is outside your region of authority.") % {"code": code}))
+            errors.append(
+                RowError(line, _("%(code)s is outside your region of authority.") % {"code": code})
+            )
             continue
         try:
             level = parse_risk_level(row.get("level") or "")
         except ValueError:
             errors.append(
-                RowError(line, _("Unknown risk level %(level)r; use LOW, MEDIUM or HIGH.") % {"level": row.get("level")})
+                RowError(
+                    line,
+                    _("Unknown risk level %(level)r; use LOW, MEDIUM or HIGH.")
+                    % {"level": row.get("level")},
+                )
             )
             continue
         moment = _parse_moment(row.get("effective_from") or "")
         if moment is None:
             errors.append(
-                RowError(line, _("%(value)r is not a date or date-time.") % {"value": row.get("effective_from")})
+                RowError(
+                    line,
+                    _("%(value)r is not a date or date-time.")
+                    % {"value": row.get("effective_from")},
+                )
             )
             continue
         reason = (row.get("reason") or "").strip()
@@ -181,7 +195,9 @@ def _validate_rows(
             errors.append(RowError(line, _("The reason is missing.")))
             continue
         if (code, moment) in seen:
-            errors.append(RowError(line, _("%(code)s appears twice for the same moment.") % {"code": code}))
+            errors.append(
+                RowError(line, _("%(code)s appears twice for the same moment.") % {"code": code})
+            )
             continue
         seen.add((code, moment))
         valid.append((region, level, moment, reason))
@@ -196,7 +212,9 @@ def import_risk_levels_csv(actor: Any, content: bytes | str) -> ImportResult:
     header = [name.strip() for name in (reader.fieldnames or [])]
     missing = [name for name in ("code", "level", "reason") if name not in header]
     if missing:
-        return ImportResult(errors=[RowError(1, _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)})])
+        return ImportResult(
+            errors=[RowError(1, _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)})]
+        )
     reader.fieldnames = header
     counties = {r.code: r for r in Region.objects.filter(level=RegionLevel.COUNTY)}
     try:
@@ -216,13 +234,15 @@ def import_risk_levels_csv(actor: Any, content: bytes | str) -> ImportResult:
     return ImportResult(imported=len(valid))
 
 
-def current_levels(regions: Iterable[Region], at: datetime | None = None) -> dict[int, RiskAssessment]:
+def current_levels(
+    regions: Iterable[Region], at: datetime | None = None
+) -> dict[int, RiskAssessment]:
     """The assessment in force for each region, in one query."""
     moment = at or timezone.now()
     ids = [r.pk for r in regions]
     latest: dict[int, RiskAssessment] = {}
-    for assessment in RiskAssessment.objects.filter(region_id__in=ids, effective_from__lte=moment).order_by(
-        "region_id", "-effective_from", "-id"
-    ):
+    for assessment in RiskAssessment.objects.filter(
+        region_id__in=ids, effective_from__lte=moment
+    ).order_by("region_id", "-effective_from", "-id"):
         latest.setdefault(assessment.region_id, assessment)
     return latest

@@ -59,7 +59,9 @@ def risk_change(request: HttpRequest, code: str) -> HttpResponse:
         )
         messages.success(request, _("Risk level of %(region)s recorded.") % {"region": region})
         return redirect("regions:risk")
-    history = region.risk_assessments.select_related("author").order_by("-effective_from", "-id")[:50]
+    history = region.risk_assessments.select_related("author").order_by("-effective_from", "-id")[
+        :50
+    ]
     return render(
         request,
         "regions/risk_change.html",
@@ -85,4 +87,6 @@ def risk_import(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("%(n)d risk levels imported.") % {"n": result.imported})
                 return redirect("regions:risk")
     status = 422 if (form.errors or (result is not None and not result.ok)) else 200
-    return render(request, "regions/risk_import.html", {"form": form, "result": result}, status=status)
+    return render(
+        request, "regions/risk_import.html", {"form": form, "result": result}, status=status
+    )

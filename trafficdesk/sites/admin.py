@@ -20,8 +20,14 @@ class WindowInline(admin.TabularInline):
 @admin.register(ServicePoint)
 class ServicePointAdmin(RegionScopedAdmin):
     list_display = (
-        "code", "name_zh", "kind", "region", "ppe_complete", "service_area_m2",
-        "diversion_ease", "designated_emergency",
+        "code",
+        "name_zh",
+        "kind",
+        "region",
+        "ppe_complete",
+        "service_area_m2",
+        "diversion_ease",
+        "designated_emergency",
     )
     list_filter = ("kind", "ppe_complete", "designated_emergency")
     search_fields = ("code", "name_zh", "name_en", "address")

@@ -84,7 +84,9 @@ def list_service_points(request: HttpRequest, filters: Query[PointFilter]) -> An
     return queryset
 
 
-@router.get("/service-points/{code}", response={200: ServicePointDetailOut, 404: Problem}, auth=None)
+@router.get(
+    "/service-points/{code}", response={200: ServicePointDetailOut, 404: Problem}, auth=None
+)
 def service_point_detail(request: HttpRequest, code: str) -> Any:
     windows = Window.objects.prefetch_related("businesses")
     return get_object_or_404(

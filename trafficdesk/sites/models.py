@@ -54,7 +54,10 @@ class Zone(BilingualName):
     """Part of a hall with an occupancy cap that is never exceeded (分区限流)."""
 
     service_point = models.ForeignKey(
-        ServicePoint, verbose_name=_("service point"), on_delete=models.CASCADE, related_name="zones"
+        ServicePoint,
+        verbose_name=_("service point"),
+        on_delete=models.CASCADE,
+        related_name="zones",
     )
     occupancy_cap = models.PositiveIntegerField(
         _("occupancy cap"), validators=[MinValueValidator(1), MaxValueValidator(10000)]
@@ -67,7 +70,9 @@ class Zone(BilingualName):
         verbose_name_plural = _("zones")
         constraints = [
             models.UniqueConstraint(fields=["service_point", "name_zh"], name="zone_name_unique"),
-            models.CheckConstraint(condition=models.Q(occupancy_cap__gte=1), name="zone_cap_positive"),
+            models.CheckConstraint(
+                condition=models.Q(occupancy_cap__gte=1), name="zone_cap_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,13 +87,18 @@ class WindowKind(models.TextChoices):
 
 class Window(models.Model):
     service_point = models.ForeignKey(
-        ServicePoint, verbose_name=_("service point"), on_delete=models.CASCADE, related_name="windows"
+        ServicePoint,
+        verbose_name=_("service point"),
+        on_delete=models.CASCADE,
+        related_name="windows",
     )
     zone = models.ForeignKey(
         Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="windows"
     )
     number = models.PositiveSmallIntegerField(_("window number"), validators=[MinValueValidator(1)])
-    kind = models.CharField(_("kind"), max_length=10, choices=WindowKind.choices, default=WindowKind.NORMAL)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=WindowKind.choices, default=WindowKind.NORMAL
+    )
     businesses = models.ManyToManyField(
         "catalog.Business", verbose_name=_("businesses served"), related_name="windows", blank=True
     )

@@ -24,10 +24,14 @@ def service_point_list(request: HttpRequest) -> HttpResponse:
 def my_service_point(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.service_point_id is None:
-        return render(request, "sites/mine.html", {"problem": _("You are not assigned to a service point.")})
+        return render(
+            request, "sites/mine.html", {"problem": _("You are not assigned to a service point.")}
+        )
     point = (
         ServicePoint.objects.select_related("region")
-        .prefetch_related("zones", Prefetch("windows", queryset=Window.objects.prefetch_related("businesses")))
+        .prefetch_related(
+            "zones", Prefetch("windows", queryset=Window.objects.prefetch_related("businesses"))
+        )
         .get(pk=user.service_point_id)
     )
     return render(request, "sites/mine.html", {"point": point})
