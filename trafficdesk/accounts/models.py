@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.core.validators import mask_mobile
+from trafficdesk.core.validators import mask_mobile, validate_mobile
 
 
 class Role(models.TextChoices):
@@ -43,7 +43,14 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    mobile = models.CharField(_("mobile number"), max_length=11, null=True, blank=True, unique=True)
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=11,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_mobile],
+    )
 
     class Meta:
         verbose_name = _("user")
