@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.validators import InvalidValue
+from trafficdesk.policy.api import router as policy_router
 from trafficdesk.regions.api import router as regions_router
 from trafficdesk.sites.api import router as sites_router
 
@@ -56,3 +57,4 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/regions", regions_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/sites", sites_router)
+api.add_router("/", policy_router)

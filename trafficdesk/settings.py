@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "trafficdesk.regions",
     "trafficdesk.catalog",
     "trafficdesk.sites",
+    "trafficdesk.policy",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]

@@ -16,5 +16,6 @@ urlpatterns = [
     path("catalog/", include("trafficdesk.catalog.urls")),
     path("sites/", include("trafficdesk.sites.urls")),
     path("checkpoints/", include("trafficdesk.checkpoint.urls")),
+    path("open/", include("trafficdesk.policy.urls")),
     path("", include("trafficdesk.dashboard.urls")),
 ]

@@ -33,6 +33,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "checkpoint.change_checkpoint",
         "checkpoint.view_checkpoint",
         "notify.view_smsmessage",
+        "policy.add_policyversion",
+        "policy.view_policyversion",
+        "policy.add_phasesetting",
+        "policy.view_phasesetting",
+        "policy.view_domainevent",
     ),
     Role.HALL_MANAGER: (
         "sites.view_servicepoint",
@@ -60,6 +65,7 @@ class NavItem:
 
 PUBLIC_NAV = (
     NavItem(_("Home"), "dashboard:home"),
+    NavItem(_("What is open near me"), "policy:open"),
     NavItem(_("Service points"), "sites:list"),
     NavItem(_("Businesses"), "catalog:list"),
 )
@@ -78,6 +84,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     Role.REGIONAL_ADMIN: (
         NavItem(_("Risk levels"), "regions:risk"),
         NavItem(_("Import risk levels"), "regions:risk-import"),
+        NavItem(_("Phases and policy"), "policy:overview"),
         NavItem(_("Administration"), "admin:index"),
         NavItem(_("My account"), "accounts:me"),
     ),

@@ -263,6 +263,30 @@ def _load_risk_levels() -> None:
         set_risk_level(author, county, level, reason=reason, effective_from=start)
 
 
+def _load_phases() -> None:
+    from trafficdesk.policy.models import PhaseSetting
+    from trafficdesk.policy.services import set_phase
+
+    if PhaseSetting.objects.exists():
+        return
+    author = User.objects.get(username="gz_admin")
+    start = timezone.now() - timedelta(days=1)
+    set_phase(
+        author,
+        Region.objects.get(code="520000"),
+        2,
+        reason="全省恢复考试、登记检验和违法处理业务",
+        effective_from=start,
+    )
+    set_phase(
+        author,
+        Region.objects.get(code="520100"),
+        3,
+        reason="贵阳市恢复分所、快处快赔中心和服务站点",
+        effective_from=start,
+    )
+
+
 @transaction.atomic
 def load_demo() -> list[DemoLogin]:
     load_divisions("520000")
@@ -270,6 +294,7 @@ def load_demo() -> list[DemoLogin]:
     _load_points()
     logins = _load_staff()
     _load_risk_levels()
+    _load_phases()
     Checkpoint.objects.update_or_create(
         code="GY-N-TOLL",
         defaults={

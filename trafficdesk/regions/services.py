@@ -25,7 +25,8 @@ from trafficdesk.regions.rules import parse_risk_level
 DIVISIONS_CSV = Path(__file__).parent / "data" / "divisions.csv"
 
 risk_level_changed = Signal()
-"""Sent with `assessment` after a county's risk level is recorded; later work subscribes."""
+"""Sent with `assessment` inside the transaction that records a county's risk level, so that
+subscribers' writes commit or roll back with it (use on_commit for work after the commit)."""
 
 
 class InvalidRiskChange(ValueError):
@@ -110,9 +111,7 @@ def set_risk_level(
             summary=f"{region.code} → {level} from {assessment.effective_from.isoformat()}",
             detail={"level": level, "reason": assessment.reason, "assessment": assessment.pk},
         )
-        transaction.on_commit(
-            lambda: risk_level_changed.send(sender=RiskAssessment, assessment=assessment)
-        )
+        risk_level_changed.send(sender=RiskAssessment, assessment=assessment)
     return assessment
 
 

@@ -1,0 +1,341 @@
+"""Policy versions, region phases and decisions for real service points (SPEC R1-R6).
+
+The rules themselves are in `rules.py` (pure); this module gathers the facts from the
+database, caches the parsed policy, and records every change with its reason and audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pydantic import ValidationError as PydanticValidationError
+
+from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.audit.services import record
+from trafficdesk.catalog.models import Business
+from trafficdesk.policy.document import MAX_PHASE, PolicyDocument, default_policy
+from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, PolicyVersion
+from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
+from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
+from trafficdesk.regions.rules import code_prefix
+from trafficdesk.regions.services import current_levels
+from trafficdesk.sites.models import ServicePoint, Window
+
+policy_changed = Signal()
+"""Sent with `event` (a DomainEvent) after a policy version or a phase is recorded."""
+
+VERSIONS_CACHE_KEY = "policy:versions"
+_engines: dict[int, Engine] = {}
+
+
+class InvalidPolicyChange(ValueError):
+    pass
+
+
+# --- the policy document, cached ----------------------------------------------------------
+
+
+def _version_index() -> list[tuple[int, datetime]]:
+    index = cache.get(VERSIONS_CACHE_KEY)
+    if index is None:
+        index = list(
+            PolicyVersion.objects.order_by("effective_from", "id").values_list(
+                "id", "effective_from"
+            )
+        )
+        cache.set(VERSIONS_CACHE_KEY, index, 300)
+    return index
+
+
+def current_version_id(at: datetime | None = None) -> int:
+    """The id of the version in force at `at` (0 = the packaged default policy)."""
+    moment = at or timezone.now()
+    in_force = [vid for vid, since in _version_index() if since <= moment]
+    return in_force[-1] if in_force else 0
+
+
+def engine(at: datetime | None = None) -> Engine:
+    """The engine for the policy in force; parsed once per version and process."""
+    version_id = current_version_id(at)
+    found = _engines.get(version_id)
+    if found is None:
+        if version_id == 0:
+            document = default_policy()
+        else:
+            document = PolicyDocument.model_validate(
+                PolicyVersion.objects.get(pk=version_id).document
+            )
+        found = _engines[version_id] = Engine(document)
+    return found
+
+
+def current_policy(at: datetime | None = None) -> PolicyDocument:
+    return engine(at).policy
+
+
+def parse_policy(document: Any) -> PolicyDocument:
+    """Validate a policy document; the error says which field is wrong and why."""
+    try:
+        return PolicyDocument.model_validate(document)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'policy'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidPolicyChange(problems) from exc
+
+
+def publish_policy(
+    actor: Any, document: Any, *, reason: str, effective_from: datetime | None = None
+) -> PolicyVersion:
+    require_role(actor, Role.REGIONAL_ADMIN)
+    parsed = parse_policy(document)
+    if not reason.strip():
+        raise InvalidPolicyChange(_("Give a reason for the change."))
+    moment = effective_from or timezone.now()
+    with transaction.atomic():
+        version = PolicyVersion.objects.create(
+            document=parsed.model_dump(mode="json"),
+            effective_from=moment,
+            author=actor if getattr(actor, "is_authenticated", False) else None,
+            reason=reason.strip(),
+        )
+        record(
+            actor,
+            "policy.publish",
+            target=version,
+            summary=f"policy v{version.pk} from {moment:%Y-%m-%d %H:%M}",
+            detail={"reason": version.reason},
+        )
+        event = _event(
+            EventKind.POLICY_CHANGED,
+            None,
+            moment,
+            f"policy v{version.pk}: {version.reason}",
+            {"version": version.pk},
+        )
+        transaction.on_commit(lambda: cache.delete(VERSIONS_CACHE_KEY))
+        transaction.on_commit(lambda: policy_changed.send(sender=PolicyVersion, event=event))
+    return version
+
+
+# --- phases -----------------------------------------------------------------------------
+
+
+def set_phase(
+    actor: Any, region: Region, phase: int, *, reason: str, effective_from: datetime | None = None
+) -> PhaseSetting:
+    """Set a region's reopening phase (0-3) from a moment on. Checked before the transaction
+    so that a refusal stays in the audit log."""
+    require_role(actor, Role.REGIONAL_ADMIN)
+    ensure_can_act_in(actor, region, action="phase.set")
+    if not 0 <= phase <= MAX_PHASE:
+        raise InvalidPolicyChange(_("The phase is 0, 1, 2 or 3."))
+    if not reason.strip():
+        raise InvalidPolicyChange(_("Give a reason for the change."))
+    moment = effective_from or timezone.now()
+    with transaction.atomic():
+        setting = PhaseSetting.objects.create(
+            region=region,
+            phase=phase,
+            effective_from=moment,
+            author=actor if getattr(actor, "is_authenticated", False) else None,
+            reason=reason.strip(),
+        )
+        record(
+            actor,
+            "phase.set",
+            target=region,
+            summary=f"{region.code} → phase {phase}",
+            detail={"phase": phase, "reason": setting.reason},
+        )
+        event = _event(
+            EventKind.PHASE_CHANGED,
+            region,
+            moment,
+            f"{region.code} → phase {phase}",
+            {"phase": phase, "setting": setting.pk},
+        )
+        transaction.on_commit(lambda: policy_changed.send(sender=PhaseSetting, event=event))
+    return setting
+
+
+def phases_in_force(regions: Iterable[Region], at: datetime | None = None) -> dict[int, int]:
+    """Each region's phase: its own setting, else its nearest ancestor's, else 0."""
+    moment = at or timezone.now()
+    regions = list(regions)
+    codes = {code for region in regions for code in region.path.split("/")}
+    latest: dict[str, int] = {}
+    for code, phase in (
+        PhaseSetting.objects.filter(region__code__in=codes, effective_from__lte=moment)
+        .order_by("region__code", "-effective_from", "-id")
+        .values_list("region__code", "phase")
+    ):
+        latest.setdefault(code, phase)
+    result = {}
+    for region in regions:
+        chain = region.path.split("/")
+        result[region.pk] = next((latest[c] for c in reversed(chain) if c in latest), 0)
+    return result
+
+
+def record_risk_event(sender: Any, assessment: RiskAssessment, **kwargs: Any) -> None:
+    """Subscribed to regions.services.risk_level_changed."""
+    event = _event(
+        EventKind.RISK_CHANGED,
+        assessment.region,
+        assessment.effective_from,
+        f"{assessment.region.code} → {assessment.level}",
+        {"level": assessment.level, "assessment": assessment.pk},
+    )
+    transaction.on_commit(lambda: policy_changed.send(sender=RiskAssessment, event=event))
+
+
+def _event(
+    kind: str, region: Region | None, moment: datetime, summary: str, payload: dict[str, Any]
+) -> DomainEvent:
+    return DomainEvent.objects.create(
+        kind=kind, region=region, effective_from=moment, summary=summary[:300], payload=payload
+    )
+
+
+# --- decisions for real service points -----------------------------------------------------
+
+
+def business_facts(business: Business) -> BusinessFacts:
+    return BusinessFacts(category=business.category.code, online=business.online)
+
+
+def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> dict[int, Situation]:
+    points = list(points)
+    counties = {point.region_id: point.region for point in points}
+    levels = current_levels(counties.values(), at)
+    phases = phases_in_force(counties.values(), at)
+    return {
+        point.pk: Situation(
+            risk_level=levels[point.region_id].level if point.region_id in levels else None,
+            region_phase=phases[point.region_id],
+            point_kind=point.kind,
+            designated_emergency=point.designated_emergency,
+        )
+        for point in points
+    }
+
+
+def decide_for(
+    point: ServicePoint, business: Business, applicant_class: str, at: datetime | None = None
+) -> Decision:
+    situation = situations([point], at)[point.pk]
+    return engine(at).decide(situation, business_facts(business), applicant_class)
+
+
+@dataclass
+class PointAnswer:
+    point: ServicePoint
+    decision: Decision
+    risk_level: str
+    open_windows: int
+    reasons: list[Any] = field(default_factory=list)
+
+    @property
+    def can_go_today(self) -> bool:
+        return self.decision.open and self.open_windows > 0
+
+
+@dataclass
+class OpenServices:
+    business: Business
+    applicant_class: str
+    open: list[PointAnswer]
+    closed: list[PointAnswer]
+    nearby: list[PointAnswer]
+    online: bool
+
+
+def _points_under(prefix: str) -> Any:
+    windows = Window.objects.filter(is_open=True).prefetch_related("businesses")
+    return (
+        ServicePoint.objects.filter(region__code__startswith=prefix)
+        .select_related("region", "region__parent")
+        .prefetch_related(Prefetch("windows", queryset=windows, to_attr="open_window_list"))
+    )
+
+
+def _answers(
+    points: list[ServicePoint], business: Business, applicant_class: str, at: datetime | None
+) -> list[PointAnswer]:
+    found = situations(points, at)
+    decider = engine(at)
+    facts = business_facts(business)
+    answers = []
+    for point in points:
+        decision = decider.decide(found[point.pk], facts, applicant_class)
+        usable = [
+            w
+            for w in point.open_window_list  # type: ignore[attr-defined]
+            if w.kind in decision.window_kinds
+            and any(b.pk == business.pk for b in w.businesses.all())
+        ]
+        answers.append(PointAnswer(point, decision, decision.risk_level, len(usable)))
+    answers.sort(
+        key=lambda a: readiness_key(
+            a.point.ppe_complete, a.point.service_area_m2, a.point.diversion_ease, a.point.code
+        )
+    )
+    return answers
+
+
+def open_services(
+    region: Region, business: Business, applicant_class: str, at: datetime | None = None
+) -> OpenServices:
+    """Where this applicant can go for this business in this region today, why the other
+    places are closed, nearby open places when none here is, and the online alternative."""
+    answers = _answers(list(_points_under(code_prefix(region.code))), business, applicant_class, at)
+    open_here = [a for a in answers if a.can_go_today]
+    closed_here = [a for a in answers if not a.can_go_today]
+    nearby: list[PointAnswer] = []
+    if not open_here and region.parent is not None:
+        wider: Region | None = region.parent if region.level == RegionLevel.COUNTY else region
+        while wider is not None and not nearby:
+            nearby = [
+                a
+                for a in _answers(
+                    list(_points_under(code_prefix(wider.code))), business, applicant_class, at
+                )
+                if a.can_go_today
+            ][:5]
+            wider = wider.parent
+    return OpenServices(business, applicant_class, open_here, closed_here, nearby, business.online)
+
+
+def open_next(region: Region, at: datetime | None = None) -> list[tuple[ServicePoint, bool]]:
+    """R2: the region's service points in the order to open them, each with whether it has an
+    open window now."""
+    points = list(
+        ServicePoint.objects.filter(region__code__startswith=code_prefix(region.code))
+        .select_related("region")
+        .prefetch_related(
+            Prefetch(
+                "windows", queryset=Window.objects.filter(is_open=True), to_attr="open_window_list"
+            )
+        )
+    )
+    points.sort(
+        key=lambda p: readiness_key(p.ppe_complete, p.service_area_m2, p.diversion_ease, p.code)
+    )
+    return [(p, bool(p.open_window_list)) for p in points]  # type: ignore[attr-defined]
+
+
+def regions_for(actor: Any) -> Q:
+    own = actor.region.path if getattr(actor, "region", None) else "-"
+    return Q(path=own) | Q(path__startswith=own + "/")
