@@ -92,7 +92,7 @@ class PolicyDocument(BaseModel):
                 )
         if "EMERGENCY" not in self.priority_classes:
             problems.append("EMERGENCY must be a priority class")
-        if "emergency" not in self.window_kinds.get("HIGH", {}).get("EMERGENCY", ["emergency"]):
+        if "emergency" not in self.window_kinds.get("HIGH", {}).get("EMERGENCY", []):
             problems.append("at HIGH, EMERGENCY applicants must be served at emergency windows")
         if problems:
             raise ValueError("; ".join(problems))

@@ -195,7 +195,10 @@ class _Context:
                     f"{self.applicant_class} applicants are served first (expedited)",
                 )
             )
-            return self.opened(self.window_kinds(), appointment=False, rule=rule)
+            kinds = self.window_kinds()
+            if not kinds:
+                return self.no_window()
+            return self.opened(kinds, appointment=False, rule=rule)
         needed = policy.business_phase(business.category, situation.point_kind)
         if needed > self.phase:
             return self.closed(
@@ -205,11 +208,7 @@ class _Context:
             )
         kinds = self.window_kinds()
         if not kinds:
-            return self.closed(
-                "R1.NO_WINDOW_FOR_CLASS",
-                f"{LEVEL_ZH[self.level]}地区暂无服务该类申请人的窗口",
-                f"at {self.level} risk no window kind serves this class of applicant",
-            )
+            return self.no_window()
         walk_in = policy.walk_in_allowed[self.level]
         if walk_in:
             rule = (
@@ -232,6 +231,13 @@ class _Context:
                 )
             )
         return self.opened(kinds, appointment=not walk_in, rule=rule)
+
+    def no_window(self) -> Decision:
+        return self.closed(
+            "R1.NO_WINDOW_FOR_CLASS",
+            f"{LEVEL_ZH[self.level]}地区暂无服务该类申请人的窗口",
+            f"at {self.level} risk no window kind serves this class of applicant",
+        )
 
     def window_kinds(self) -> tuple[str, ...]:
         by_class = self.policy.window_kinds.get(self.level, {})

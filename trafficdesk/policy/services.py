@@ -35,7 +35,7 @@ policy_changed = Signal()
 """Sent with `event` (a DomainEvent) after a policy version or a phase is recorded."""
 
 VERSIONS_CACHE_KEY = "policy:versions"
-_engines: dict[int, Engine] = {}
+_engines: dict[tuple[int, datetime | None], Engine] = {}
 
 
 class InvalidPolicyChange(ValueError):
