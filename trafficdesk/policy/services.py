@@ -57,25 +57,28 @@ def _version_index() -> list[tuple[int, datetime]]:
     return index
 
 
+def _version_in_force(at: datetime | None) -> tuple[int, datetime | None]:
+    moment = at or timezone.now()
+    in_force = [(vid, since) for vid, since in _version_index() if since <= moment]
+    return in_force[-1] if in_force else (0, None)
+
+
 def current_version_id(at: datetime | None = None) -> int:
     """The id of the version in force at `at` (0 = the packaged default policy)."""
-    moment = at or timezone.now()
-    in_force = [vid for vid, since in _version_index() if since <= moment]
-    return in_force[-1] if in_force else 0
+    return _version_in_force(at)[0]
 
 
 def engine(at: datetime | None = None) -> Engine:
-    """The engine for the policy in force; parsed once per version and process."""
-    version_id = current_version_id(at)
-    found = _engines.get(version_id)
+    """The engine for the policy in force; parsed once per version and process. Keyed by id
+    and effective time, so that a reused id (SQLite after a rollback) is never mistaken."""
+    key = _version_in_force(at)
+    found = _engines.get(key)
     if found is None:
-        if version_id == 0:
+        if key[0] == 0:
             document = default_policy()
         else:
-            document = PolicyDocument.model_validate(
-                PolicyVersion.objects.get(pk=version_id).document
-            )
-        found = _engines[version_id] = Engine(document)
+            document = PolicyDocument.model_validate(PolicyVersion.objects.get(pk=key[0]).document)
+        found = _engines[key] = Engine(document)
     return found
 
 
