@@ -10,4 +10,3 @@ os.environ.setdefault("SMS_BACKEND", "trafficdesk.notify.backends.MemorySmsBacke
 from trafficdesk.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from trafficdesk.accounts.api import router as accounts_router
+from trafficdesk.booking.api import router as booking_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.validators import InvalidValue
 from trafficdesk.policy.api import router as policy_router
@@ -58,3 +59,4 @@ api.add_router("/regions", regions_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/sites", sites_router)
 api.add_router("/", policy_router)
+api.add_router("/", booking_router)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "trafficdesk.catalog",
     "trafficdesk.sites",
     "trafficdesk.policy",
+    "trafficdesk.booking",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]
@@ -169,6 +170,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "trafficdesk" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
@@ -190,3 +192,15 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": config.env_str("LOG_LEVEL", "INFO")},
 }
+
+BOOKING_PRIORITY_SHARE = float(config.env_str("BOOKING_PRIORITY_SHARE", "0.2"))
+if not 0 <= BOOKING_PRIORITY_SHARE < 1:
+    raise config.ConfigError("BOOKING_PRIORITY_SHARE must lie in [0, 1)")
+BOOKING_PRIORITY_RELEASE_HOURS = config.env_int("BOOKING_PRIORITY_RELEASE_HOURS", 24, minimum=0)
+BOOKING_SLOT_MINUTES = config.env_int("BOOKING_SLOT_MINUTES", 60, minimum=10)
+BOOKING_DAYS_AHEAD = config.env_int("BOOKING_DAYS_AHEAD", 7, minimum=1)
+BOOKING_RELEASE_DELAY_SECONDS = config.env_int("BOOKING_RELEASE_DELAY_SECONDS", 1800, minimum=0)
+BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
+BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
+BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
+BOOKING_LOCK_TIMEOUT_MS = config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10)

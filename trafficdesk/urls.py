@@ -17,5 +17,6 @@ urlpatterns = [
     path("sites/", include("trafficdesk.sites.urls")),
     path("checkpoints/", include("trafficdesk.checkpoint.urls")),
     path("open/", include("trafficdesk.policy.urls")),
+    path("booking/", include("trafficdesk.booking.urls")),
     path("", include("trafficdesk.dashboard.urls")),
 ]

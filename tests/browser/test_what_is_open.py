@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -77,8 +77,9 @@ def answer_for(answers: list[PointAnswer], code: str) -> PointAnswer:
     return by_code[code]
 
 
-def open_url(**query: str) -> str:
-    return reverse("policy:open") + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+def open_url(county: str, business: str, applicant_class: str = "GENERAL") -> str:
+    query = urlencode({"county": county, "business": business, "class": applicant_class})
+    return f"{reverse('policy:open')}?{query}"
 
 
 def codes(section: Any) -> list[str]:
@@ -94,10 +95,27 @@ def shown_reasons(article: Any) -> list[tuple[str, str]]:
     ]
 
 
+def assert_assets_load(page: Any) -> None:
+    """The stylesheet and htmx answer 200; without htmx the form falls back to a full page
+    load, and without the stylesheet the phone layout means nothing."""
+    sources = page.evaluate(
+        """() => [...document.querySelectorAll('link[rel=stylesheet][href], script[src]')]
+                 .map(e => e.getAttribute('href') || e.getAttribute('src'))"""
+    )
+    assert any("htmx" in s for s in sources), sources
+    broken = {s: status for s in sources if (status := page.request.get(s).status) != 200}
+    assert not broken, f"static assets do not load: {broken}"
+    assert page.evaluate("() => typeof window.htmx") == "object", "htmx did not start"
+
+
 def ask_with_htmx(page: Any, county: str, business: str, applicant_class: str = "GENERAL") -> Any:
     """Fill the form and submit it; htmx answers in place. Checks that it was an htmx request,
     that the page was not reloaded and that the query was pushed to the address bar; returns
     the #results locator."""
+    script = page.locator("script[src*=htmx]").get_attribute("src")
+    assert page.evaluate("() => typeof window.htmx") == "object", (
+        f"htmx is not running: {script} answered {page.request.get(script).status}"
+    )
     form = page.get_by_test_id("open-form")
     form.locator("#county").select_option(county)
     form.locator("#business").select_option(business)
@@ -131,6 +149,7 @@ def check_guanshanhu_new_car(page: Any) -> Any:
     assert "R1.LOW.OPEN" in rules
 
     page.goto(reverse("policy:open"))
+    assert_assets_load(page)
     assert page.get_by_test_id("open-points").count() == 0
     results = ask_with_htmx(page, GUANSHANHU, NEW_CAR_PLATES)
 
@@ -230,9 +249,7 @@ def test_online_alternative_is_shown(page: Any, demo: Any) -> None:
     # A window also serves it, so the page offers both the hall and the online route.
     assert HALL in [a.point.code for a in answer.open]
 
-    response = page.goto(
-        open_url(county=GUANSHANHU, business=LOST_PLATE_ONLINE, **{"class": "GENERAL"})
-    )
+    response = page.goto(open_url(county=GUANSHANHU, business=LOST_PLATE_ONLINE))
     assert response is not None and response.status == 200
     results = page.locator("#results")
     assert codes(results.get_by_test_id("open-points")) == [a.point.code for a in answer.open]
@@ -250,7 +267,7 @@ def test_reasons_in_english(page: Any, demo: Any) -> None:
     low = answer_for(expected(GUANSHANHU, NEW_CAR_PLATES).open, HALL)
     medium = answer_for(expected(NANMING, QUICK_CLAIM_BUSINESS).closed, QUICK_CLAIM)
 
-    page.goto(open_url(county=GUANSHANHU, business=NEW_CAR_PLATES, **{"class": "GENERAL"}))
+    page.goto(open_url(county=GUANSHANHU, business=NEW_CAR_PLATES))
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     hall = page.locator(f"#results [data-testid=open-points] article[data-code='{HALL}']")
     assert shown_reasons(hall) == [(r.rule, r.zh) for r in low.decision.reasons]

@@ -71,13 +71,19 @@ PUBLIC_NAV = (
 )
 
 ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
-    Role.CITIZEN: (NavItem(_("My account"), "accounts:me"),),
+    Role.CITIZEN: (
+        NavItem(_("Book an appointment"), "booking:choose"),
+        NavItem(_("My bookings"), "booking:mine"),
+        NavItem(_("My account"), "accounts:me"),
+    ),
     Role.CLERK: (
         NavItem(_("My service point"), "sites:mine"),
+        NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.HALL_MANAGER: (
         NavItem(_("My service point"), "sites:mine"),
+        NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("Hall settings"), "admin:sites_servicepoint_changelist"),
         NavItem(_("My account"), "accounts:me"),
     ),
@@ -85,6 +91,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Risk levels"), "regions:risk"),
         NavItem(_("Import risk levels"), "regions:risk-import"),
         NavItem(_("Phases and policy"), "policy:overview"),
+        NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("Administration"), "admin:index"),
         NavItem(_("My account"), "accounts:me"),
     ),

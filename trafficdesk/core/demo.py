@@ -287,6 +287,18 @@ def _load_phases() -> None:
     )
 
 
+def _load_slots(days: int = 7) -> None:
+    from trafficdesk.booking.models import Slot
+    from trafficdesk.booking.services import generate_slots
+
+    today = timezone.localdate()
+    if Slot.objects.filter(starts_at__date__gte=today).exists():
+        return
+    for point in ServicePoint.objects.select_related("region"):
+        for offset in range(days):
+            generate_slots(point, today + timedelta(days=offset))
+
+
 @transaction.atomic
 def load_demo() -> list[DemoLogin]:
     load_divisions("520000")
@@ -295,6 +307,7 @@ def load_demo() -> list[DemoLogin]:
     logins = _load_staff()
     _load_risk_levels()
     _load_phases()
+    _load_slots()
     Checkpoint.objects.update_or_create(
         code="GY-N-TOLL",
         defaults={

@@ -36,3 +36,26 @@ def send_sms(phone: str, text: str, *, kind: str, secret: str | None = None) -> 
         backend=settings.SMS_BACKEND,
         status=SmsStatus.SENT,
     )
+
+
+def send_sms_many(messages: list[tuple[str, str, str]]) -> list[SmsMessage]:
+    """Send many messages (phone, text, kind) and record them with one INSERT."""
+    backend = sms_backend()
+    rows = []
+    for phone, text, kind in messages:
+        status, error = SmsStatus.SENT, ""
+        try:
+            backend.send(phone, text)
+        except Exception as exc:  # noqa: BLE001 - recorded, not raised
+            status, error = SmsStatus.FAILED, str(exc)[:300]
+        rows.append(
+            SmsMessage(
+                kind=kind,
+                recipient_masked=mask_mobile(phone),
+                body=mask_personal_data_in_text(text),
+                backend=settings.SMS_BACKEND,
+                status=status,
+                error=error,
+            )
+        )
+    return SmsMessage.objects.bulk_create(rows, batch_size=2000)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BookingConfig(AppConfig):
+    name = "trafficdesk.booking"
+    label = "booking"
+    verbose_name = _("booking")
+
+    def ready(self) -> None:
+        from trafficdesk.booking.tasks import enqueue_rebooking
+        from trafficdesk.policy.services import policy_changed
+
+        policy_changed.connect(enqueue_rebooking, dispatch_uid="booking-rebook-on-policy-change")

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Slot(models.Model):
+    """A bookable period at a service point for one business group (category).
+
+    Capacity is counted in window-minutes (a booking takes the service minutes of its
+    businesses) and in people (the zone cap). Part of it is held for the priority classes
+    until `priority_release_at`. The counters change only through conditional UPDATEs
+    in booking.services, never read-modify-write."""
+
+    service_point = models.ForeignKey(
+        "sites.ServicePoint",
+        verbose_name=_("service point"),
+        on_delete=models.CASCADE,
+        related_name="slots",
+    )
+    category = models.ForeignKey(
+        "catalog.BusinessCategory",
+        verbose_name=_("business group"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    capacity_minutes = models.PositiveIntegerField(_("capacity (window-minutes)"))
+    capacity_people = models.PositiveIntegerField(_("capacity (people)"))
+    priority_reserved_minutes = models.PositiveIntegerField(
+        _("held for priority classes (minutes)"), default=0
+    )
+    priority_release_at = models.DateTimeField(_("held places released at"))
+    booked_minutes = models.PositiveIntegerField(_("booked (window-minutes)"), default=0)
+    booked_people = models.PositiveIntegerField(_("booked (people)"), default=0)
+    booked_general_minutes = models.PositiveIntegerField(default=0)
+    rush = models.ForeignKey(
+        "booking.RushWindow", null=True, blank=True, on_delete=models.SET_NULL, related_name="slots"
+    )
+
+    class Meta:
+        ordering = ["starts_at", "service_point_id", "category_id"]
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_point", "category", "starts_at"], name="slot_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_minutes__lte=F("capacity_minutes")), name="slot_minutes_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_people__lte=F("capacity_people")), name="slot_people_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["service_point", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_point_id}/{self.category_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def free_minutes(self) -> int:
+        return self.capacity_minutes - self.booked_minutes
+
+
+class BookingStatus(models.TextChoices):
+    ACTIVE = "active", _("booked")
+    CHECKED_IN = "checked_in", _("checked in")
+    DONE = "done", _("served")
+    CANCELLED = "cancelled", _("cancelled")
+    NO_SHOW = "no_show", _("did not come")
+
+
+ACTIVE_STATUSES = (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)
+
+
+class Booking(models.Model):
+    """A citizen's hold on a slot, for one or more businesses at the same service point."""
+
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("holder"),
+        on_delete=models.PROTECT,
+        related_name="bookings",
+    )
+    slot = models.ForeignKey(
+        Slot, verbose_name=_("slot"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    id_digest = models.CharField(max_length=64, db_index=True, editable=False)
+    id_masked = models.CharField(_("ID number"), max_length=18)
+    applicant_class = models.CharField(_("applicant class"), max_length=12, default="GENERAL")
+    minutes = models.PositiveIntegerField(_("service minutes"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("booked at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    moves = models.PositiveSmallIntegerField(_("times moved"), default=0)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    rush_request = models.OneToOneField(
+        "booking.RushRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="booking",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        indexes = [models.Index(fields=["status", "slot"])]
+
+    def __str__(self) -> str:
+        return f"booking {self.pk} ({self.get_status_display()})"
+
+
+class BookingItem(models.Model):
+    """One business of a booking. The partial unique constraint is the database's guarantee of
+    one active booking per ID number per business."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="items")
+    business = models.ForeignKey("catalog.Business", on_delete=models.PROTECT, related_name="+")
+    id_digest = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_digest", "business"],
+                condition=Q(active=True),
+                name="one_active_booking_per_id_business",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}:{self.business_id}"
+
+
+class BookingEventKind(models.TextChoices):
+    BOOKED = "booked", _("booked")
+    MOVED = "moved", _("moved to another slot")
+    CANCELLED = "cancelled", _("cancelled")
+    RESCHEDULED = "rescheduled", _("rescheduled")
+    NO_SHOW = "no_show", _("marked no-show")
+    ALLOCATED = "allocated", _("allocated in a draw")
+
+
+class BookingEvent(models.Model):
+    """What happened to a booking and the notice its holder got."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=BookingEventKind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=300, blank=True)
+    from_slot = models.ForeignKey(
+        Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notice = models.ForeignKey(
+        "notify.SmsMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} {self.kind}"
+
+
+class CapacityRelease(models.Model):
+    """Capacity from a cancelled booking, returned to the pool at a random moment within the
+    anti-trading delay so that a place cannot be handed over by cancel-and-rebook."""
+
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="pending_releases")
+    minutes = models.PositiveIntegerField()
+    general_minutes = models.PositiveIntegerField(default=0)
+    release_at = models.DateTimeField(db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["released_at", "release_at"])]
+
+    def __str__(self) -> str:
+        return f"release {self.minutes} min on slot {self.slot_id} at {self.release_at:%H:%M:%S}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's retry key for POST /bookings: the same key returns the same answer."""
+
+    key = models.CharField(max_length=80)
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    request_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["holder", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RushStatus(models.TextChoices):
+    OPEN = "open", _("taking applications")
+    ALLOCATED = "allocated", _("allocated")
+
+
+class RushWindow(models.Model):
+    """An application window for contested slots (e.g. exams): requests are collected, then
+    allocated by a published rule — priority class, then application date, then a seeded draw."""
+
+    service_point = models.ForeignKey(
+        "sites.ServicePoint", on_delete=models.CASCADE, related_name="rush_windows"
+    )
+    business = models.ForeignKey("catalog.Business", on_delete=models.PROTECT, related_name="+")
+    opens_at = models.DateTimeField(_("applications open"))
+    closes_at = models.DateTimeField(_("applications close"))
+    seed = models.CharField(_("draw seed"), max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=RushStatus.choices, default=RushStatus.OPEN)
+    allocated_at = models.DateTimeField(null=True, blank=True)
+    result_digest = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("rush window")
+        verbose_name_plural = _("rush windows")
+
+    def __str__(self) -> str:
+        return f"rush {self.pk} {self.business_id} closes {self.closes_at:%Y-%m-%d %H:%M}"
+
+
+class RushRequest(models.Model):
+    rush = models.ForeignKey(RushWindow, on_delete=models.CASCADE, related_name="requests")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    id_digest = models.CharField(max_length=64)
+    id_masked = models.CharField(max_length=18)
+    applicant_class = models.CharField(max_length=12, default="GENERAL")
+    applied_on = models.DateField(_("application date"))
+    applied_at = models.DateTimeField(auto_now_add=True)
+    won = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rush", "id_digest"], name="one_request_per_id_per_rush"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} in rush {self.rush_id}"

@@ -1,0 +1,364 @@
+"""Rebooking after a risk, phase or policy change (SPEC: nothing is lost).
+
+Every active future booking whose businesses the policy no longer offers is moved to an
+equivalent open slot (same business group; the same service point first, then others in the
+same city, earliest first) or, when there is none, cancelled. Its holder gets a notice either
+way. Bookings are handled in chunks; each chunk is one transaction that locks the slots it
+touches once, late and in id order (docs/locking.md). Running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from trafficdesk.booking.models import (
+    Booking,
+    BookingEvent,
+    BookingEventKind,
+    BookingItem,
+    BookingStatus,
+    Slot,
+)
+from trafficdesk.catalog.models import Business
+from trafficdesk.notify.services import send_sms_many
+from trafficdesk.policy import services as policy
+from trafficdesk.policy.rules import BusinessFacts, Engine, Situation
+from trafficdesk.sites.models import ServicePoint
+
+PRIORITY_CLASSES = ("EMERGENCY", "ESSENTIAL", "GREEN")
+CHUNK = 2000
+
+
+@dataclass
+class RebookResult:
+    checked: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+@dataclass
+class _Row:
+    id: int
+    slot_id: int
+    point_id: int
+    category_id: int
+    starts_at: datetime
+    applicant_class: str
+    minutes: int
+    mobile: str | None
+    businesses: tuple[int, ...]
+
+
+class _Facts:
+    """Situations per (point, moment) and decisions, computed once each."""
+
+    def __init__(
+        self, points: dict[int, ServicePoint], businesses: dict[int, BusinessFacts]
+    ) -> None:
+        self.points = points
+        self.businesses = businesses
+        self._situations: dict[tuple[int, datetime], Situation] = {}
+        self._engines: dict[datetime, Engine] = {}
+
+    def prepare(self, pairs: set[tuple[int, datetime]]) -> None:
+        by_moment: dict[datetime, list[ServicePoint]] = defaultdict(list)
+        for point_id, moment in pairs:
+            if (point_id, moment) not in self._situations:
+                by_moment[moment].append(self.points[point_id])
+        for moment, points in by_moment.items():
+            for point_id, situation in policy.situations(points, moment).items():
+                self._situations[(point_id, moment)] = situation
+            self._engines.setdefault(moment, policy.engine(moment))
+
+    def all_open(
+        self, point_id: int, moment: datetime, businesses: tuple[int, ...], applicant_class: str
+    ) -> bool:
+        situation = self._situations[(point_id, moment)]
+        engine = self._engines[moment]
+        return all(
+            engine.decide(situation, self.businesses[b], applicant_class).open for b in businesses
+        )
+
+
+def _rows(region_path: str | None, now: datetime) -> list[_Row]:
+    bookings = Booking.objects.filter(status=BookingStatus.ACTIVE, slot__starts_at__gt=now)
+    if region_path:
+        bookings = bookings.filter(slot__service_point__region__path__startswith=region_path)
+    items: dict[int, list[int]] = defaultdict(list)
+    values = list(
+        bookings.values_list(
+            "id",
+            "slot_id",
+            "slot__service_point_id",
+            "slot__category_id",
+            "slot__starts_at",
+            "applicant_class",
+            "minutes",
+            "holder__mobile",
+        )
+    )
+    ids = [v[0] for v in values]
+    for start in range(0, len(ids), 20000):
+        for booking_id, business_id in BookingItem.objects.filter(
+            booking_id__in=ids[start : start + 20000], active=True
+        ).values_list("booking_id", "business_id"):
+            items[booking_id].append(business_id)
+    return [_Row(*v, businesses=tuple(sorted(items[v[0]]))) for v in values]  # type: ignore[misc]
+
+
+def _candidate_slots(
+    rows: list[_Row], points: dict[int, ServicePoint], now: datetime
+) -> dict[tuple[int, int], list[Slot]]:
+    """Free future slots of the affected groups in the affected cities, by (point, group)."""
+    city_paths = {points[r.point_id].region.path.rsplit("/", 1)[0] for r in rows}
+    categories = {r.category_id for r in rows}
+    slots: dict[tuple[int, int], list[Slot]] = defaultdict(list)
+    for path in city_paths:
+        for slot in (
+            Slot.objects.filter(
+                category_id__in=categories,
+                starts_at__gt=now,
+                service_point__region__path__startswith=path,
+                booked_minutes__lt=F("capacity_minutes"),
+                booked_people__lt=F("capacity_people"),
+            )
+            .select_related("service_point__region")
+            .order_by("starts_at")
+        ):
+            slots[(slot.service_point_id, slot.category_id)].append(slot)
+            points.setdefault(slot.service_point_id, slot.service_point)
+    return slots
+
+
+def rebook_affected(region_code: str | None = None, *, now: datetime | None = None) -> RebookResult:
+    """Move or cancel every active future booking that the policy in force no longer allows."""
+    moment = now or timezone.now()
+    region_path = None
+    if region_code:
+        from trafficdesk.regions.models import Region
+
+        region_path = Region.objects.get(code=region_code).path
+    rows = _rows(region_path, moment)
+    result = RebookResult(checked=len(rows))
+    if not rows:
+        return result
+    points = {
+        p.pk: p
+        for p in ServicePoint.objects.select_related("region").filter(
+            pk__in={r.point_id for r in rows}
+        )
+    }
+    business_ids = {b for r in rows for b in r.businesses}
+    businesses = {
+        b.pk: policy.business_facts(b)
+        for b in Business.objects.select_related("category").filter(pk__in=business_ids)
+    }
+    facts = _Facts(points, businesses)
+    facts.prepare({(r.point_id, r.starts_at) for r in rows})
+    affected = [
+        r
+        for r in rows
+        if not facts.all_open(r.point_id, r.starts_at, r.businesses, r.applicant_class)
+    ]
+    if not affected:
+        return result
+    candidates = _candidate_slots(affected, points, moment)
+    facts.points.update(points)
+    facts.prepare(
+        {(s.service_point_id, s.starts_at) for group in candidates.values() for s in group}
+    )
+    for start in range(0, len(affected), CHUNK):
+        moved, cancelled = _apply_chunk(
+            affected[start : start + CHUNK], candidates, facts, points, moment
+        )
+        result.moved += moved
+        result.cancelled += cancelled
+    return result
+
+
+def _choose(
+    row: _Row,
+    candidates: dict[tuple[int, int], list[Slot]],
+    facts: _Facts,
+    points: dict[int, ServicePoint],
+    free: dict[int, list[int]],
+    now: datetime,
+) -> Slot | None:
+    """The equivalent open slot: same point first, then the same city; the earliest one at or
+    after the original time, else the earliest one at all."""
+    city = points[row.point_id].region.path.rsplit("/", 1)[0]
+    keys = [(row.point_id, row.category_id)] + sorted(
+        k
+        for k in candidates
+        if k[1] == row.category_id
+        and k[0] != row.point_id
+        and points[k[0]].region.path.startswith(city)
+    )
+    for after_original in (True, False):
+        for key in keys:
+            for slot in candidates.get(key, ()):
+                if after_original and slot.starts_at < row.starts_at:
+                    continue
+                room = free[slot.pk]
+                general_ok = (
+                    row.applicant_class in PRIORITY_CLASSES
+                    or slot.priority_release_at <= now
+                    or (
+                        room[2] + row.minutes
+                        <= slot.capacity_minutes - slot.priority_reserved_minutes
+                    )
+                )
+                if slot.pk == row.slot_id or room[0] + row.minutes > slot.capacity_minutes:
+                    continue
+                if room[1] + 1 > slot.capacity_people or not general_ok:
+                    continue
+                if facts.all_open(
+                    slot.service_point_id, slot.starts_at, row.businesses, row.applicant_class
+                ):
+                    return slot
+    return None
+
+
+def _apply_chunk(
+    rows: list[_Row],
+    candidates: dict[tuple[int, int], list[Slot]],
+    facts: _Facts,
+    points: dict[int, ServicePoint],
+    now: datetime,
+) -> tuple[int, int]:
+    touched = sorted(
+        {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
+    )
+    with transaction.atomic():
+        # Lock once, late, in id order; then read the counters we will change.
+        locked = {
+            s["id"]: s
+            for s in Slot.objects.select_for_update()
+            .filter(pk__in=touched)
+            .order_by("id")
+            .values("id", "booked_minutes", "booked_people", "booked_general_minutes")
+        }
+        still_active = set(
+            Booking.objects.select_for_update()
+            .filter(pk__in=[r.id for r in rows], status=BookingStatus.ACTIVE)
+            .values_list("id", flat=True)
+        )
+        free = {
+            sid: [v["booked_minutes"], v["booked_people"], v["booked_general_minutes"]]
+            for sid, v in locked.items()
+        }
+        moves: list[tuple[_Row, Slot]] = []
+        cancels: list[_Row] = []
+        for row in rows:
+            if row.id not in still_active:
+                continue
+            target = _choose(row, candidates, facts, points, free, now)
+            general = 0 if row.applicant_class in PRIORITY_CLASSES else row.minutes
+            old = free[row.slot_id]
+            old[0] -= row.minutes
+            old[1] -= 1
+            old[2] -= general
+            if target is None:
+                cancels.append(row)
+                continue
+            room = free[target.pk]
+            room[0] += row.minutes
+            room[1] += 1
+            room[2] += general
+            moves.append((row, target))
+        changed = [
+            Slot(id=sid, booked_minutes=v[0], booked_people=v[1], booked_general_minutes=v[2])
+            for sid, v in free.items()
+            if (v[0], v[1], v[2])
+            != (
+                locked[sid]["booked_minutes"],
+                locked[sid]["booked_people"],
+                locked[sid]["booked_general_minutes"],
+            )
+        ]
+        Slot.objects.bulk_update(
+            changed, ["booked_minutes", "booked_people", "booked_general_minutes"], batch_size=1000
+        )
+        _write_moves(moves)
+        _write_cancels(cancels)
+    return len(moves), len(cancels)
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%m月%d日 %H:%M")
+
+
+def _write_moves(moves: list[tuple[_Row, Slot]]) -> None:
+    if not moves:
+        return
+    Booking.objects.bulk_update(
+        [Booking(id=row.id, slot_id=slot.pk) for row, slot in moves], ["slot_id"], batch_size=1000
+    )
+    Booking.objects.filter(pk__in=[row.id for row, _s in moves]).update(moves=F("moves") + 1)
+    texts = [
+        (
+            row.mobile,
+            f"【交管服务】因疫情防控政策调整，您{_local(row.starts_at)}的预约已改至"
+            f"{slot.service_point.name_zh} {_local(slot.starts_at)}。",
+            "booking.moved",
+        )
+        for row, slot in moves
+    ]
+    _events(
+        [(row.id, BookingEventKind.MOVED, row.slot_id, "policy change") for row, _s in moves],
+        texts,
+        [row.mobile for row, _s in moves],
+    )
+
+
+def _write_cancels(cancels: list[_Row]) -> None:
+    if not cancels:
+        return
+    ids = [row.id for row in cancels]
+    reason = "政策调整后无可替代的开放时段 / no equivalent open slot after a policy change"
+    Booking.objects.filter(pk__in=ids).update(status=BookingStatus.CANCELLED, cancel_reason=reason)
+    BookingItem.objects.filter(booking_id__in=ids).update(active=False)
+    texts = [
+        (
+            row.mobile,
+            f"【交管服务】因疫情防控政策调整，您{_local(row.starts_at)}的预约已取消，"
+            "暂无可替代时段，可改为网上办理或稍后重新预约。",
+            "booking.cancelled",
+        )
+        for row in cancels
+    ]
+    _events(
+        [(row.id, BookingEventKind.CANCELLED, row.slot_id, "policy change") for row in cancels],
+        texts,
+        [row.mobile for row in cancels],
+    )
+
+
+def _events(
+    events: list[tuple[int, str, int, str]],
+    texts: list[tuple[Any, str, str]],
+    mobiles: list[str | None],
+) -> None:
+    with_phone = [(i, t) for i, t in enumerate(texts) if mobiles[i]]
+    sent = send_sms_many([t for _i, t in with_phone])
+    notice_for = {i: message for (i, _t), message in zip(with_phone, sent, strict=True)}
+    BookingEvent.objects.bulk_create(
+        [
+            BookingEvent(
+                booking_id=booking_id,
+                kind=kind,
+                from_slot_id=slot_id,
+                detail=detail,
+                notice=notice_for.get(i),
+            )
+            for i, (booking_id, kind, slot_id, detail) in enumerate(events)
+        ],
+        batch_size=2000,
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from trafficdesk.booking import views
+
+app_name = "booking"
+urlpatterns = [
+    path("", views.choose, name="choose"),
+    path("slot/<int:slot_id>/", views.book_slot, name="book"),
+    path("mine/", views.mine, name="mine"),
+    path("b/<str:token>/", views.detail, name="detail"),
+    path("b/<str:token>/cancel/", views.cancel, name="cancel"),
+    path("calendar/", views.calendar, name="calendar"),
+]
