@@ -31,8 +31,12 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
     counties = (
         Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
     )
-    businesses = Business.objects.filter(active=True, on_site_required=True).select_related(
-        "category"
+    businesses = (
+        Business.objects.filter(active=True)
+        .filter(Q(on_site_required=True) | Q(windows__isnull=False))
+        .distinct()
+        .select_related("category")
+        .order_by("category__code", "code")
     )
     online_businesses = Business.objects.filter(active=True, online=True)
     county_code = request.GET.get("county", "")
