@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from trafficdesk.accounts.models import User
+from trafficdesk.booking.models import Slot
+from trafficdesk.catalog.models import Business
+from trafficdesk.core.validators import id_check_char
+from trafficdesk.sites.models import ServicePoint
+
+_serial = count(1)
+
+
+def make_id(n: int | None = None) -> str:
+    """A valid resident ID (Guiyang, born 1990), different for each n."""
+    number = n if n is not None else next(_serial)
+    first17 = f"520115199003{(number // 1000) % 28 + 1:02d}{number % 1000:03d}"
+    return first17 + id_check_char(first17)
+
+
+@pytest.fixture
+def new_id() -> Any:
+    return make_id
+
+
+@pytest.fixture
+def citizen(db: Any) -> User:
+    return User.objects.create(
+        username=f"citizen-{next(_serial)}", mobile=f"139{next(_serial):08d}", role="citizen"
+    )
+
+
+@pytest.fixture
+def make_citizen(db: Any) -> Any:
+    def make() -> User:
+        return User.objects.create(
+            username=f"citizen-{next(_serial)}", mobile=f"137{next(_serial):08d}", role="citizen"
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_slot(demo: Any) -> Any:
+    """A slot at the Guiyang hall for the plates group (P01 takes 20 minutes)."""
+
+    def make(
+        *,
+        people: int = 5,
+        minutes: int | None = None,
+        hours_ahead: int = 48,
+        reserved: int = 0,
+        release_in_hours: int = -1,
+        point: str = "GY-HALL-01",
+        category: str = "PLATE_LICENCE",
+    ) -> Slot:
+        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(
+            hours=hours_ahead, minutes=next(_serial) % 50
+        )
+        return Slot.objects.create(
+            service_point=ServicePoint.objects.get(code=point),
+            category=Business.objects.get(code="P01").category
+            if category == "PLATE_LICENCE"
+            else Business.objects.filter(category__code=category).first().category,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=60),
+            capacity_minutes=minutes if minutes is not None else people * 20,
+            capacity_people=people,
+            priority_reserved_minutes=reserved,
+            priority_release_at=timezone.now() + timedelta(hours=release_in_hours),
+        )
+
+    return make

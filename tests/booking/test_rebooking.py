@@ -1,0 +1,165 @@
+"""After a risk, phase or policy change nothing is left silently invalid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F
+
+from trafficdesk.booking import services
+from trafficdesk.booking.models import Booking, BookingEvent, Slot
+from trafficdesk.booking.rebooking import rebook_affected
+from trafficdesk.booking.tasks import rebook_task
+from trafficdesk.policy.models import DomainEvent
+from trafficdesk.policy.services import set_phase
+from trafficdesk.regions.models import Region
+from trafficdesk.regions.services import set_risk_level
+
+
+def test_nothing_to_do_when_the_policy_still_allows_everything(
+    citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    services.book(citizen, make_slot().pk, ["P01"], new_id())
+    result = rebook_affected()
+    assert result.checked >= 1 and result.moved == result.cancelled == 0
+
+
+def test_risk_rise_moves_bookings_to_an_open_point_in_the_city(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    closed_slot = make_slot(people=3, point="GY-HALL-01")
+    target = make_slot(people=5, point="GY-BR-QZ")  # Qingzhen branch, LOW, serves P01
+    holders = [make_citizen() for _ in range(3)]
+    bookings = [services.book(h, closed_slot.pk, ["P01"], new_id()) for h in holders]
+    set_risk_level(
+        users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="聚集性疫情"
+    )
+    result = rebook_affected("520115")
+    assert result.moved == 3 and result.cancelled == 0
+    for booking in bookings:
+        booking.refresh_from_db()
+        assert (
+            booking.status == "active"
+            and booking.slot.service_point.code != "GY-HALL-01"
+            and booking.moves == 1
+        )
+        event = BookingEvent.objects.get(booking=booking, kind="moved")
+        assert event.notice is not None and "已改至" in event.notice.body
+    closed_slot.refresh_from_db()
+    target.refresh_from_db()
+    assert closed_slot.booked_people == 0
+    assert Slot.objects.filter(booked_people__gt=F("capacity_people")).count() == 0
+
+
+def test_bookings_without_an_equivalent_slot_are_cancelled_with_a_notice(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    slot = make_slot(people=2, point="GY-HALL-01")
+    bookings = [services.book(make_citizen(), slot.pk, ["P01"], new_id()) for _ in range(2)]
+    Slot.objects.exclude(pk=slot.pk).filter(category=slot.category).update(
+        booked_people=F("capacity_people")
+    )
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    result = rebook_affected()
+    assert result.cancelled == 2
+    for booking in bookings:
+        booking.refresh_from_db()
+        assert booking.status == "cancelled" and "policy change" in booking.cancel_reason
+        assert not booking.items.filter(active=True).exists()
+        assert BookingEvent.objects.get(booking=booking, kind="cancelled").notice is not None
+
+
+def test_rebooking_is_idempotent(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    slot = make_slot(people=2)
+    make_slot(people=5, point="GY-BR-QZ")
+    for _ in range(2):
+        services.book(make_citizen(), slot.pk, ["P01"], new_id())
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    first = rebook_affected()
+    second = rebook_affected()
+    assert first.moved + first.cancelled == 2
+    assert second.moved == second.cancelled == 0
+    assert BookingEvent.objects.filter(kind__in=["moved", "cancelled"]).count() == 2
+
+
+def test_emergency_bookings_survive_a_rise_to_high(
+    users: dict[str, Any], citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    booking = services.book(citizen, make_slot().pk, ["P01"], new_id(), "EMERGENCY")
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    rebook_affected()
+    booking.refresh_from_db()
+    assert booking.status == "active" and booking.moves == 0
+
+
+def test_phase_change_triggers_the_same(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    slot = make_slot(people=2)
+    booking = services.book(make_citizen(), slot.pk, ["P01"], new_id())
+    Slot.objects.exclude(pk=slot.pk).update(booked_people=F("capacity_people"))
+    set_phase(users["gz_admin"], Region.objects.get(code="520100"), 0, reason="全市暂停")
+    rebook_affected()
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+
+
+def test_the_task_marks_its_event_handled_and_skips_it_next_time(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    slot = make_slot(people=1)
+    services.book(make_citizen(), slot.pk, ["P01"], new_id())
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    event = DomainEvent.objects.filter(kind="risk_changed").first()
+    assert event is not None
+    first = rebook_task.call(event.pk)
+    assert first["moved"] + first["cancelled"] == 1
+    event.refresh_from_db()
+    assert event.handled_at is not None
+    assert rebook_task.call(event.pk) == {"checked": 0, "moved": 0, "cancelled": 0}
+
+
+def test_a_risk_change_enqueues_rebooking(
+    users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    before = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    assert DBTaskResult.objects.count() == before + 1
+    assert DBTaskResult.objects.order_by("-enqueued_at").first().task_path.endswith("rebook_task")
+
+
+def test_every_booking_stays_valid_moved_or_cancelled(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    slots = [
+        make_slot(people=3),
+        make_slot(people=3, point="GY-BR-HX"),
+        make_slot(people=2, point="GY-BR-QZ"),
+    ]
+    for slot in slots:
+        for _ in range(2):
+            services.book(make_citizen(), slot.pk, ["P01"], new_id())
+    for code in ("520115", "520111"):
+        set_risk_level(users["gz_admin"], Region.objects.get(code=code), "HIGH", reason="x")
+    rebook_affected()
+    from trafficdesk.policy.services import decide_for
+
+    for booking in Booking.objects.select_related("slot__service_point__region"):
+        if booking.status == "active":
+            for item in booking.items.select_related("business__category"):
+                assert decide_for(
+                    booking.slot.service_point,
+                    item.business,
+                    booking.applicant_class,
+                    booking.slot.starts_at,
+                ).open
+        else:
+            assert booking.status == "cancelled"
+            assert BookingEvent.objects.filter(
+                booking=booking, kind="cancelled", notice__isnull=False
+            ).exists()
