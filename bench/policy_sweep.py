@@ -17,7 +17,15 @@ from trafficdesk.policy.document import CLASSES, default_policy  # noqa: E402
 from trafficdesk.policy.rules import BusinessFacts, Engine, Situation, decide  # noqa: E402
 
 COUNTIES, POINTS, BUSINESSES = 90, 300, 60
-CATEGORIES = ["PLATE_LICENCE", "LICENCE", "EXAM", "REGISTRATION", "INSPECTION", "VIOLATION", "ACCIDENT"]
+CATEGORIES = [
+    "PLATE_LICENCE",
+    "LICENCE",
+    "EXAM",
+    "REGISTRATION",
+    "INSPECTION",
+    "VIOLATION",
+    "ACCIDENT",
+]
 KINDS = ["hall", "branch", "exam_centre", "quick_claim", "service_station"]
 
 
@@ -31,7 +39,9 @@ def province(seed: int = 2020) -> tuple[list[Situation], list[BusinessFacts]]:
     for _ in range(POINTS):
         level, phase = rng.choice(counties)
         points.append(Situation(level, phase, rng.choice(KINDS), rng.random() < 0.2))
-    businesses = [BusinessFacts(rng.choice(CATEGORIES), rng.random() < 0.4) for _ in range(BUSINESSES)]
+    businesses = [
+        BusinessFacts(rng.choice(CATEGORIES), rng.random() < 0.4) for _ in range(BUSINESSES)
+    ]
     return points, businesses
 
 

@@ -32,7 +32,9 @@ def machine() -> str:
 
 def available() -> list[str]:
     return sorted(
-        p.stem for p in HERE.glob("*.py") if p.stem not in {"run", "__init__"} and not p.stem.startswith("_")
+        p.stem
+        for p in HERE.glob("*.py")
+        if p.stem not in {"run", "__init__"} and not p.stem.startswith("_")
     )
 
 

@@ -183,3 +183,15 @@ def test_staff_accounts_cannot_log_in_by_sms(
     services.request_login_code("13600000000")
     with pytest.raises(services.OtpRejected):
         services.verify_login_code("13600000000", _code(sms_outbox, "13600000000"))
+
+
+def test_login_returns_to_the_page_that_asked_for_it(client: Client, db: Any, sms_outbox: Any) -> None:
+    client.post("/accounts/login/?next=/booking/mine/", {"mobile": MOBILE})
+    response = client.post("/accounts/login/verify/", {"code": _code(sms_outbox)})
+    assert response.status_code == 302 and response["Location"] == "/booking/mine/"
+
+
+def test_login_ignores_a_next_on_another_site(client: Client, db: Any, sms_outbox: Any) -> None:
+    client.post("/accounts/login/?next=https://evil.example/", {"mobile": MOBILE})
+    response = client.post("/accounts/login/verify/", {"code": _code(sms_outbox)})
+    assert response["Location"] == "/accounts/me/"

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -17,6 +18,7 @@ from trafficdesk.accounts.forms import CodeForm, MobileForm
 from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
 
 OTP_SESSION_KEY = "otp_mobile"
+NEXT_SESSION_KEY = "otp_next"
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -36,6 +38,11 @@ def locked_out(
 def citizen_login(request: HttpRequest) -> HttpResponse:
     """Step 1: the citizen gives a mobile number and gets a code by SMS."""
     form = MobileForm(request.POST or None)
+    wanted = request.GET.get("next") or request.POST.get("next")
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, {request.get_host()}, request.is_secure()
+    ):
+        request.session[NEXT_SESSION_KEY] = wanted
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
         if otp_request_limited(request, mobile):
@@ -79,7 +86,7 @@ def citizen_verify(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/citizen_code.html", {"form": form}, status=400)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session.pop(OTP_SESSION_KEY, None)
-    return redirect("accounts:me")
+    return redirect(request.session.pop(NEXT_SESSION_KEY, None) or "accounts:me")
 
 
 @login_required

@@ -278,3 +278,80 @@ def no_show(request: HttpRequest, token: str) -> Any:
         return Status(200, booking_out(services.mark_no_show(request.user, booking)))
     except services.BookingRefused as exc:
         return Status(409, refusal_out(exc))
+
+
+class RushApplyIn(Schema):
+    id_number: str = Field(..., min_length=15, max_length=20)
+    applicant_class: ApplicantClass = "GENERAL"
+
+
+class RushOut(Schema):
+    id: int
+    service_point: str
+    business: str
+    opens_at: datetime
+    closes_at: datetime
+    status: str
+    rule: str
+    seed_sha256: str
+    seed: str | None
+    result_digest: str
+    my_result: str | None
+
+
+def _rush_out(rush: Any, user: Any) -> dict[str, Any]:
+    from trafficdesk.booking import rush as rush_rules
+    from trafficdesk.booking.models import RushRequest
+
+    mine = (
+        RushRequest.objects.filter(rush=rush, holder=user).first()
+        if user.is_authenticated
+        else None
+    )
+    allocated = rush.status == "allocated"
+    return {
+        "id": rush.pk,
+        "service_point": rush.service_point.code,
+        "business": rush.business.code,
+        "opens_at": rush.opens_at,
+        "closes_at": rush.closes_at,
+        "status": rush.status,
+        "rule": rush_rules.RULE,
+        "seed_sha256": rush_rules.seed_hash(rush.seed),
+        "seed": rush.seed if allocated else None,
+        "result_digest": rush.result_digest,
+        "my_result": None
+        if mine is None
+        else ("applied" if mine.won is None else ("won" if mine.won else "lost")),
+    }
+
+
+@router.get("/rush/{rush_id}", response={200: RushOut, 404: Problem}, auth=None)
+def rush_detail(request: HttpRequest, rush_id: int) -> Any:
+    """A rush window: its published rule, the seed's hash (the seed itself after the draw)."""
+    from trafficdesk.booking.models import RushWindow
+
+    rush = get_object_or_404(
+        RushWindow.objects.select_related("service_point", "business"), pk=rush_id
+    )
+    return _rush_out(rush, request.user)
+
+
+@router.post(
+    "/rush/{rush_id}/apply",
+    response={201: RushOut, 404: Problem, 409: RefusalOut},
+    auth=django_auth,
+)
+def rush_apply(request: HttpRequest, rush_id: int, payload: RushApplyIn) -> Any:
+    """Apply during the window; when it closes, places are allocated by the published rule."""
+    from trafficdesk.booking import rush as rush_rules
+    from trafficdesk.booking.models import RushWindow
+
+    rush = get_object_or_404(
+        RushWindow.objects.select_related("service_point", "business"), pk=rush_id
+    )
+    try:
+        rush_rules.apply(request.user, rush, payload.id_number, payload.applicant_class)
+    except services.BookingRefused as exc:
+        return Status(409, refusal_out(exc))
+    return Status(201, _rush_out(rush, request.user))

@@ -229,6 +229,7 @@ class RushWindow(models.Model):
     status = models.CharField(max_length=10, choices=RushStatus.choices, default=RushStatus.OPEN)
     allocated_at = models.DateTimeField(null=True, blank=True)
     result_digest = models.CharField(max_length=64, blank=True)
+    places = models.JSONField(default=list, blank=True, help_text="[slot id, seats] as allocated")
 
     class Meta:
         verbose_name = _("rush window")

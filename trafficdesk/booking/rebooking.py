@@ -9,6 +9,7 @@ touches once, late and in id order (docs/locking.md). Running it again changes n
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,14 +69,14 @@ class _Facts:
         self._engines: dict[datetime, Engine] = {}
 
     def prepare(self, pairs: set[tuple[int, datetime]]) -> None:
-        by_moment: dict[datetime, list[ServicePoint]] = defaultdict(list)
-        for point_id, moment in pairs:
-            if (point_id, moment) not in self._situations:
-                by_moment[moment].append(self.points[point_id])
-        for moment, points in by_moment.items():
-            for point_id, situation in policy.situations(points, moment).items():
-                self._situations[(point_id, moment)] = situation
-            self._engines.setdefault(moment, policy.engine(moment))
+        missing = {(p, m) for p, m in pairs if (p, m) not in self._situations}
+        if not missing:
+            return
+        timeline = policy.SituationTimeline(self.points[p] for p in {p for p, _m in missing})
+        for point_id, moment in missing:
+            self._situations[(point_id, moment)] = timeline.at(point_id, moment)
+            if moment not in self._engines:
+                self._engines[moment] = policy.engine(moment)
 
     def all_open(
         self, point_id: int, moment: datetime, businesses: tuple[int, ...], applicant_class: str
@@ -174,64 +175,90 @@ def rebook_affected(region_code: str | None = None, *, now: datetime | None = No
     facts.prepare(
         {(s.service_point_id, s.starts_at) for group in candidates.values() for s in group}
     )
+    pool = _Pool(candidates, facts, points)
     for start in range(0, len(affected), CHUNK):
-        moved, cancelled = _apply_chunk(
-            affected[start : start + CHUNK], candidates, facts, points, moment
-        )
+        moved, cancelled = _apply_chunk(affected[start : start + CHUNK], candidates, pool, moment)
         result.moved += moved
         result.cancelled += cancelled
     return result
 
 
-def _choose(
-    row: _Row,
-    candidates: dict[tuple[int, int], list[Slot]],
-    facts: _Facts,
-    points: dict[int, ServicePoint],
-    free: dict[int, list[int]],
-    now: datetime,
-) -> Slot | None:
-    """The equivalent open slot: same point first, then the same city; the earliest one at or
-    after the original time, else the earliest one at all."""
-    city = points[row.point_id].region.path.rsplit("/", 1)[0]
-    keys = [(row.point_id, row.category_id)] + sorted(
-        k
-        for k in candidates
-        if k[1] == row.category_id
-        and k[0] != row.point_id
-        and points[k[0]].region.path.startswith(city)
-    )
-    for after_original in (True, False):
-        for key in keys:
-            for slot in candidates.get(key, ()):
-                if after_original and slot.starts_at < row.starts_at:
-                    continue
-                room = free[slot.pk]
-                general_ok = (
-                    row.applicant_class in PRIORITY_CLASSES
-                    or slot.priority_release_at <= now
-                    or (
-                        room[2] + row.minutes
-                        <= slot.capacity_minutes - slot.priority_reserved_minutes
-                    )
+class _Pool:
+    """Candidate slots by (point, group), filtered once per (businesses, class) to the slots
+    the policy keeps open, in time order; full slots are dropped as they fill up."""
+
+    def __init__(
+        self,
+        candidates: dict[tuple[int, int], list[Slot]],
+        facts: _Facts,
+        points: dict[int, ServicePoint],
+    ) -> None:
+        self.candidates = candidates
+        self.facts = facts
+        self.points = points
+        self._open: dict[
+            tuple[tuple[int, int], tuple[int, ...], str], tuple[list[Slot], list[datetime]]
+        ] = {}
+
+    def open_slots(self, key: tuple[int, int], row: _Row) -> tuple[list[Slot], list[datetime]]:
+        cache_key = (key, row.businesses, row.applicant_class)
+        found = self._open.get(cache_key)
+        if found is None:
+            slots = [
+                s
+                for s in self.candidates.get(key, ())
+                if self.facts.all_open(
+                    s.service_point_id, s.starts_at, row.businesses, row.applicant_class
                 )
-                if slot.pk == row.slot_id or room[0] + row.minutes > slot.capacity_minutes:
-                    continue
-                if room[1] + 1 > slot.capacity_people or not general_ok:
-                    continue
-                if facts.all_open(
-                    slot.service_point_id, slot.starts_at, row.businesses, row.applicant_class
-                ):
-                    return slot
-    return None
+            ]
+            found = self._open[cache_key] = (slots, [s.starts_at for s in slots])
+        return found
+
+    def keys_for(self, row: _Row) -> list[tuple[int, int]]:
+        city = self.points[row.point_id].region.path.rsplit("/", 1)[0]
+        return [(row.point_id, row.category_id)] + sorted(
+            k
+            for k in self.candidates
+            if k[1] == row.category_id
+            and k[0] != row.point_id
+            and self.points[k[0]].region.path.startswith(city)
+        )
+
+    def choose(self, row: _Row, free: dict[int, list[int]], now: datetime) -> Slot | None:
+        """The equivalent open slot: same point first, then the same city; the earliest one at
+        or after the original time, else the earliest one at all."""
+        keys = self.keys_for(row)
+        for after_original in (True, False):
+            for key in keys:
+                slots, starts = self.open_slots(key, row)
+                index = bisect_left(starts, row.starts_at) if after_original else 0
+                while index < len(slots):
+                    slot = slots[index]
+                    room = free[slot.pk]
+                    if room[1] >= slot.capacity_people or room[0] >= slot.capacity_minutes:
+                        del slots[index]
+                        del starts[index]
+                        continue
+                    general_ok = (
+                        row.applicant_class in PRIORITY_CLASSES
+                        or slot.priority_release_at <= now
+                        or (
+                            room[2] + row.minutes
+                            <= slot.capacity_minutes - slot.priority_reserved_minutes
+                        )
+                    )
+                    if (
+                        slot.pk != row.slot_id
+                        and room[0] + row.minutes <= slot.capacity_minutes
+                        and general_ok
+                    ):
+                        return slot
+                    index += 1
+        return None
 
 
 def _apply_chunk(
-    rows: list[_Row],
-    candidates: dict[tuple[int, int], list[Slot]],
-    facts: _Facts,
-    points: dict[int, ServicePoint],
-    now: datetime,
+    rows: list[_Row], candidates: dict[tuple[int, int], list[Slot]], pool: _Pool, now: datetime
 ) -> tuple[int, int]:
     touched = sorted(
         {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
@@ -259,7 +286,7 @@ def _apply_chunk(
         for row in rows:
             if row.id not in still_active:
                 continue
-            target = _choose(row, candidates, facts, points, free, now)
+            target = pool.choose(row, free, now)
             general = 0 if row.applicant_class in PRIORITY_CLASSES else row.minutes
             old = free[row.slot_id]
             old[0] -= row.minutes
@@ -298,10 +325,11 @@ def _local(moment: datetime) -> str:
 def _write_moves(moves: list[tuple[_Row, Slot]]) -> None:
     if not moves:
         return
-    Booking.objects.bulk_update(
-        [Booking(id=row.id, slot_id=slot.pk) for row, slot in moves], ["slot_id"], batch_size=1000
-    )
-    Booking.objects.filter(pk__in=[row.id for row, _s in moves]).update(moves=F("moves") + 1)
+    by_target: dict[int, list[int]] = defaultdict(list)
+    for row, slot in moves:
+        by_target[slot.pk].append(row.id)
+    for slot_id, booking_ids in by_target.items():
+        Booking.objects.filter(pk__in=booking_ids).update(slot_id=slot_id, moves=F("moves") + 1)
     texts = [
         (
             row.mobile,

@@ -46,3 +46,15 @@ def enqueue_rebooking(sender: Any, event: Any, **kwargs: Any) -> None:
     effect later is rebooked when it takes effect."""
     run_after = event.effective_from if event.effective_from > timezone.now() else None
     transaction.on_commit(lambda: enqueue_after(rebook_task, run_after, event.pk))
+
+
+@task()
+def allocate_due_rushes() -> int:
+    """Allocate every rush window whose applications have closed."""
+    from trafficdesk.booking.models import RushStatus, RushWindow
+    from trafficdesk.booking.rush import allocate_rush
+
+    due = RushWindow.objects.filter(
+        status=RushStatus.OPEN, closes_at__lte=timezone.now()
+    ).values_list("id", flat=True)
+    return sum(1 for rush_id in due if allocate_rush(rush_id)["won"] >= 0)

@@ -28,8 +28,19 @@ from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.sites.models import ServicePoint
 
 
+class PersonalDataInput(forms.TextInput):
+    """A text input that never echoes its value back into the page (personal data)."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class BookingForm(forms.Form):
-    id_number = forms.CharField(label=gettext_lazy("Resident ID number"), max_length=20)
+    id_number = forms.CharField(
+        label=gettext_lazy("Resident ID number"),
+        max_length=20,
+        widget=PersonalDataInput(attrs={"autocomplete": "off"}),
+    )
     extra = forms.MultipleChoiceField(
         label=gettext_lazy("Also in the same visit"),
         required=False,

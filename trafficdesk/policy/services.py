@@ -6,6 +6,7 @@ database, caches the parsed policy, and records every change with its reason and
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,6 @@ from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, Poli
 from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.rules import code_prefix
-from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
 
 policy_changed = Signal()
@@ -219,20 +219,61 @@ def business_facts(business: Business) -> BusinessFacts:
     return BusinessFacts(category=business.category.code, online=business.online)
 
 
-def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> dict[int, Situation]:
-    points = list(points)
-    counties = {point.region_id: point.region for point in points}
-    levels = current_levels(counties.values(), at)
-    phases = phases_in_force(counties.values(), at)
-    return {
-        point.pk: Situation(
-            risk_level=levels[point.region_id].level if point.region_id in levels else None,
-            region_phase=phases[point.region_id],
+class SituationTimeline:
+    """The risk and phase histories of some service points, loaded in two queries, so that
+    their situation at any moment is computed without the database."""
+
+    def __init__(self, points: Iterable[ServicePoint]) -> None:
+        self.points = {point.pk: point for point in points}
+        counties = {point.region_id: point.region for point in self.points.values()}
+        self._risk: dict[int, tuple[list[datetime], list[str]]] = {}
+        for region_id, since, level in (
+            RiskAssessment.objects.filter(region_id__in=counties)
+            .order_by("region_id", "effective_from", "id")
+            .values_list("region_id", "effective_from", "level")
+        ):
+            times, levels = self._risk.setdefault(region_id, ([], []))
+            times.append(since)
+            levels.append(level)
+        self._chains = {rid: region.path.split("/") for rid, region in counties.items()}
+        codes = {code for chain in self._chains.values() for code in chain}
+        self._phase: dict[str, tuple[list[datetime], list[int]]] = {}
+        for code, since, phase in (
+            PhaseSetting.objects.filter(region__code__in=codes)
+            .order_by("region__code", "effective_from", "id")
+            .values_list("region__code", "effective_from", "phase")
+        ):
+            times, phases = self._phase.setdefault(code, ([], []))
+            times.append(since)
+            phases.append(phase)
+
+    @staticmethod
+    def _latest(history: tuple[list[Any], list[Any]] | None, moment: datetime) -> Any:
+        if history is None:
+            return None
+        index = bisect_right(history[0], moment)
+        return history[1][index - 1] if index else None
+
+    def at(self, point_id: int, moment: datetime) -> Situation:
+        point = self.points[point_id]
+        phase = 0
+        for code in reversed(self._chains[point.region_id]):
+            found = self._latest(self._phase.get(code), moment)
+            if found is not None:
+                phase = found
+                break
+        return Situation(
+            risk_level=self._latest(self._risk.get(point.region_id), moment),
+            region_phase=phase,
             point_kind=point.kind,
             designated_emergency=point.designated_emergency,
         )
-        for point in points
-    }
+
+
+def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> dict[int, Situation]:
+    moment = at or timezone.now()
+    timeline = SituationTimeline(points)
+    return {point_id: timeline.at(point_id, moment) for point_id in timeline.points}
 
 
 def decide_for(

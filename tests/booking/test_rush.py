@@ -1,0 +1,129 @@
+"""Rush mode: the published rule, a reproducible draw, and notices for everyone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trafficdesk.booking import rush
+from trafficdesk.booking.models import Booking, RushRequest
+from trafficdesk.booking.rules import Applicant, Place
+from trafficdesk.booking.services import BookingRefused
+from trafficdesk.catalog.models import Business
+from trafficdesk.sites.models import ServicePoint
+
+applicants = st.lists(
+    st.builds(
+        Applicant,
+        request_id=st.integers(1, 10_000),
+        class_rank=st.integers(0, 4),
+        applied_on=st.integers(738000, 738010),
+    ),
+    unique_by=lambda a: a.request_id,
+    max_size=60,
+)
+places = st.lists(
+    st.builds(Place, slot_id=st.integers(1, 50), seats=st.integers(0, 6)),
+    unique_by=lambda p: p.slot_id,
+    max_size=8,
+)
+
+
+@given(applicants, places, st.text(min_size=1, max_size=8))
+def test_allocation_follows_the_published_rule(
+    people: list[Applicant], seats: list[Place], seed: str
+) -> None:
+    result = rush.allocate(people, seats, seed)
+    by_id = {a.request_id: a for a in people}
+    winners = [by_id[r] for r, s in result if s is not None]
+    losers = [by_id[r] for r, s in result if s is None]
+    assert len(winners) == min(len(people), sum(p.seats for p in seats))
+    for slot in seats:
+        assert sum(1 for _r, s in result if s == slot.slot_id) <= slot.seats
+    if winners and losers:
+        worst_winner = max((a.class_rank, a.applied_on) for a in winners)
+        best_loser = min((a.class_rank, a.applied_on) for a in losers)
+        assert worst_winner <= best_loser
+
+
+@given(applicants, places, st.text(min_size=1, max_size=8), st.randoms())
+def test_the_draw_is_reproducible_whatever_the_input_order(
+    people: list[Applicant], seats: list[Place], seed: str, rnd: Any
+) -> None:
+    shuffled = list(people)
+    rnd.shuffle(shuffled)
+    assert rush.result_digest(rush.allocate(people, seats, seed)) == rush.result_digest(
+        rush.allocate(shuffled, seats, seed)
+    )
+
+
+def test_different_seeds_break_ties_differently() -> None:
+    people = [Applicant(i, 4, 738000) for i in range(100)]
+    seats = [Place(1, 10)]
+    assert rush.allocate(people, seats, "a") != rush.allocate(people, seats, "b")
+
+
+@pytest.fixture
+def exam_rush(users: dict[str, Any], make_slot: Any) -> Any:
+    point = ServicePoint.objects.get(code="GY-EXAM-01")
+    slots = [make_slot(people=2, minutes=80, point="GY-EXAM-01", category="EXAM") for _ in range(2)]
+    now = timezone.now()
+    return rush.open_rush(
+        users["gz_admin"],
+        service_point=point,
+        business=Business.objects.get(code="E02"),
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=1),
+        slots=slots,
+    )
+
+
+def test_rush_collects_then_allocates_and_notifies(
+    exam_rush: Any,
+    make_citizen: Any,
+    new_id: Any,
+    sms_outbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    holders = [make_citizen() for _ in range(6)]
+    numbers = [new_id() for _ in holders]
+    for i, holder in enumerate(holders):
+        rush.apply(holder, exam_rush, numbers[i], "ESSENTIAL" if i == 5 else "GENERAL")
+    with pytest.raises(BookingRefused, match="already applied"):
+        rush.apply(holders[0], exam_rush, numbers[0])
+    assert rush.allocate_rush(exam_rush.pk) == {"won": 0, "lost": 0}  # still open
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = rush.allocate_rush(exam_rush.pk, now=exam_rush.closes_at)
+    assert outcome == {"won": 4, "lost": 2}
+    assert RushRequest.objects.get(rush=exam_rush, applicant_class="ESSENTIAL").won is True
+    assert Booking.objects.filter(rush_request__rush=exam_rush, status="active").count() == 4
+    assert len(sms_outbox) == 6
+    exam_rush.refresh_from_db()
+    assert rush.verify(exam_rush)
+    assert rush.allocate_rush(exam_rush.pk, now=exam_rush.closes_at) == {"won": 0, "lost": 0}
+
+
+def test_applications_outside_the_window_are_refused(
+    exam_rush: Any, citizen: Any, new_id: Any
+) -> None:
+    with pytest.raises(BookingRefused, match="Applications are taken"):
+        rush.apply(citizen, exam_rush, new_id(), now=exam_rush.closes_at + timedelta(seconds=1))
+
+
+def test_rush_api(client: Any, exam_rush: Any, citizen: Any, new_id: Any) -> None:
+    client.force_login(citizen)
+    applied = client.post(
+        f"/api/v1/rush/{exam_rush.pk}/apply",
+        {"id_number": new_id()},
+        content_type="application/json",
+    )
+    assert applied.status_code == 201 and applied.json()["my_result"] == "applied"
+    body = client.get(f"/api/v1/rush/{exam_rush.pk}").json()
+    assert (
+        body["seed"] is None and len(body["seed_sha256"]) == 64 and "priority class" in body["rule"]
+    )

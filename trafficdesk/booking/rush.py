@@ -1,0 +1,263 @@
+"""Rush mode for contested releases (e.g. exam slots): clicking speed must not matter.
+
+Requests are collected while the application window is open. When it closes, places are
+allocated by a published rule: priority class first, then the earlier application date, then
+a seeded random draw. The seed's hash is published when the window opens and the seed itself
+at allocation, so anyone can re-run the draw (`verify`) and get the same result.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.audit.services import record
+from trafficdesk.booking.models import (
+    Booking,
+    BookingEvent,
+    BookingEventKind,
+    BookingItem,
+    RushRequest,
+    RushStatus,
+    RushWindow,
+    Slot,
+)
+from trafficdesk.booking.rules import (
+    CLASS_RANK,
+    RULE,
+    Applicant,
+    Place,
+    allocate,
+    result_digest,
+    seed_hash,
+)
+from trafficdesk.booking.services import BookingRefused, id_digest
+from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
+from trafficdesk.notify.services import send_sms_many
+
+# --- with the database -------------------------------------------------------------------------
+
+
+def open_rush(
+    actor: Any,
+    *,
+    service_point: Any,
+    business: Any,
+    opens_at: datetime,
+    closes_at: datetime,
+    slots: Sequence[Slot],
+) -> RushWindow:
+    require_role(actor, Role.REGIONAL_ADMIN, Role.HALL_MANAGER)
+    ensure_can_act_in(actor, service_point.region, action="rush.open")
+    if closes_at <= opens_at:
+        raise BookingRefused("rush.window", _("The application window must close after it opens."))
+    if any(
+        s.service_point_id != service_point.pk or s.category_id != business.category_id
+        for s in slots
+    ):
+        raise BookingRefused(
+            "rush.slots", _("All slots must belong to this service point and business group.")
+        )
+    with transaction.atomic():
+        rush = RushWindow.objects.create(
+            service_point=service_point,
+            business=business,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            seed=secrets.token_hex(16),
+        )
+        Slot.objects.filter(pk__in=[s.pk for s in slots]).update(rush=rush)
+        record(
+            actor,
+            "rush.open",
+            target=rush,
+            summary=f"{len(slots)} slots, seed sha256 {seed_hash(rush.seed)}",
+        )
+    return rush
+
+
+def apply(
+    holder: Any,
+    rush: RushWindow,
+    id_number: str,
+    applicant_class: str = "GENERAL",
+    now: datetime | None = None,
+) -> RushRequest:
+    moment = now or timezone.now()
+    if not rush.opens_at <= moment < rush.closes_at or rush.status != RushStatus.OPEN:
+        raise BookingRefused(
+            "rush.closed",
+            _("Applications are taken from %(start)s to %(end)s.")
+            % {
+                "start": timezone.localtime(rush.opens_at).strftime("%Y-%m-%d %H:%M"),
+                "end": timezone.localtime(rush.closes_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+    if applicant_class not in CLASS_RANK:
+        raise BookingRefused("class.unknown", _("Unknown applicant class."))
+    try:
+        number = parse_resident_id(id_number).number
+    except InvalidValue as exc:
+        raise BookingRefused(exc.code, str(exc)) from exc
+    digest = id_digest(number)
+    request, created = RushRequest.objects.get_or_create(
+        rush=rush,
+        id_digest=digest,
+        defaults={
+            "holder": holder,
+            "id_masked": mask_resident_id(number),
+            "applicant_class": applicant_class,
+            "applied_on": timezone.localtime(moment).date(),
+        },
+    )
+    if not created:
+        raise BookingRefused(
+            "rush.duplicate", _("This ID number has already applied in this window.")
+        )
+    return request
+
+
+def _places(rush: RushWindow) -> list[Place]:
+    minutes = rush.business.service_minutes
+    places = []
+    for slot in Slot.objects.filter(rush=rush).order_by("id"):
+        seats = min(
+            slot.capacity_people - slot.booked_people,
+            (slot.capacity_minutes - slot.booked_minutes) // minutes,
+        )
+        places.append(Place(slot.pk, max(0, seats)))
+    return places
+
+
+def _applicants(rush: RushWindow) -> list[Applicant]:
+    return [
+        Applicant(pk, CLASS_RANK[cls], day.toordinal())
+        for pk, cls, day in RushRequest.objects.filter(rush=rush).values_list(
+            "id", "applicant_class", "applied_on"
+        )
+    ]
+
+
+def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
+    """Allocate a closed window once; calling it again does nothing."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        rush = (
+            RushWindow.objects.select_for_update()
+            .select_related("business", "service_point")
+            .get(pk=rush_id)
+        )
+        if rush.status != RushStatus.OPEN or moment < rush.closes_at:
+            return {"won": 0, "lost": 0}
+        places = _places(rush)
+        result = allocate(_applicants(rush), places, rush.seed)
+        requests = {r.pk: r for r in RushRequest.objects.filter(rush=rush).select_related("holder")}
+        taken_ids = set(
+            BookingItem.objects.filter(
+                business=rush.business,
+                active=True,
+                id_digest__in=[r.id_digest for r in requests.values()],
+            ).values_list("id_digest", flat=True)
+        )
+        winners = [
+            (requests[rid], sid)
+            for rid, sid in result
+            if sid is not None and requests[rid].id_digest not in taken_ids
+        ]
+        minutes = rush.business.service_minutes
+        bookings = Booking.objects.bulk_create(
+            [
+                Booking(
+                    token=secrets.token_urlsafe(32),
+                    holder=req.holder,
+                    slot_id=sid,
+                    id_digest=req.id_digest,
+                    id_masked=req.id_masked,
+                    applicant_class=req.applicant_class,
+                    minutes=minutes,
+                    rush_request=req,
+                )
+                for req, sid in winners
+            ],
+            batch_size=2000,
+        )
+        BookingItem.objects.bulk_create(
+            [
+                BookingItem(booking=b, business=rush.business, id_digest=b.id_digest)
+                for b in bookings
+            ],
+            batch_size=2000,
+        )
+        BookingEvent.objects.bulk_create(
+            [
+                BookingEvent(booking=b, kind=BookingEventKind.ALLOCATED, detail=RULE[:300])
+                for b in bookings
+            ],
+            batch_size=2000,
+        )
+        per_slot: dict[int, int] = {}
+        for _req, sid in winners:
+            per_slot[sid] = per_slot.get(sid, 0) + 1
+        for sid, count in per_slot.items():
+            Slot.objects.filter(pk=sid).update(
+                booked_people=F("booked_people") + count,
+                booked_minutes=F("booked_minutes") + count * minutes,
+            )
+        won = {req.pk for req, _sid in winners}
+        RushRequest.objects.filter(rush=rush, pk__in=won).update(won=True)
+        RushRequest.objects.filter(rush=rush).exclude(pk__in=won).update(won=False)
+        rush.status = RushStatus.ALLOCATED
+        rush.allocated_at = moment
+        rush.result_digest = result_digest(result)
+        rush.places = [[p.slot_id, p.seats] for p in places]
+        rush.save(update_fields=["status", "allocated_at", "result_digest", "places"])
+        record(
+            None,
+            "rush.allocate",
+            target=rush,
+            summary=f"{len(won)} won of {len(requests)}",
+            detail={"seed": rush.seed, "digest": rush.result_digest, "rule": RULE},
+        )
+        slot_times = dict(Slot.objects.filter(rush=rush).values_list("id", "starts_at"))
+        slot_of = {req.pk: sid for req, sid in winners}
+        texts = []
+        for req in requests.values():
+            if not req.holder.mobile:
+                continue
+            won_slot = slot_of.get(req.pk)
+            if won_slot is not None:
+                when = timezone.localtime(slot_times[won_slot]).strftime("%m月%d日 %H:%M")
+                texts.append(
+                    (
+                        req.holder.mobile,
+                        f"【交管服务】{rush.business.name_zh}预约摇号结果：已约到 {when}。",
+                        "rush.won",
+                    )
+                )
+            else:
+                texts.append(
+                    (
+                        req.holder.mobile,
+                        f"【交管服务】{rush.business.name_zh}预约摇号结果：本次未约到，可参加下次。",
+                        "rush.lost",
+                    )
+                )
+        transaction.on_commit(lambda: send_sms_many(texts))
+    return {"won": len(won), "lost": len(requests) - len(won)}
+
+
+def verify(rush: RushWindow) -> bool:
+    """Re-run the published draw from the recorded inputs; True when it gives the same result."""
+    if rush.status != RushStatus.ALLOCATED:
+        return False
+    places = [Place(slot_id, seats) for slot_id, seats in rush.places]
+    return result_digest(allocate(_applicants(rush), places, rush.seed)) == rush.result_digest
