@@ -185,7 +185,9 @@ def test_staff_accounts_cannot_log_in_by_sms(
         services.verify_login_code("13600000000", _code(sms_outbox, "13600000000"))
 
 
-def test_login_returns_to_the_page_that_asked_for_it(client: Client, db: Any, sms_outbox: Any) -> None:
+def test_login_returns_to_the_page_that_asked_for_it(
+    client: Client, db: Any, sms_outbox: Any
+) -> None:
     client.post("/accounts/login/?next=/booking/mine/", {"mobile": MOBILE})
     response = client.post("/accounts/login/verify/", {"code": _code(sms_outbox)})
     assert response.status_code == 302 and response["Location"] == "/booking/mine/"

@@ -230,6 +230,11 @@ class RushWindow(models.Model):
     allocated_at = models.DateTimeField(null=True, blank=True)
     result_digest = models.CharField(max_length=64, blank=True)
     places = models.JSONField(default=list, blank=True, help_text="[slot id, seats] as allocated")
+    excluded = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="requests left out of the draw (policy closed, already booked)",
+    )
 
     class Meta:
         verbose_name = _("rush window")

@@ -40,7 +40,7 @@ from trafficdesk.booking.rules import (
     result_digest,
     seed_hash,
 )
-from trafficdesk.booking.services import BookingRefused, id_digest
+from trafficdesk.booking.services import PRIORITY_CLASSES, BookingRefused, id_digest
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
 from trafficdesk.notify.services import send_sms_many
 
@@ -159,7 +159,6 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
         if rush.status != RushStatus.OPEN or moment < rush.closes_at:
             return {"won": 0, "lost": 0}
         places = _places(rush)
-        result = allocate(_applicants(rush), places, rush.seed)
         requests = {r.pk: r for r in RushRequest.objects.filter(rush=rush).select_related("holder")}
         taken_ids = set(
             BookingItem.objects.filter(
@@ -167,6 +166,16 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
                 active=True,
                 id_digest__in=[r.id_digest for r in requests.values()],
             ).values_list("id_digest", flat=True)
+        )
+        open_classes = _classes_the_policy_serves(rush)
+        excluded = sorted(
+            pk
+            for pk, req in requests.items()
+            if req.applicant_class not in open_classes or req.id_digest in taken_ids
+        )
+        left_out = set(excluded)
+        result = allocate(
+            [a for a in _applicants(rush) if a.request_id not in left_out], places, rush.seed
         )
         winners = [
             (requests[rid], sid)
@@ -207,10 +216,15 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
         per_slot: dict[int, int] = {}
         for _req, sid in winners:
             per_slot[sid] = per_slot.get(sid, 0) + 1
+        general: dict[int, int] = {}
+        for req, sid in winners:
+            if req.applicant_class not in PRIORITY_CLASSES:
+                general[sid] = general.get(sid, 0) + 1
         for sid, count in per_slot.items():
             Slot.objects.filter(pk=sid).update(
                 booked_people=F("booked_people") + count,
                 booked_minutes=F("booked_minutes") + count * minutes,
+                booked_general_minutes=F("booked_general_minutes") + general.get(sid, 0) * minutes,
             )
         won = {req.pk for req, _sid in winners}
         RushRequest.objects.filter(rush=rush, pk__in=won).update(won=True)
@@ -219,7 +233,8 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
         rush.allocated_at = moment
         rush.result_digest = result_digest(result)
         rush.places = [[p.slot_id, p.seats] for p in places]
-        rush.save(update_fields=["status", "allocated_at", "result_digest", "places"])
+        rush.excluded = excluded
+        rush.save(update_fields=["status", "allocated_at", "result_digest", "places", "excluded"])
         record(
             None,
             "rush.allocate",
@@ -260,4 +275,20 @@ def verify(rush: RushWindow) -> bool:
     if rush.status != RushStatus.ALLOCATED:
         return False
     places = [Place(slot_id, seats) for slot_id, seats in rush.places]
-    return result_digest(allocate(_applicants(rush), places, rush.seed)) == rush.result_digest
+    left_out = set(rush.excluded)
+    applicants = [a for a in _applicants(rush) if a.request_id not in left_out]
+    return result_digest(allocate(applicants, places, rush.seed)) == rush.result_digest
+
+
+def _classes_the_policy_serves(rush: RushWindow) -> set[str]:
+    """Applicant classes the policy serves at every slot of the window (at allocation time)."""
+    from trafficdesk.policy.services import business_facts, engine, situations
+
+    slots = list(Slot.objects.filter(rush=rush))
+    facts = business_facts(rush.business)
+    served = set(CLASS_RANK)
+    for slot in slots:
+        situation = situations([rush.service_point], slot.starts_at)[rush.service_point.pk]
+        decider = engine(slot.starts_at)
+        served = {c for c in served if decider.decide(situation, facts, c).open}
+    return served
