@@ -52,6 +52,7 @@ HOT, COLD, HOT_SHARE = 20, 2_000, 0.8
 # BOOKING_RUSH_SECONDS higher to let all REQUESTS through on a slow server.
 LOAD_DEADLINE_S = int(os.environ.get("BOOKING_RUSH_SECONDS", "120"))
 WORKERS = 2
+THREADS = int(os.environ.get("BOOKING_RUSH_THREADS", "4"))
 PGBENCH_CLIENTS, PGBENCH_THREADS, PGBENCH_SECONDS = 20, 2, 15
 TARGET_RATIO, TARGET_P99_MS = 0.30, 100.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -332,7 +333,8 @@ def run() -> dict[str, Any]:
         with server_log.open("wb") as log:
             server = subprocess.Popen(
                 [GUNICORN, "trafficdesk.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(WORKERS), "--log-level", "warning"],
+                 "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
+                 "--keep-alive", "5", "--log-level", "warning"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
@@ -435,7 +437,7 @@ def run() -> dict[str, Any]:
                 f"{data['point']} (risk {data['risk_level']}, phase {data['phase']}); "
                 f"{CLIENTS} asyncio clients in one process, {CITIZENS} citizen sessions, "
                 "every request a new valid resident ID, no Idempotency-Key; "
-                f"gunicorn {WORKERS} sync workers, loopback"
+                f"gunicorn {WORKERS} gthread workers x {THREADS} threads, loopback"
             ),
             "cpu": {
                 "machine_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),

@@ -62,6 +62,16 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
     triggers.remove(connection)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_caches() -> Iterator[None]:
+    """Process-local caches outlive a test's rolled-back transaction; start each test clean."""
+    from trafficdesk.core.localcache import clear_all
+
+    clear_all()
+    yield
+    clear_all()
+
+
 @pytest.fixture
 def demo(db: Any) -> Any:
     """The demo data (already loaded for the session unless a flushing test removed it)."""

@@ -191,6 +191,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": config.env_str("LOG_LEVEL", "INFO")},
+    # A refused booking (409) or a bad request is an answer, not an incident.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 BOOKING_PRIORITY_SHARE = float(config.env_str("BOOKING_PRIORITY_SHARE", "0.2"))
@@ -204,3 +206,4 @@ BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
 BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
 BOOKING_LOCK_TIMEOUT_MS = config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10)
+LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)

@@ -96,7 +96,8 @@ def booking_out(booking: Booking) -> dict[str, Any]:
         "service_point": booking.slot.service_point.code,
         "starts_at": booking.slot.starts_at,
         "ends_at": booking.slot.ends_at,
-        "businesses": [item.business.code for item in booking.items.all()],
+        "businesses": getattr(booking, "business_codes", None)
+        or [item.business.code for item in booking.items.all()],
         "id_masked": booking.id_masked,
         "applicant_class": booking.applicant_class,
         "minutes": booking.minutes,

@@ -37,6 +37,7 @@ from trafficdesk.booking.models import (
     Slot,
 )
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import localcache
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
 from trafficdesk.notify.models import SmsMessage
 from trafficdesk.notify.services import send_sms
@@ -280,11 +281,41 @@ def _give_back(slot_id: int, minutes: int, general_minutes: int) -> None:
 def _decisions(
     point: ServicePoint, businesses: Sequence[Business], applicant_class: str, at: datetime
 ) -> list[tuple[Business, Decision]]:
-    situation = policy.situations([point], at)[point.pk]
+    situation = policy.situation_of(point, at)
     engine = policy.engine(at)
     return [
         (b, engine.decide(situation, policy.business_facts(b), applicant_class)) for b in businesses
     ]
+
+
+_local_businesses = localcache.ttl_cache(maxsize=1)
+_local_open_points = localcache.ttl_cache(maxsize=4096)
+
+
+def _businesses(codes: Sequence[str]) -> list[Business]:
+    by_code: dict[str, Business] = localcache.get_or_set(
+        _local_businesses,
+        "all",
+        lambda: {
+            b.code: b for b in Business.objects.filter(active=True).select_related("category")
+        },
+    )
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def _open_points_nearby(
+    city: Any, business: Business, applicant_class: str
+) -> list[tuple[str, str]]:
+    """(code, name) of open service points in the city; cached briefly, since every refusal
+    in a rush asks the same question."""
+
+    def compute() -> list[tuple[str, str]]:
+        answer = policy.open_services(city, business, applicant_class)
+        return [(option.point.code, option.point.name) for option in answer.open]
+
+    return localcache.get_or_set(
+        _local_open_points, (city.pk, business.pk, applicant_class), compute
+    )  # type: ignore[no-any-return]
 
 
 def alternatives_for(
@@ -410,6 +441,8 @@ def book(
             _("Too many missed appointments: booking is possible again from %(date)s.")
             % {"date": timezone.localtime(barred).strftime("%Y-%m-%d")},
         )
+    if not _looks_free(slot, minutes, applicant_class, now):
+        raise _full(point, businesses, applicant_class, minutes, slot)
     try:
         with transaction.atomic():
             _set_lock_timeout()
@@ -429,13 +462,7 @@ def book(
                 raise _SlotFull
             BookingEvent.objects.create(booking=booking, kind=BookingEventKind.BOOKED)
     except _SlotFull:
-        raise BookingRefused(
-            "slot.full",
-            _("This slot is fully booked."),
-            alternatives=alternatives_for(
-                point, businesses, applicant_class, minutes=minutes, exclude_slot=slot.pk
-            ),
-        ) from None
+        raise _full(point, businesses, applicant_class, minutes, slot) from None
     except IntegrityError as exc:
         raise BookingRefused(
             "booking.duplicate",
@@ -447,11 +474,43 @@ def book(
         raise
     if notify and holder.mobile:
         transaction.on_commit(lambda: _notify_booked(booking, holder.mobile))
+    booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
     return booking
 
 
 class _SlotFull(Exception):
     pass
+
+
+def _looks_free(slot: Slot, minutes: int, applicant_class: str, now: datetime) -> bool:
+    """A cheap pre-check on the row just read; the conditional UPDATE still decides."""
+    if (
+        slot.booked_minutes + minutes > slot.capacity_minutes
+        or slot.booked_people >= slot.capacity_people
+    ):
+        return False
+    if applicant_class in PRIORITY_CLASSES or slot.priority_release_at <= now:
+        return True
+    return (
+        slot.booked_general_minutes + minutes
+        <= slot.capacity_minutes - slot.priority_reserved_minutes
+    )
+
+
+def _full(
+    point: ServicePoint,
+    businesses: Sequence[Business],
+    applicant_class: str,
+    minutes: int,
+    slot: Slot,
+) -> BookingRefused:
+    return BookingRefused(
+        "slot.full",
+        _("This slot is fully booked."),
+        alternatives=alternatives_for(
+            point, businesses, applicant_class, minutes=minutes, exclude_slot=slot.pk
+        ),
+    )
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
@@ -474,9 +533,9 @@ def _notify_booked(booking: Booking, mobile: str) -> None:
         f"【交管服务】预约成功：{booking.slot.service_point.name_zh} {_when(booking.slot)}，请凭预约码按时到场。",
         kind="booking.booked",
     )
-    BookingEvent.objects.filter(
-        booking=booking, kind=BookingEventKind.BOOKED, notice__isnull=True
-    ).update(notice=message)
+    BookingEvent.objects.filter(booking=booking, kind=BookingEventKind.BOOKED).update(
+        notice=message
+    )
 
 
 def _notice(booking: Booking, text: str, kind: str) -> SmsMessage | None:

@@ -24,6 +24,7 @@ from trafficdesk.accounts.models import Role
 from trafficdesk.accounts.services import ensure_can_act_in, require_role
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import localcache
 from trafficdesk.policy.document import MAX_PHASE, PolicyDocument, default_policy
 from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, PolicyVersion
 from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
@@ -45,7 +46,15 @@ class InvalidPolicyChange(ValueError):
 # --- the policy document, cached ----------------------------------------------------------
 
 
+_local_versions = localcache.ttl_cache(maxsize=1)
+_local_timelines = localcache.ttl_cache(maxsize=8192)
+
+
 def _version_index() -> list[tuple[int, datetime]]:
+    return localcache.get_or_set(_local_versions, "versions", _shared_version_index)  # type: ignore[no-any-return]
+
+
+def _shared_version_index() -> list[tuple[int, datetime]]:
     index = cache.get(VERSIONS_CACHE_KEY)
     if index is None:
         index = list(
@@ -127,7 +136,9 @@ def publish_policy(
             f"policy v{version.pk}: {version.reason}",
             {"version": version.pk},
         )
+        localcache.clear_all()
         transaction.on_commit(lambda: cache.delete(VERSIONS_CACHE_KEY))
+        transaction.on_commit(localcache.clear_all)
         transaction.on_commit(lambda: policy_changed.send(sender=PolicyVersion, event=event))
     return version
 
@@ -162,6 +173,8 @@ def set_phase(
             summary=f"{region.code} → phase {phase}",
             detail={"phase": phase, "reason": setting.reason},
         )
+        localcache.clear_all()
+        transaction.on_commit(localcache.clear_all)
         event = _event(
             EventKind.PHASE_CHANGED,
             region,
@@ -194,6 +207,8 @@ def phases_in_force(regions: Iterable[Region], at: datetime | None = None) -> di
 
 def record_risk_event(sender: Any, assessment: RiskAssessment, **kwargs: Any) -> None:
     """Subscribed to regions.services.risk_level_changed."""
+    localcache.clear_all()
+    transaction.on_commit(localcache.clear_all)
     event = _event(
         EventKind.RISK_CHANGED,
         assessment.region,
@@ -270,6 +285,12 @@ class SituationTimeline:
         )
 
 
+def situation_of(point: ServicePoint, at: datetime | None = None) -> Situation:
+    """One point's situation, from a briefly cached timeline (see core.localcache)."""
+    timeline = localcache.get_or_set(_local_timelines, point.pk, lambda: SituationTimeline([point]))
+    return timeline.at(point.pk, at or timezone.now())  # type: ignore[no-any-return]
+
+
 def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> dict[int, Situation]:
     moment = at or timezone.now()
     timeline = SituationTimeline(points)
@@ -279,8 +300,7 @@ def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> di
 def decide_for(
     point: ServicePoint, business: Business, applicant_class: str, at: datetime | None = None
 ) -> Decision:
-    situation = situations([point], at)[point.pk]
-    return engine(at).decide(situation, business_facts(business), applicant_class)
+    return engine(at).decide(situation_of(point, at), business_facts(business), applicant_class)
 
 
 @dataclass
