@@ -26,8 +26,11 @@ demo: $(STAMP) var/secret_key
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py createcachetable
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py load_demo
-	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	@SECRET_KEY=$$(cat var/secret_key) $(VENV)/bin/gunicorn trafficdesk.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/); background worker started"
+	@export SECRET_KEY=$$(cat var/secret_key); \
+	  $(PY) manage.py db_worker --interval 1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn trafficdesk.wsgi --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 4 --access-logfile -
 
 test: $(STAMP)
 	$(PY) scripts/run_tests.py $(ARGS)
