@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "trafficdesk.sites",
     "trafficdesk.policy",
     "trafficdesk.booking",
+    "trafficdesk.hallqueue",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]
@@ -207,3 +208,5 @@ BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, 
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
 BOOKING_LOCK_TIMEOUT_MS = config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10)
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
+HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)
+HALL_EARLY_MINUTES = config.env_int("HALL_EARLY_MINUTES", 30, minimum=0)

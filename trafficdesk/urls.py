@@ -18,5 +18,6 @@ urlpatterns = [
     path("checkpoints/", include("trafficdesk.checkpoint.urls")),
     path("open/", include("trafficdesk.policy.urls")),
     path("booking/", include("trafficdesk.booking.urls")),
+    path("hall/", include("trafficdesk.hallqueue.urls")),
     path("", include("trafficdesk.dashboard.urls")),
 ]

@@ -77,11 +77,13 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.CLERK: (
+        NavItem(_("Window console"), "hallqueue:console"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.HALL_MANAGER: (
+        NavItem(_("Window console"), "hallqueue:console"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("Hall settings"), "admin:sites_servicepoint_changelist"),

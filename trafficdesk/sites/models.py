@@ -63,6 +63,12 @@ class Zone(BilingualName):
         _("occupancy cap"), validators=[MinValueValidator(1), MaxValueValidator(10000)]
     )
     is_open = models.BooleanField(_("open"), default=True)
+    present = models.PositiveIntegerField(
+        _("people inside now"),
+        default=0,
+        editable=False,
+        help_text=_("Changed only by check-in and leaving, with a conditional UPDATE."),
+    )
 
     class Meta:
         ordering = ["service_point__code", "id"]

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from ninja.security import django_auth
+
+from trafficdesk.catalog.models import Business
+from trafficdesk.hallqueue import services
+from trafficdesk.hallqueue.models import Ticket
+from trafficdesk.sites.models import ServicePoint, Window
+
+router = Router(tags=["hall queue"])
+
+ApplicantClass = Literal["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]
+
+
+class Problem(Schema):
+    code: str
+    detail: str
+
+
+class TicketOut(Schema):
+    id: int
+    label: str
+    status: str
+    business: str
+    applicant_class: str
+    zone: str
+    window: int | None
+    arrived_at: datetime
+    called_at: datetime | None
+
+
+class CheckInIn(Schema):
+    token: str = Field(..., min_length=10, max_length=60)
+
+
+class WalkInIn(Schema):
+    business: str = Field(..., min_length=1, max_length=20)
+    applicant_class: ApplicantClass = "GENERAL"
+
+
+class TransferIn(Schema):
+    business: str = Field(..., min_length=1, max_length=20)
+
+
+class MetricsOut(Schema):
+    tickets: int
+    waiting: int
+    outside: int
+    served: int
+    wait_avg_min: float | None
+    wait_p90_min: float | None
+    service_avg_min: float | None
+    service_p90_min: float | None
+    waiting_by_class: dict[str, int]
+
+
+def ticket_out(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.pk,
+        "label": ticket.label,
+        "status": ticket.status,
+        "business": ticket.business.code,
+        "applicant_class": ticket.applicant_class,
+        "zone": ticket.zone.name_zh,
+        "window": ticket.window.number if ticket.window_id and ticket.window else None,
+        "arrived_at": ticket.arrived_at,
+        "called_at": ticket.called_at,
+    }
+
+
+def _refused(exc: services.QueueRefused) -> Any:
+    return Status(409, {"code": exc.code, "detail": exc.message})
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("service_point__region", "zone", "business", "window"),
+        pk=ticket_id,
+    )
+
+
+@router.post(
+    "/hall/{point}/check-in", response={201: TicketOut, 404: Problem, 409: Problem}, auth=None
+)
+def check_in(request: HttpRequest, point: str, payload: CheckInIn) -> Any:
+    """Kiosk check-in with the booking's QR token (the token is the secret)."""
+    found = get_object_or_404(ServicePoint, code=point)
+    try:
+        ticket = services.check_in_booking(found, payload.token)
+    except services.QueueRefused as exc:
+        return _refused(exc)
+    return Status(201, ticket_out(ticket))
+
+
+@router.post(
+    "/hall/{point}/walk-in", response={201: TicketOut, 404: Problem, 409: Problem}, auth=None
+)
+def walk_in(request: HttpRequest, point: str, payload: WalkInIn) -> Any:
+    """A walk-in ticket where the policy allows walk-ins."""
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    business = get_object_or_404(Business.objects.select_related("category"), code=payload.business)
+    try:
+        ticket = services.walk_in(found, business, payload.applicant_class)
+    except services.QueueRefused as exc:
+        return _refused(exc)
+    return Status(201, ticket_out(ticket))
+
+
+@router.post(
+    "/hall/windows/{window_id}/call-next",
+    response={200: TicketOut, 204: None, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def call_next(request: HttpRequest, window_id: int) -> Any:
+    """Claim the next ticket for this window (204 when nobody is waiting for it)."""
+    window = get_object_or_404(
+        Window.objects.select_related("service_point__region").prefetch_related(
+            "businesses__category"
+        ),
+        pk=window_id,
+    )
+    try:
+        ticket = services.call_next(request.user, window)
+    except services.QueueRefused as exc:
+        return _refused(exc)
+    if ticket is None:
+        return Status(204, None)
+    ticket.window = window
+    return Status(
+        200,
+        ticket_out(Ticket.objects.select_related("zone", "business", "window").get(pk=ticket.pk)),
+    )
+
+
+def _act(request: HttpRequest, ticket_id: int, action: Any, *args: Any) -> Any:
+    ticket = _ticket(ticket_id)
+    try:
+        return Status(200, ticket_out(action(request.user, ticket, *args)))
+    except services.QueueRefused as exc:
+        return _refused(exc)
+
+
+@router.post(
+    "/hall/tickets/{ticket_id}/recall",
+    response={200: TicketOut, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def recall(request: HttpRequest, ticket_id: int) -> Any:
+    return _act(request, ticket_id, services.recall)
+
+
+@router.post(
+    "/hall/tickets/{ticket_id}/complete",
+    response={200: TicketOut, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def complete(request: HttpRequest, ticket_id: int) -> Any:
+    return _act(request, ticket_id, services.complete)
+
+
+@router.post(
+    "/hall/tickets/{ticket_id}/skip",
+    response={200: TicketOut, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def skip(request: HttpRequest, ticket_id: int) -> Any:
+    return _act(request, ticket_id, services.skip)
+
+
+@router.post(
+    "/hall/tickets/{ticket_id}/transfer",
+    response={200: TicketOut, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def transfer(request: HttpRequest, ticket_id: int, payload: TransferIn) -> Any:
+    business = get_object_or_404(Business, code=payload.business)
+    return _act(request, ticket_id, services.transfer, business)
+
+
+@router.get("/hall/{point}/metrics", response={200: MetricsOut, 404: Problem}, auth=None)
+def hall_metrics(request: HttpRequest, point: str) -> Any:
+    """Today's waits and service times (averages and 90th percentiles) and the queue by class."""
+    return services.metrics(get_object_or_404(ServicePoint, code=point)).__dict__

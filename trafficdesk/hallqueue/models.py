@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketStatus(models.TextChoices):
+    OUTSIDE = "outside", _("waiting outside (zone full)")
+    WAITING = "waiting", _("waiting")
+    CALLED = "called", _("called")
+    DONE = "done", _("served")
+    SKIPPED = "skipped", _("did not answer")
+
+
+IN_ZONE = (TicketStatus.WAITING, TicketStatus.CALLED)
+
+
+class TicketCounter(models.Model):
+    """The last number issued today for a prefix at a service point (A001, A002, ...)."""
+
+    service_point = models.ForeignKey(
+        "sites.ServicePoint", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    prefix = models.CharField(max_length=2)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_point", "day", "prefix"], name="ticket_counter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_point_id} {self.day} {self.prefix}{self.last:03d}"
+
+
+class Ticket(models.Model):
+    """An on-site queue number. Claimed by a window with a conditional UPDATE (status must
+    still be 'waiting'), so two windows never get the same ticket."""
+
+    service_point = models.ForeignKey(
+        "sites.ServicePoint",
+        verbose_name=_("service point"),
+        on_delete=models.CASCADE,
+        related_name="tickets",
+    )
+    zone = models.ForeignKey(
+        "sites.Zone", verbose_name=_("zone"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    business = models.ForeignKey(
+        "catalog.Business", verbose_name=_("business"), on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    prefix = models.CharField(max_length=2)
+    number = models.PositiveIntegerField()
+    applicant_class = models.CharField(_("applicant class"), max_length=12, default="GENERAL")
+    booking = models.OneToOneField(
+        "booking.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    )
+    on_time = models.BooleanField(_("booked and on time"), default=False)
+    mobile = models.CharField(max_length=11, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=TicketStatus.choices)
+    arrived_at = models.DateTimeField(_("arrived at"))
+    admitted_at = models.DateTimeField(_("entered the zone at"), null=True, blank=True)
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    window = models.ForeignKey(
+        "sites.Window", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recalls = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["arrived_at", "id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_point", "day", "prefix", "number"], name="ticket_number_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["service_point", "status"])]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.prefix}{self.number:03d}"
+
+
+class Call(models.Model):
+    """Every call and recall, for the display board (read by server-sent events)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="calls")
+    service_point = models.ForeignKey(
+        "sites.ServicePoint", on_delete=models.CASCADE, related_name="+"
+    )
+    window_number = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=8)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} → {self.window_number}"

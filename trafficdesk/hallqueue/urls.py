@@ -1,0 +1,13 @@
+from django.urls import path
+
+from trafficdesk.hallqueue import views
+
+app_name = "hallqueue"
+urlpatterns = [
+    path("console/", views.console, name="console"),
+    path("console/<str:action>/", views.console_action, name="console-action"),
+    path("<str:point>/kiosk/", views.kiosk, name="kiosk"),
+    path("<str:point>/board/", views.board, name="board"),
+    path("<str:point>/board/events/", views.board_events, name="board-events"),
+    path("<str:point>/manage/", views.manager, name="manager"),
+]

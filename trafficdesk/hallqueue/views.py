@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from trafficdesk.accounts.decorators import role_required
+from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.services import can_act_in
+from trafficdesk.catalog.models import Business
+from trafficdesk.hallqueue import services
+from trafficdesk.hallqueue.models import Ticket, TicketStatus
+from trafficdesk.policy.views import CLASS_LABELS
+from trafficdesk.sites.models import ServicePoint, Window, Zone
+
+SSE_SECONDS = 25
+
+
+def kiosk(request: HttpRequest, point: str) -> HttpResponse:
+    """The hall kiosk: scan the booking QR (or type its code), or take a walk-in ticket."""
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    businesses = (
+        Business.objects.filter(windows__service_point=found, windows__is_open=True)
+        .distinct()
+        .order_by("code")
+    )
+    ticket, refusal = None, None
+    if request.method == "POST":
+        try:
+            if request.POST.get("token"):
+                token = request.POST["token"].strip().rstrip("/").rsplit("/", 1)[-1]
+                ticket = services.check_in_booking(found, token)
+            else:
+                business = (
+                    Business.objects.filter(code=request.POST.get("business", ""))
+                    .select_related("category")
+                    .first()
+                )
+                if business is None:
+                    raise services.QueueRefused("business.unknown", _("Choose a business."))
+                applicant_class = request.POST.get("class", "GENERAL")
+                if applicant_class not in CLASS_LABELS:
+                    applicant_class = "GENERAL"
+                ticket = services.walk_in(found, business, applicant_class)
+        except services.QueueRefused as exc:
+            refusal = exc
+    status = 409 if refusal else 200
+    return render(
+        request,
+        "hallqueue/kiosk.html",
+        {
+            "point": found,
+            "businesses": businesses,
+            "classes": list(CLASS_LABELS.items()),
+            "ticket": ticket,
+            "refusal": refusal,
+        },
+        status=status,
+    )
+
+
+def board(request: HttpRequest, point: str) -> HttpResponse:
+    found = get_object_or_404(ServicePoint, code=point)
+    return render(
+        request, "hallqueue/board.html", {"point": found, "calls": services.recent_calls(found.pk)}
+    )
+
+
+def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
+    """Server-sent events: each new call, as it happens. The stream ends after a while and the
+    browser reconnects with Last-Event-ID, so no call is missed."""
+    found = get_object_or_404(ServicePoint, code=point)
+    try:
+        after = int(request.headers.get("Last-Event-ID") or request.GET.get("after") or 0)
+    except ValueError:
+        after = 0
+    if after == 0:
+        latest = services.recent_calls(found.pk, 1)
+        after = latest[0].pk if latest else 0
+
+    def stream() -> Iterator[str]:
+        nonlocal after
+        yield "retry: 1000\n\n"
+        deadline = time.monotonic() + SSE_SECONDS
+        while time.monotonic() < deadline:
+            for call in services.calls_since(found.pk, after):
+                after = call.pk
+                data = {
+                    "label": call.label,
+                    "window": call.window_number,
+                    "at": timezone.localtime(call.at).strftime("%H:%M:%S"),
+                    "speech": f"请 {call.label} 号到 {call.window_number} 号窗口办理",
+                }
+                yield f"id: {call.pk}\nevent: call\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+            time.sleep(0.5)
+            yield ": keep-alive\n\n"
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _my_windows(user: Any) -> Any:
+    return Window.objects.filter(service_point_id=user.service_point_id).select_related(
+        "service_point__region", "zone"
+    )
+
+
+@role_required(Role.CLERK, Role.HALL_MANAGER)
+def console(request: HttpRequest) -> HttpResponse:
+    """The clerk's console: choose a window, call the next ticket, recall, skip, transfer, complete."""
+    user: Any = request.user
+    windows = _my_windows(user)
+    window_id = request.GET.get("window") or request.session.get("hall_window")
+    window = windows.filter(pk=window_id).first() if window_id else None
+    if window is not None:
+        request.session["hall_window"] = window.pk
+    current = (
+        Ticket.objects.filter(window=window, status=TicketStatus.CALLED)
+        .select_related("business")
+        .first()
+        if window
+        else None
+    )
+    businesses = (
+        Business.objects.filter(windows__service_point_id=user.service_point_id)
+        .distinct()
+        .order_by("code")
+    )
+    return render(
+        request,
+        "hallqueue/console.html",
+        {
+            "windows": windows,
+            "window": window,
+            "current": current,
+            "businesses": businesses,
+            "metrics": services.metrics(window.service_point) if window else None,
+        },
+    )
+
+
+@role_required(Role.CLERK, Role.HALL_MANAGER)
+@require_POST
+def console_action(request: HttpRequest, action: str) -> HttpResponse:
+    user: Any = request.user
+    window = (
+        _my_windows(user)
+        .filter(pk=request.POST.get("window"))
+        .prefetch_related("businesses")
+        .first()
+    )
+    if window is None:
+        messages.error(request, _("Choose your window first."))
+        return redirect("hallqueue:console")
+    try:
+        if action == "call":
+            ticket = services.call_next(user, window)
+            if ticket is None:
+                messages.info(request, _("Nobody is waiting for this window."))
+            else:
+                messages.success(request, _("Called %(label)s.") % {"label": ticket.label})
+        else:
+            ticket = get_object_or_404(
+                Ticket.objects.select_related("service_point__region", "window"),
+                pk=request.POST.get("ticket"),
+                window=window,
+            )
+            if action == "recall":
+                services.recall(user, ticket)
+            elif action == "complete":
+                services.complete(user, ticket)
+            elif action == "skip":
+                services.skip(user, ticket)
+            elif action == "transfer":
+                services.transfer(
+                    user, ticket, get_object_or_404(Business, code=request.POST.get("business"))
+                )
+            else:
+                return HttpResponse(status=404)
+    except services.QueueRefused as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{request.path.rsplit('/', 2)[0]}/?window={window.pk}")
+
+
+@role_required(Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+def manager(request: HttpRequest, point: str) -> HttpResponse:
+    """The hall manager's page: windows open and closed, zone occupancy, the queue by class, waits."""
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    if not can_act_in(request.user, found.region):
+        return render(
+            request, "403.html", {"exception": _("This hall is outside your region.")}, status=403
+        )
+    if request.method == "POST":
+        window = get_object_or_404(
+            Window.objects.select_related("service_point__region"),
+            pk=request.POST.get("window"),
+            service_point=found,
+        )
+        services.set_window_open(request.user, window, request.POST.get("open") == "1")
+        return redirect("hallqueue:manager", point=found.code)
+    return render(
+        request,
+        "hallqueue/manager.html",
+        {
+            "point": found,
+            "windows": Window.objects.filter(service_point=found)
+            .select_related("zone")
+            .prefetch_related("businesses"),
+            "zones": Zone.objects.filter(service_point=found),
+            "metrics": services.metrics(found),
+            "outside": Ticket.objects.filter(
+                service_point=found, status=TicketStatus.OUTSIDE
+            ).count(),
+        },
+    )
