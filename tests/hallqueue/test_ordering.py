@@ -22,8 +22,15 @@ def ids(tickets: list[Waiting]) -> list[int]:
 
 
 def test_highest_class_first() -> None:
-    assert ids([ticket(1, "GENERAL", minutes_ago=5), ticket(2, "RESUMPTION"), ticket(3, "GREEN"),
-                ticket(4, "ESSENTIAL"), ticket(5, "EMERGENCY")]) == [5, 4, 3, 2, 1]
+    assert ids(
+        [
+            ticket(1, "GENERAL", minutes_ago=5),
+            ticket(2, "RESUMPTION"),
+            ticket(3, "GREEN"),
+            ticket(4, "ESSENTIAL"),
+            ticket(5, "EMERGENCY"),
+        ]
+    ) == [5, 4, 3, 2, 1]
 
 
 def test_booked_on_time_before_walk_in_within_a_class() -> None:
@@ -31,20 +38,41 @@ def test_booked_on_time_before_walk_in_within_a_class() -> None:
 
 
 def test_earliest_arrival_breaks_ties() -> None:
-    assert ids([ticket(1, minutes_ago=3), ticket(2, minutes_ago=9), ticket(3, minutes_ago=6)]) == [2, 3, 1]
+    assert ids([ticket(1, minutes_ago=3), ticket(2, minutes_ago=9), ticket(3, minutes_ago=6)]) == [
+        2,
+        3,
+        1,
+    ]
 
 
 def test_ageing_lifts_a_long_wait_above_a_newer_higher_class() -> None:
-    assert ids([ticket(1, "GENERAL", minutes_ago=45), ticket(2, "RESUMPTION", minutes_ago=0)]) == [1, 2]
-    assert ids([ticket(1, "GENERAL", minutes_ago=10), ticket(2, "RESUMPTION", minutes_ago=0)]) == [2, 1]
+    assert ids([ticket(1, "GENERAL", minutes_ago=45), ticket(2, "RESUMPTION", minutes_ago=0)]) == [
+        1,
+        2,
+    ]
+    assert ids([ticket(1, "GENERAL", minutes_ago=10), ticket(2, "RESUMPTION", minutes_ago=0)]) == [
+        2,
+        1,
+    ]
 
 
-@given(st.lists(st.tuples(st.sampled_from(["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]),
-                          st.booleans(), st.integers(0, 60)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]),
+            st.booleans(),
+            st.integers(0, 60),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_nobody_waits_without_bound(entries: list[tuple[str, bool, int]]) -> None:
     """A GENERAL walk-in who has waited 100 minutes comes before any newcomer."""
     old = ticket(0, "GENERAL", minutes_ago=100)
-    newcomers = [ticket(i + 1, cls, on_time, minutes_ago=0) for i, (cls, on_time, _m) in enumerate(entries)]
+    newcomers = [
+        ticket(i + 1, cls, on_time, minutes_ago=0) for i, (cls, on_time, _m) in enumerate(entries)
+    ]
     assert ids([*newcomers, old])[0] == 0
 
 

@@ -78,11 +78,12 @@ def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
     """Server-sent events: each new call, as it happens. The stream ends after a while and the
     browser reconnects with Last-Event-ID, so no call is missed."""
     found = get_object_or_404(ServicePoint, code=point)
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
     try:
-        after = int(request.headers.get("Last-Event-ID") or request.GET.get("after") or 0)
+        after = int(raw) if raw is not None else None
     except ValueError:
-        after = 0
-    if after == 0:
+        after = None
+    if after is None:
         latest = services.recent_calls(found.pk, 1)
         after = latest[0].pk if latest else 0
 

@@ -79,10 +79,27 @@ class Zone(BilingualName):
             models.CheckConstraint(
                 condition=models.Q(occupancy_cap__gte=1), name="zone_cap_positive"
             ),
+            models.CheckConstraint(
+                condition=models.Q(present__lte=models.F("occupancy_cap")),
+                name="zone_never_over_cap",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.service_point.code} {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.occupancy_cap is not None and self.occupancy_cap < self.present:
+            raise ValidationError(
+                {
+                    "occupancy_cap": _(
+                        "%(n)d people are inside now; lower the cap once they have left."
+                    )
+                    % {"n": self.present}
+                }
+            )
 
 
 class WindowKind(models.TextChoices):
