@@ -83,6 +83,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.HALL_MANAGER: (
+        NavItem(_("My hall"), "hallqueue:my-hall"),
         NavItem(_("Window console"), "hallqueue:console"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),

@@ -5,6 +5,7 @@ from trafficdesk.hallqueue import views
 app_name = "hallqueue"
 urlpatterns = [
     path("console/", views.console, name="console"),
+    path("mine/", views.my_hall, name="my-hall"),
     path("console/<str:action>/", views.console_action, name="console-action"),
     path("<str:point>/kiosk/", views.kiosk, name="kiosk"),
     path("<str:point>/board/", views.board, name="board"),

@@ -193,6 +193,19 @@ def console_action(request: HttpRequest, action: str) -> HttpResponse:
     return redirect(f"{request.path.rsplit('/', 2)[0]}/?window={window.pk}")
 
 
+@role_required(Role.HALL_MANAGER)
+def my_hall(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.service_point_id is None:
+        return render(
+            request,
+            "403.html",
+            {"exception": _("You are not assigned to a service point.")},
+            status=403,
+        )
+    return redirect("hallqueue:manager", point=user.service_point.code)
+
+
 @role_required(Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
 def manager(request: HttpRequest, point: str) -> HttpResponse:
     """The hall manager's page: windows open and closed, zone occupancy, the queue by class, waits."""
