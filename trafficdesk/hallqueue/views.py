@@ -203,7 +203,7 @@ def my_hall(request: HttpRequest) -> HttpResponse:
             {"exception": _("You are not assigned to a service point.")},
             status=403,
         )
-    return redirect("hallqueue:manager", point=user.service_point.code)
+    return manager(request, user.service_point.code)
 
 
 @role_required(Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
