@@ -14,6 +14,7 @@ from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.booking.api import router as booking_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.validators import InvalidValue
+from trafficdesk.deferral.api import router as deferral_router
 from trafficdesk.hallqueue.api import router as hallqueue_router
 from trafficdesk.policy.api import router as policy_router
 from trafficdesk.regions.api import router as regions_router
@@ -62,3 +63,4 @@ api.add_router("/sites", sites_router)
 api.add_router("/", policy_router)
 api.add_router("/", booking_router)
 api.add_router("/", hallqueue_router)
+api.add_router("/", deferral_router)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "trafficdesk.policy",
     "trafficdesk.booking",
     "trafficdesk.hallqueue",
+    "trafficdesk.deferral",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]

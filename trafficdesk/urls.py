@@ -19,5 +19,6 @@ urlpatterns = [
     path("open/", include("trafficdesk.policy.urls")),
     path("booking/", include("trafficdesk.booking.urls")),
     path("hall/", include("trafficdesk.hallqueue.urls")),
+    path("deferral/", include("trafficdesk.deferral.urls")),
     path("", include("trafficdesk.dashboard.urls")),
 ]

@@ -38,6 +38,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "policy.add_phasesetting",
         "policy.view_phasesetting",
         "policy.view_domainevent",
+        "deferral.add_deferralwindow",
+        "deferral.change_deferralwindow",
+        "deferral.view_deferralwindow",
     ),
     Role.HALL_MANAGER: (
         "sites.view_servicepoint",
@@ -78,6 +81,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     ),
     Role.CLERK: (
         NavItem(_("Window console"), "hallqueue:console"),
+        NavItem(_("Deadlines and deferral"), "deferral:lookup"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("My account"), "accounts:me"),
@@ -94,6 +98,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Risk levels"), "regions:risk"),
         NavItem(_("Import risk levels"), "regions:risk-import"),
         NavItem(_("Phases and policy"), "policy:overview"),
+        NavItem(_("Deferrals ending soon"), "deferral:report"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("Administration"), "admin:index"),
         NavItem(_("My account"), "accounts:me"),

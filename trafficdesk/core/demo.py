@@ -299,6 +299,56 @@ def _load_slots(days: int = 7) -> None:
             generate_slots(point, today + timedelta(days=offset))
 
 
+DEMO_DRIVERS = (  # (ID number, masked name, mobile, classes, renewal due offset, review due offset)
+    ("520102198503127816", "张*", "13800138001", "C1", -40, None),
+    ("520103199106234527", "李**", "13800138002", "A2D", -10, -20),
+    ("520115197812301238", "王*", "13800138003", "B2", 200, None),
+)
+DEMO_VEHICLES = (
+    ("贵A12345", "520102198503127816", -25),
+    ("贵AD23456", "520103199106234527", 90),
+    ("贵A8K3M2", "520115197812301238", -5),
+)
+
+
+def _load_deferral() -> None:
+    from trafficdesk.booking.services import id_digest
+    from trafficdesk.core.validators import id_check_char, mask_resident_id
+    from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
+
+    today = timezone.localdate()
+    if not DeferralWindow.objects.exists():
+        DeferralWindow.objects.create(
+            name="疫情防控期间延期办",
+            starts_on=today - timedelta(days=60),
+            ends_on=None,
+            region=Region.objects.get(code="520000"),
+            grace_days=30,
+        )
+    for number, name, mobile, classes, renewal, review in DEMO_DRIVERS:
+        number = number[:17] + id_check_char(number[:17])
+        DriverRecord.objects.get_or_create(
+            id_digest=id_digest(number),
+            defaults={
+                "id_masked": mask_resident_id(number),
+                "name_masked": name,
+                "mobile": mobile,
+                "licence_classes": classes,
+                "renewal_due": today + timedelta(days=renewal),
+                "review_due": today + timedelta(days=review) if review is not None else None,
+            },
+        )
+    for plate, owner, due in DEMO_VEHICLES:
+        owner = owner[:17] + id_check_char(owner[:17])
+        VehicleRecord.objects.get_or_create(
+            plate=plate,
+            defaults={
+                "owner_digest": id_digest(owner),
+                "inspection_due": today + timedelta(days=due),
+            },
+        )
+
+
 @transaction.atomic
 def load_demo() -> list[DemoLogin]:
     load_divisions("520000")
@@ -308,6 +358,7 @@ def load_demo() -> list[DemoLogin]:
     _load_risk_levels()
     _load_phases()
     _load_slots()
+    _load_deferral()
     Checkpoint.objects.update_or_create(
         code="GY-N-TOLL",
         defaults={

@@ -87,8 +87,10 @@ def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
         latest = services.recent_calls(found.pk, 1)
         after = latest[0].pk if latest else 0
 
+    start_after: int = after
+
     def stream() -> Iterator[str]:
-        nonlocal after
+        after = start_after
         yield "retry: 1000\n\n"
         deadline = time.monotonic() + SSE_SECONDS
         while time.monotonic() < deadline:

@@ -1,0 +1,202 @@
+"""Deferral windows (opened and closed by administrators, audited) and deadline checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.audit.services import record
+from trafficdesk.booking.services import id_digest
+from trafficdesk.core.validators import InvalidValue, parse_plate, parse_resident_id
+from trafficdesk.deferral import rules
+from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
+from trafficdesk.regions.models import Region
+
+
+class DeferralError(ValueError):
+    pass
+
+
+def open_window(
+    actor: Any,
+    region: Region,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date | None = None,
+    kinds: tuple[str, ...] = ("renewal", "review", "inspection"),
+    grace_days: int = 0,
+) -> DeferralWindow:
+    require_role(actor, Role.REGIONAL_ADMIN)
+    ensure_can_act_in(actor, region, action="deferral.open")
+    if ends_on is not None and ends_on < starts_on:
+        raise DeferralError(_("The last day cannot come before the first day."))
+    unknown = set(kinds) - {k.value for k in rules.DeadlineKind}
+    if unknown or not kinds:
+        raise DeferralError(_("Choose which deadlines the window covers."))
+    with transaction.atomic():
+        window = DeferralWindow.objects.create(
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            grace_days=grace_days,
+            region=region,
+            author=actor,
+            covers_renewal="renewal" in kinds,
+            covers_review="review" in kinds,
+            covers_inspection="inspection" in kinds,
+        )
+        record(actor, "deferral.open", target=window, summary=str(window))
+    return window
+
+
+def announce_end(
+    actor: Any, window: DeferralWindow, ends_on: date, grace_days: int | None = None
+) -> DeferralWindow:
+    """The authority sets the end of a window that was open "until announced" (or moves it)."""
+    require_role(actor, Role.REGIONAL_ADMIN)
+    ensure_can_act_in(actor, window.region, action="deferral.close")
+    if ends_on < window.starts_on:
+        raise DeferralError(_("The last day cannot come before the first day."))
+    with transaction.atomic():
+        window.ends_on = ends_on
+        if grace_days is not None:
+            window.grace_days = grace_days
+        window.save(update_fields=["ends_on", "grace_days"])
+        record(actor, "deferral.close", target=window, summary=str(window))
+    return window
+
+
+def windows_for(region: Region | None = None) -> list[rules.Window]:
+    found = DeferralWindow.objects.all()
+    if region is not None:
+        codes = region.path.split("/")
+        found = found.filter(region__code__in=codes)
+    return [w.as_rule() for w in found]
+
+
+@dataclass
+class DeadlineAnswer:
+    kind: str
+    due: date
+    result: rules.CheckResult
+
+
+def check_person(
+    actor: Any, id_number: str, on_date: date | None = None
+) -> tuple[DriverRecord | None, list[DeadlineAnswer]]:
+    """A violation-processing clerk looks a driver up by ID number; the look-up is audited."""
+    require_role(actor, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+    try:
+        number = parse_resident_id(id_number).number
+    except InvalidValue as exc:
+        raise DeferralError(str(exc)) from exc
+    driver = DriverRecord.objects.filter(id_digest=id_digest(number)).first()
+    record(
+        actor,
+        "personal_data.lookup",
+        target=driver,
+        summary="driver looked up by ID number",
+        outcome="ok" if driver else "failed",
+    )
+    if driver is None:
+        return None, []
+    today = on_date or timezone.localdate()
+    windows = windows_for(actor.region)
+    answers = [
+        DeadlineAnswer(
+            "renewal",
+            driver.renewal_due,
+            rules.check("renewal", driver.renewal_due, today, windows),
+        )
+    ]
+    if driver.review_due:
+        answers.append(
+            DeadlineAnswer(
+                "review",
+                driver.review_due,
+                rules.check("review", driver.review_due, today, windows),
+            )
+        )
+    return driver, answers
+
+
+def check_vehicle(
+    actor: Any, plate: str, on_date: date | None = None
+) -> tuple[VehicleRecord | None, list[DeadlineAnswer]]:
+    require_role(actor, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+    try:
+        number = parse_plate(plate).number
+    except InvalidValue as exc:
+        raise DeferralError(str(exc)) from exc
+    vehicle = VehicleRecord.objects.filter(plate=number).first()
+    record(
+        actor,
+        "personal_data.lookup",
+        target=vehicle,
+        summary="vehicle looked up by plate",
+        outcome="ok" if vehicle else "failed",
+    )
+    if vehicle is None:
+        return None, []
+    today = on_date or timezone.localdate()
+    due = vehicle.inspection_due
+    return vehicle, [
+        DeadlineAnswer(
+            "inspection", due, rules.check("inspection", due, today, windows_for(actor.region))
+        )
+    ]
+
+
+@dataclass
+class EndingSoon:
+    kind: str
+    who: str
+    due: date
+    new_deadline: date
+    mobile: str
+
+
+def ending_soon(days: int, today: date | None = None) -> list[EndingSoon]:
+    """People and vehicles whose deferred deadline falls within `days` days, to notify them."""
+    start = today or timezone.localdate()
+    horizon = start + timedelta(days=days)
+    windows = [w.as_rule() for w in DeferralWindow.objects.filter(ends_on__isnull=False)]
+    found: list[EndingSoon] = []
+    for window in windows:
+        deadline = rules.deferred_deadline(window)
+        if deadline is None or not start <= deadline <= horizon:
+            continue
+        covered = Q(renewal_due__gte=window.starts_on, renewal_due__lte=window.ends_on)
+        if "renewal" in window.kinds:
+            found += [
+                EndingSoon("renewal", d.id_masked, d.renewal_due, deadline, d.mobile)
+                for d in DriverRecord.objects.filter(covered, renewal_due__lt=start)
+            ]
+        if "review" in window.kinds:
+            found += [
+                EndingSoon("review", d.id_masked, d.review_due, deadline, d.mobile)  # type: ignore[arg-type]
+                for d in DriverRecord.objects.filter(
+                    review_due__gte=window.starts_on,
+                    review_due__lte=window.ends_on,
+                    review_due__lt=start,
+                )
+            ]
+        if "inspection" in window.kinds:
+            found += [
+                EndingSoon("inspection", v.plate, v.inspection_due, deadline, v.owner_mobile)
+                for v in VehicleRecord.objects.filter(
+                    inspection_due__gte=window.starts_on,
+                    inspection_due__lte=window.ends_on,
+                    inspection_due__lt=start,
+                )
+            ]
+    return sorted(found, key=lambda e: (e.new_deadline, e.kind, e.who))
