@@ -9,6 +9,8 @@ POST /api/v1/hall/windows/{id}/call-next; on 200 (when `complete` is set) POST
 at the deadline (requests in flight finish), or after 20 failures in a row.
 Latencies are kept apart for call-next and complete, from send to the last byte.
 Every ticket id answered with 200 is returned, per window, for the duplicate check.
+Afterwards, with `serial_calls` set, the first window alone makes that many call-next
+requests one after another (latency without queueing; its ticket ids are returned too).
 """
 
 from __future__ import annotations
@@ -89,7 +91,12 @@ def note(stats: Stats, text: str) -> None:
 
 
 async def window_client(
-    n: int, cfg: dict[str, Any], start: float, deadline: float, stats: Stats
+    n: int,
+    cfg: dict[str, Any],
+    start: float,
+    deadline: float,
+    stats: Stats,
+    limit: int | None = None,
 ) -> None:
     window = cfg["windows"][n]
     call = request(cfg, n, f"/api/v1/hall/windows/{window}/call-next")
@@ -102,6 +109,9 @@ async def window_client(
             break
         if failures >= MAX_FAILURES_IN_A_ROW:
             stats.stopped["failures"] += 1
+            break
+        if limit is not None and len(stats.call_ms) >= limit:
+            stats.stopped["limit"] += 1
             break
         t0 = time.perf_counter()
         try:
@@ -175,6 +185,15 @@ async def main(cfg: dict[str, Any]) -> dict[str, Any]:
         *(window_client(n, cfg, start, deadline, stats) for n in range(len(cfg["windows"])))
     )
     elapsed = time.perf_counter() - start
+    # Then one window alone, SERIAL call-next requests (with complete, if set): the service
+    # time of one request when nothing else runs, i.e. latency without queueing.
+    alone = Stats()
+    if cfg.get("serial_calls"):
+        await window_client(
+            0, cfg, time.perf_counter(), time.monotonic() + 30, alone, cfg["serial_calls"]
+        )
+        for window, tickets in alone.called.items():
+            stats.called.setdefault(window, []).extend(tickets)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "seconds": elapsed,
@@ -190,6 +209,13 @@ async def main(cfg: dict[str, Any]) -> dict[str, Any]:
         "complete": summary(stats.complete_ms),
         "call_times": sorted(stats.call_times),
         "called": {str(k): v for k, v in stats.called.items()},
+        "serial": {
+            "call_status": {str(k): v for k, v in sorted(alone.call_status.items())},
+            "complete_status": {str(k): v for k, v in sorted(alone.complete_status.items())},
+            "transport_errors": dict(alone.errors),
+            "call": summary(alone.call_ms),
+            "complete": summary(alone.complete_ms),
+        },
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "trafficdesk.booking",
     "trafficdesk.hallqueue",
     "trafficdesk.deferral",
+    "trafficdesk.online",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]
@@ -211,3 +212,13 @@ BOOKING_LOCK_TIMEOUT_MS = config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimu
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
 HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)
 HALL_EARLY_MINUTES = config.env_int("HALL_EARLY_MINUTES", 30, minimum=0)
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+ONLINE_SLA_HOURS = config.env_int("ONLINE_SLA_HOURS", 24, minimum=1)
+CARRIER_WEBHOOK_SECRETS = dict(
+    pair.split(":", 1) for pair in config.env_list("CARRIER_WEBHOOK_SECRETS", []) if ":" in pair
+)
+CARRIER_WEBHOOK_MAX_SKEW_SECONDS = config.env_int(
+    "CARRIER_WEBHOOK_MAX_SKEW_SECONDS", 300, minimum=10
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

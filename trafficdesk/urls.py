@@ -20,5 +20,6 @@ urlpatterns = [
     path("booking/", include("trafficdesk.booking.urls")),
     path("hall/", include("trafficdesk.hallqueue.urls")),
     path("deferral/", include("trafficdesk.deferral.urls")),
+    path("online/", include("trafficdesk.online.urls")),
     path("", include("trafficdesk.dashboard.urls")),
 ]

@@ -363,7 +363,7 @@ def test_board_reconnects_with_last_event_id_and_misses_no_call(
     with board.expect_request(
         lambda request: (
             urlsplit(request.url).path == events_path
-            and request.headers.get("last-event-id") == str(first_call.pk)
+            and request.all_headers().get("last-event-id") == str(first_call.pk)
         ),
         timeout=TIMEOUT_MS,
     ):

@@ -77,11 +77,14 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     Role.CITIZEN: (
         NavItem(_("Book an appointment"), "booking:choose"),
         NavItem(_("My bookings"), "booking:mine"),
+        NavItem(_("Online business"), "online:catalogue"),
+        NavItem(_("My online applications"), "online:mine"),
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.CLERK: (
         NavItem(_("Window console"), "hallqueue:console"),
         NavItem(_("Deadlines and deferral"), "deferral:lookup"),
+        NavItem(_("Online review queue"), "online:queue"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("My account"), "accounts:me"),

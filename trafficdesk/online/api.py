@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from ninja.security import django_auth
+
+from trafficdesk.catalog.models import Business
+from trafficdesk.online import services
+from trafficdesk.online.models import OnlineApplication
+
+router = Router(tags=["online business"])
+
+
+class Problem(Schema):
+    code: str
+    detail: str
+
+
+class FormProblem(Schema):
+    code: str
+    detail: str
+    errors: dict[str, str]
+
+
+class ApplicationIn(Schema):
+    business: str = Field(..., min_length=1, max_length=20)
+    form: dict[str, str]
+    delivery_address: str = Field("", max_length=200)
+    delivery_mobile: str = Field("", max_length=20)
+
+
+class TrackingOut(Schema):
+    at: datetime
+    status: str
+    location: str
+    description: str
+
+
+class ApplicationOut(Schema):
+    reference: str
+    business: str
+    status: str
+    channel: str
+    note: str
+    submitted_at: datetime
+    sla_due_at: datetime
+    carrier: str | None
+    waybill: str | None
+    tracking: list[TrackingOut]
+
+
+def application_out(application: OnlineApplication) -> dict[str, Any]:
+    shipment = getattr(application, "shipment", None)
+    return {
+        "reference": application.reference,
+        "business": application.business.code,
+        "status": application.status,
+        "channel": application.channel,
+        "note": application.note,
+        "submitted_at": application.submitted_at,
+        "sla_due_at": application.sla_due_at,
+        "carrier": shipment.carrier if shipment else None,
+        "waybill": shipment.waybill if shipment else None,
+        "tracking": [
+            {"at": e.at, "status": e.status, "location": e.location, "description": e.description}
+            for e in shipment.events.all()
+        ]
+        if shipment
+        else [],
+    }
+
+
+@router.post(
+    "/online/applications", response={201: ApplicationOut, 422: FormProblem}, auth=django_auth
+)
+def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
+    business = Business.objects.filter(code=payload.business).first()
+    if business is None:
+        return Status(422, {"code": "business.unknown", "detail": "unknown business", "errors": {}})
+    try:
+        application = services.submit(
+            request.user,  # type: ignore[arg-type]
+            business,
+            payload.form,  # type: ignore[arg-type]
+            delivery_address=payload.delivery_address,
+            delivery_mobile=payload.delivery_mobile,
+        )
+    except services.ApplicationError as exc:
+        return Status(
+            422, {"code": "application.invalid", "detail": exc.message, "errors": exc.errors}
+        )
+    return Status(201, application_out(application))
+
+
+@router.get("/online/applications", response=list[ApplicationOut], auth=django_auth)
+def mine(request: HttpRequest) -> Any:
+    found = (
+        OnlineApplication.objects.filter(applicant_id=request.user.pk)
+        .select_related("business")
+        .order_by("-submitted_at")
+    )
+    return [application_out(a) for a in found[:100]]
+
+
+@router.get(
+    "/online/applications/{reference}",
+    response={200: ApplicationOut, 404: Problem},
+    auth=django_auth,
+)
+def detail(request: HttpRequest, reference: str) -> Any:
+    application = get_object_or_404(
+        OnlineApplication.objects.select_related("business"), reference=reference
+    )
+    if not services.visible_to(request.user, application):
+        return Status(404, {"code": "not_found", "detail": "no such application"})
+    return Status(200, application_out(application))
+
+
+@router.post(
+    "/carriers/{carrier}/events",
+    response={200: TrackingOut, 400: Problem, 401: Problem, 404: Problem, 409: Problem},
+    auth=None,
+)
+def carrier_event(request: HttpRequest, carrier: str) -> Any:
+    """Signed carrier tracking events: headers X-Carrier-Timestamp (unix seconds) and
+    X-Carrier-Signature = hex HMAC-SHA256(secret, timestamp + "." + body). Body: JSON with
+    event_id, waybill, status, at, location, description. Replays are refused."""
+    try:
+        event = services.receive_carrier_event(
+            carrier,
+            request.headers.get("X-Carrier-Timestamp", ""),
+            request.headers.get("X-Carrier-Signature", ""),
+            request.body,
+        )
+    except services.WebhookRefused as exc:
+        return Status(exc.status, {"code": "refused", "detail": exc.message})
+    return Status(
+        200,
+        {
+            "at": event.at,
+            "status": event.status,
+            "location": event.location,
+            "description": event.description,
+        },
+    )

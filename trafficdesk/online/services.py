@@ -1,0 +1,388 @@
+"""Online applications, the clerk review queue, telephone filing, mailing and tracking (R7)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trafficdesk.accounts.models import Role, User
+from trafficdesk.accounts.services import require_role
+from trafficdesk.audit.services import record
+from trafficdesk.catalog.models import Business
+from trafficdesk.core.validators import (
+    InvalidValue,
+    mask_mobile,
+    mask_plate,
+    mask_resident_id,
+    normalise_mobile,
+    parse_licence_classes,
+    parse_plate,
+    parse_resident_id,
+)
+from trafficdesk.notify.services import send_sms
+from trafficdesk.online import rules
+from trafficdesk.online.models import (
+    ApplicationEvent,
+    Attachment,
+    Channel,
+    OnlineApplication,
+    Shipment,
+    ShipmentStatus,
+    TrackingEvent,
+)
+from trafficdesk.online.rules import FieldKind, Status
+
+STAFF = (Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+
+
+class ApplicationError(ValueError):
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+def _validate_value(kind: FieldKind, raw: str) -> str:
+    value = (raw or "").strip()
+    if kind == FieldKind.RESIDENT_ID:
+        return parse_resident_id(value).number
+    if kind == FieldKind.PLATE:
+        return parse_plate(value).number
+    if kind == FieldKind.MOBILE:
+        return normalise_mobile(value)
+    if kind == FieldKind.LICENCE_CLASSES:
+        return "".join(parse_licence_classes(value))
+    if kind == FieldKind.VIN:
+        vin = value.upper()
+        if len(vin) != 17 or not vin.isalnum() or set(vin) & {"I", "O", "Q"}:
+            raise InvalidValue(
+                "vin.format",
+                "车辆识别代号应为17位字母数字（不含I、O、Q）",
+                "a VIN has 17 letters and digits, without I, O or Q",
+            )
+        return vin
+    if not value or len(value) > 200:
+        raise InvalidValue(
+            "text.length", "请填写（不超过200字）", "fill this in (at most 200 characters)"
+        )
+    return value
+
+
+def validate_form(
+    business: Business, data: dict[str, Any], language: str = "zh-hans"
+) -> dict[str, str]:
+    """The cleaned form, or ApplicationError with a message for each bad field."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for spec in rules.form_for(business.code):
+        raw = str(data.get(spec.name, "") or "")
+        if not raw.strip() and not spec.required:
+            continue
+        try:
+            cleaned[spec.name] = _validate_value(spec.kind, raw)
+        except InvalidValue as exc:
+            errors[spec.name] = exc.message(language)
+    if errors:
+        raise ApplicationError(_("Some fields are not valid."), errors)
+    return cleaned
+
+
+def masked_form(application: OnlineApplication) -> list[tuple[str, str]]:
+    """The form for display: personal data masked."""
+    shown = []
+    for spec in rules.form_for(application.business.code):
+        value = application.form_data.get(spec.name, "")
+        if spec.kind == FieldKind.RESIDENT_ID:
+            value = mask_resident_id(value)
+        elif spec.kind == FieldKind.PLATE:
+            value = mask_plate(value)
+        elif spec.kind == FieldKind.MOBILE:
+            value = mask_mobile(value)
+        shown.append((spec.label_zh, value))
+    return shown
+
+
+def _reference() -> str:
+    return f"WS{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def _notify(application: OnlineApplication, text: str) -> Any:
+    mobile = application.delivery_mobile or application.applicant.mobile
+    return send_sms(mobile, text, kind=f"online.{application.status}") if mobile else None
+
+
+def _event(
+    application: OnlineApplication, before: str, actor: Any, note: str = ""
+) -> ApplicationEvent:
+    label = actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor)
+    notice = _notify(
+        application,
+        f"【交管服务】您的网上业务{application.reference}：{rules.STATUS_ZH[Status(application.status)]}"
+        + (f"（{note}）" if note else "")
+        + "。",
+    )
+    return ApplicationEvent.objects.create(
+        application=application,
+        from_status=before,
+        to_status=application.status,
+        actor_label=label,
+        note=note[:300],
+        notice=notice,
+    )
+
+
+def submit(
+    applicant: User,
+    business: Business,
+    data: dict[str, Any],
+    *,
+    delivery_address: str = "",
+    delivery_mobile: str = "",
+    filed_by: Any = None,
+) -> OnlineApplication:
+    """A citizen applies (or a clerk files for a caller: channel 'phone')."""
+    if not business.online or not business.active:
+        raise ApplicationError(_("This business cannot be done online."))
+    cleaned = validate_form(business, data)
+    address, mobile = delivery_address.strip(), delivery_mobile.strip()
+    if business.deliverable:
+        errors = {}
+        if len(address) < 6:
+            errors["delivery_address"] = _("Give the address to mail the document to.")
+        try:
+            mobile = normalise_mobile(mobile or (applicant.mobile or ""))
+        except InvalidValue:
+            errors["delivery_mobile"] = _("Give the recipient's mobile number.")
+        if errors:
+            raise ApplicationError(_("Some fields are not valid."), errors)
+    now = timezone.now()
+    with transaction.atomic():
+        application = OnlineApplication.objects.create(
+            reference=_reference(),
+            business=business,
+            applicant=applicant,
+            channel=Channel.PHONE if filed_by else Channel.INTERNET,
+            filed_by=filed_by,
+            form_data=cleaned,
+            delivery_address=address,
+            delivery_mobile=mobile if business.deliverable else "",
+            submitted_at=now,
+            sla_due_at=now + timedelta(hours=settings.ONLINE_SLA_HOURS),
+        )
+        _event(application, "", filed_by or applicant, _("filed by telephone") if filed_by else "")
+        if filed_by is not None:
+            record(
+                filed_by, "online.phone_filing", target=application, summary=application.reference
+            )
+    return application
+
+
+def file_by_phone(
+    clerk: Any, caller_mobile: str, business: Business, data: dict[str, Any], **delivery: str
+) -> OnlineApplication:
+    require_role(clerk, *STAFF)
+    mobile = normalise_mobile(caller_mobile)
+    applicant, created = User.objects.get_or_create(
+        mobile=mobile,
+        defaults={"username": f"citizen-{secrets.token_hex(6)}", "role": Role.CITIZEN},
+    )
+    if created:
+        applicant.set_unusable_password()
+        applicant.save(update_fields=["password"])
+    if applicant.role != Role.CITIZEN:
+        raise ApplicationError(_("That number belongs to a staff account."))
+    return submit(applicant, business, data, filed_by=clerk, **delivery)
+
+
+def move(
+    actor: Any, application: OnlineApplication, target: str, *, note: str = ""
+) -> OnlineApplication:
+    """One step of the flow, checked against the transition table and the actor's role."""
+    before = application.status
+    if not rules.allowed(before, target, mailed=application.mailed):
+        raise ApplicationError(
+            _("An application that is %(now)s cannot become %(next)s.")
+            % {"now": rules.STATUS_ZH[Status(before)], "next": rules.STATUS_ZH[Status(target)]}
+        )
+    if (Status(before), Status(target)) in rules.CITIZEN_MOVES:
+        if actor.pk != application.applicant_id:
+            raise PermissionDenied(_("Only the applicant resubmits."))
+    else:
+        require_role(actor, *STAFF)
+    if target in (Status.REJECTED, Status.NEEDS_MORE) and not note.strip():
+        raise ApplicationError(_("Say why, so that the applicant knows what to do."))
+    with transaction.atomic():
+        changed = OnlineApplication.objects.filter(pk=application.pk, status=before).update(
+            status=target,
+            note=note[:300] if note else application.note,
+            reviewer=actor if target == Status.UNDER_REVIEW else application.reviewer,
+            sla_due_at=(timezone.now() + timedelta(hours=settings.ONLINE_SLA_HOURS))
+            if target == Status.SUBMITTED
+            else application.sla_due_at,
+        )
+        if changed != 1:
+            raise ApplicationError(_("Someone else changed this application; reload it."))
+        application.refresh_from_db()
+        _event(application, before, actor, note)
+        if actor.pk != application.applicant_id:
+            record(
+                actor,
+                f"online.{target}",
+                target=application,
+                summary=f"{application.reference} {before}→{target}",
+            )
+    return application
+
+
+def add_attachment(
+    actor: Any, application: OnlineApplication, name: str, content: bytes
+) -> Attachment:
+    if actor.pk != application.applicant_id and getattr(actor, "role", None) not in STAFF:
+        raise PermissionDenied(_("This application is not yours."))
+    if len(content) > rules.MAX_ATTACHMENT_BYTES:
+        raise ApplicationError(_("The file is larger than 5 MB."))
+    kind = rules.sniff_type(content[:8])
+    if kind is None:
+        raise ApplicationError(_("Only JPEG, PNG and PDF files are accepted."))
+    if application.attachments.count() >= 10:
+        raise ApplicationError(_("At most 10 files per application."))
+    attachment = Attachment(
+        application=application,
+        content_type=kind,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        original_name=name[:120],
+    )
+    extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[kind]
+    attachment.file.save(f"{secrets.token_hex(12)}.{extension}", ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+# --- mailing and tracking --------------------------------------------------------------------
+
+
+def ship(actor: Any, application: OnlineApplication, carrier: str, waybill: str) -> Shipment:
+    if not application.mailed:
+        raise ApplicationError(_("Nothing is mailed for this business."))
+    if not carrier.strip() or not waybill.strip():
+        raise ApplicationError(_("Give the carrier and the waybill number."))
+    with transaction.atomic():
+        move(actor, application, Status.SHIPPED, note=f"{carrier} {waybill}")
+        try:
+            with transaction.atomic():
+                shipment = Shipment.objects.create(
+                    application=application, carrier=carrier.strip(), waybill=waybill.strip()
+                )
+        except IntegrityError as exc:
+            raise ApplicationError(_("This waybill number is already in use.")) from exc
+        TrackingEvent.objects.create(
+            shipment=shipment,
+            at=timezone.now(),
+            status=ShipmentStatus.CREATED,
+            description="已揽收",
+            source="staff",
+        )
+    return shipment
+
+
+def add_tracking(
+    shipment: Shipment,
+    *,
+    status: str,
+    at: datetime,
+    location: str = "",
+    description: str = "",
+    source: str,
+    external_id: str | None = None,
+    actor: Any = None,
+) -> TrackingEvent:
+    """A carrier event, entered by staff or received by the webhook. DELIVERED closes the flow."""
+    if status not in ShipmentStatus.values:
+        raise ApplicationError(_("Unknown shipment status."))
+    with transaction.atomic():
+        event = TrackingEvent.objects.create(
+            shipment=shipment,
+            status=status,
+            at=at,
+            location=location[:80],
+            description=description[:200],
+            source=source,
+            external_id=external_id,
+        )
+        Shipment.objects.filter(pk=shipment.pk).update(status=status)
+        application = shipment.application
+        if status == ShipmentStatus.DELIVERED and application.status == Status.SHIPPED:
+            OnlineApplication.objects.filter(pk=application.pk, status=Status.SHIPPED).update(
+                status=Status.DELIVERED
+            )
+            application.refresh_from_db()
+            _event(application, Status.SHIPPED, actor or f"carrier:{shipment.carrier}", location)
+    return event
+
+
+class WebhookRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def receive_carrier_event(
+    carrier: str, timestamp: str, given_signature: str, body: bytes
+) -> TrackingEvent:
+    """A signed carrier webhook. Refuses unknown carriers, bad signatures, stale timestamps
+    (replays of old messages) and events already received (replays of the same event)."""
+    secret = settings.CARRIER_WEBHOOK_SECRETS.get(carrier)
+    if not secret:
+        raise WebhookRefused(404, "unknown carrier")
+    if not hmac.compare_digest(signature(secret, timestamp, body), given_signature or ""):
+        raise WebhookRefused(401, "bad signature")
+    try:
+        sent_at = datetime.fromtimestamp(int(timestamp), tz=timezone.get_current_timezone())
+    except (ValueError, OverflowError, OSError):
+        raise WebhookRefused(400, "bad timestamp") from None
+    if abs((timezone.now() - sent_at).total_seconds()) > settings.CARRIER_WEBHOOK_MAX_SKEW_SECONDS:
+        raise WebhookRefused(401, "stale timestamp")
+    try:
+        payload = json.loads(body)
+        shipment = Shipment.objects.select_related(
+            "application__business", "application__applicant"
+        ).get(carrier=carrier, waybill=str(payload["waybill"]))
+        at = datetime.fromisoformat(str(payload["at"]))
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        return add_tracking(
+            shipment,
+            status=str(payload["status"]),
+            at=at,
+            location=str(payload.get("location", "")),
+            description=str(payload.get("description", "")),
+            source=f"webhook:{carrier}",
+            external_id=f"{carrier}:{payload['event_id']}",
+        )
+    except Shipment.DoesNotExist:
+        raise WebhookRefused(404, "unknown waybill") from None
+    except IntegrityError:
+        raise WebhookRefused(409, "event already received") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise WebhookRefused(400, f"bad event: {exc}") from None
+
+
+def visible_to(actor: Any, application: OnlineApplication) -> bool:
+    return actor.pk == application.applicant_id or getattr(actor, "role", None) in STAFF

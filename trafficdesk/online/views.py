@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from trafficdesk.accounts.decorators import role_required
+from trafficdesk.accounts.models import Role
+from trafficdesk.catalog.models import Business
+from trafficdesk.online import rules, services
+from trafficdesk.online.models import OnlineApplication, ShipmentStatus
+
+
+def catalogue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "online/catalogue.html",
+        {
+            "businesses": Business.objects.filter(active=True, online=True)
+            .select_related("category")
+            .order_by("code")
+        },
+    )
+
+
+def _fields(business: Business, data: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    english = (get_language() or "").startswith("en")
+    return [
+        {
+            "name": f.name,
+            "label": f.label_en if english else f.label_zh,
+            "error": errors.get(f.name, ""),
+            "value": ""
+            if f.kind in (rules.FieldKind.RESIDENT_ID,)
+            else (data or {}).get(f.name, ""),
+        }
+        for f in rules.form_for(business.code)
+    ]
+
+
+@login_required
+def apply(request: HttpRequest, code: str) -> HttpResponse:
+    """A citizen applies online, with photos or scans attached."""
+    business = get_object_or_404(Business, code=code, online=True, active=True)
+    user: Any = request.user
+    if user.role != Role.CITIZEN:
+        return render(
+            request,
+            "403.html",
+            {"exception": _("Staff file applications by telephone.")},
+            status=403,
+        )
+    errors: dict[str, str] = {}
+    problem = None
+    if request.method == "POST":
+        try:
+            application = services.submit(
+                user,
+                business,
+                request.POST.dict(),
+                delivery_address=request.POST.get("delivery_address", ""),
+                delivery_mobile=request.POST.get("delivery_mobile", ""),
+            )
+            for upload in request.FILES.getlist("files")[:10]:
+                services.add_attachment(user, application, upload.name or "file", upload.read())
+        except services.ApplicationError as exc:
+            errors, problem = exc.errors, exc.message
+        else:
+            messages.success(request, _("Submitted. We will tell you by SMS at each step."))
+            return redirect("online:detail", application.reference)
+    return render(
+        request,
+        "online/apply.html",
+        {
+            "business": business,
+            "fields": _fields(business, request.POST, errors),
+            "errors": errors,
+            "problem": problem,
+            "mailed": bool(business.deliverable),
+        },
+        status=422 if problem else 200,
+    )
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    found = (
+        OnlineApplication.objects.filter(applicant_id=request.user.pk)
+        .select_related("business")
+        .order_by("-submitted_at")
+    )
+    return render(request, "online/mine.html", {"applications": found[:100]})
+
+
+@login_required
+def detail(request: HttpRequest, reference: str) -> HttpResponse:
+    application = get_object_or_404(
+        OnlineApplication.objects.select_related("business", "applicant"), reference=reference
+    )
+    if not services.visible_to(request.user, application):
+        return render(request, "404.html", status=404)
+    user: Any = request.user
+    if request.method == "POST" and user.pk == application.applicant_id:
+        try:
+            for upload in request.FILES.getlist("files")[:10]:
+                services.add_attachment(user, application, upload.name or "file", upload.read())
+            services.move(user, application, rules.Status.SUBMITTED)
+            messages.success(request, _("Resubmitted."))
+        except services.ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("online:detail", application.reference)
+    shipment = getattr(application, "shipment", None)
+    return render(
+        request,
+        "online/detail.html",
+        {
+            "application": application,
+            "form": services.masked_form(application),
+            "shipment": shipment,
+            "events": application.events.all(),
+            "status_zh": rules.STATUS_ZH,
+            "is_staff_view": user.role in services.STAFF,
+            "next_steps": _next_steps(application),
+            "shipment_statuses": ShipmentStatus.choices,
+        },
+    )
+
+
+def _next_steps(application: OnlineApplication) -> list[str]:
+    return [
+        s.value
+        for s in rules.Status
+        if rules.allowed(application.status, s, mailed=application.mailed)
+        and (rules.Status(application.status), s) not in rules.CITIZEN_MOVES
+        and s != rules.Status.DELIVERED
+    ]
+
+
+@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+def queue(request: HttpRequest) -> HttpResponse:
+    """The online centre's review queue, most urgent first, with SLA timers."""
+    now = timezone.now()
+    open_ = OnlineApplication.objects.exclude(status__in=["rejected", "delivered"]).select_related(
+        "business"
+    )
+    rows = [
+        (a, (a.sla_due_at - now).total_seconds() / 3600) for a in open_.order_by("sla_due_at")[:200]
+    ]
+    return render(request, "online/queue.html", {"rows": rows, "status_zh": rules.STATUS_ZH})
+
+
+@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+def act(request: HttpRequest, reference: str) -> HttpResponse:
+    application = get_object_or_404(
+        OnlineApplication.objects.select_related("business", "applicant"), reference=reference
+    )
+    if request.method != "POST":
+        return redirect("online:detail", reference)
+    action = request.POST.get("action", "")
+    try:
+        if action == "ship":
+            services.ship(
+                request.user,
+                application,
+                request.POST.get("carrier", ""),
+                request.POST.get("waybill", ""),
+            )
+        elif action == "track":
+            services.add_tracking(
+                application.shipment,
+                status=request.POST.get("status", ""),
+                at=timezone.now(),
+                location=request.POST.get("location", ""),
+                source="staff",
+                actor=request.user,
+                description=request.POST.get("description", ""),
+            )
+        elif action in {s.value for s in rules.Status}:
+            services.move(request.user, application, action, note=request.POST.get("note", ""))
+        else:
+            messages.error(request, _("Unknown action."))
+    except services.ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("online:detail", reference)
+
+
+@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+def phone(request: HttpRequest, code: str) -> HttpResponse:
+    """A clerk files an application for a caller (telephone channel)."""
+    business = get_object_or_404(Business, code=code, online=True, active=True)
+    errors: dict[str, str] = {}
+    problem = None
+    if request.method == "POST":
+        try:
+            application = services.file_by_phone(
+                request.user,
+                request.POST.get("caller_mobile", ""),
+                business,
+                request.POST.dict(),
+                delivery_address=request.POST.get("delivery_address", ""),
+                delivery_mobile=request.POST.get("delivery_mobile", ""),
+            )
+        except services.ApplicationError as exc:
+            errors, problem = exc.errors, exc.message
+        except ValueError as exc:
+            errors, problem = {"caller_mobile": str(exc)}, _("Some fields are not valid.")
+        else:
+            messages.success(request, _("Filed as %(ref)s.") % {"ref": application.reference})
+            return redirect("online:detail", application.reference)
+    return render(
+        request,
+        "online/apply.html",
+        {
+            "business": business,
+            "fields": _fields(business, request.POST, errors),
+            "errors": errors,
+            "problem": problem,
+            "mailed": bool(business.deliverable),
+            "phone": True,
+        },
+        status=422 if problem else 200,
+    )
