@@ -10,6 +10,8 @@ and the board need no login. Labels, windows and zones are looked up here, never
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -81,6 +83,17 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+    _wait_for_server_requests()
+
+
+def _wait_for_server_requests(timeout: float = 3.0) -> None:
+    """The board's event stream runs in a live-server thread that only notices the closed
+    connection at its next write (up to half a second later) and queries the database until
+    then; let it finish before the test's database is flushed and locked again."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 # --- helpers ---------------------------------------------------------------------------------
