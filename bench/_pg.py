@@ -19,7 +19,9 @@ def unavailable() -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(server_url().replace("postgres://", "postgresql://", 1), connect_timeout=3) as conn:
+        with psycopg.connect(
+            server_url().replace("postgres://", "postgresql://", 1), connect_timeout=3
+        ) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001
         return f"PostgreSQL at {server_url()} does not answer: {str(exc).strip().splitlines()[0]}"

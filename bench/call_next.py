@@ -329,7 +329,9 @@ def figures(
         "complete_p99_ms": ms(load["complete"]["p99_ms"]),
         "requests_per_s": round(requests / seconds, 1) if seconds else 0.0,
         "calls_per_s_first_10s": per_second(times, 0, min(10, seconds)),
-        "calls_per_s_last_10s": per_second(times, max(0, seconds - 10), seconds),
+        "calls_per_s_last_10s": per_second(
+            times, max(0, min(seconds, LOAD_SECONDS) - 10), min(seconds, LOAD_SECONDS)
+        ),
         "alone": {
             "calls": serial_calls,
             "call_p50_ms": ms(serial["call"]["p50_ms"]),

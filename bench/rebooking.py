@@ -26,14 +26,30 @@ def run() -> dict[str, object]:
     if problem:
         return {"error": problem, "bookings": BOOKINGS}
     with throwaway_database("trafficdesk_bench_rebook") as url:
-        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=secrets.token_urlsafe(48), LOG_LEVEL="WARNING",
-                   SMS_BACKEND="trafficdesk.notify.backends.MemorySmsBackend", DJANGO_SETTINGS_MODULE="trafficdesk.settings")
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        done = subprocess.run([sys.executable, str(Path(__file__).parent / "_rebooking_worker.py"), str(BOOKINGS)],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+        env = dict(
+            os.environ,
+            DATABASE_URL=url,
+            SECRET_KEY=secrets.token_urlsafe(48),
+            LOG_LEVEL="WARNING",
+            SMS_BACKEND="trafficdesk.notify.backends.MemorySmsBackend",
+            DJANGO_SETTINGS_MODULE="trafficdesk.settings",
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).parent / "_rebooking_worker.py"), str(BOOKINGS)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
-            return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "worker failed",
-                    "stderr_tail": done.stderr[-2000:], "bookings": BOOKINGS}
+            return {
+                "error": done.stderr.strip().splitlines()[-1] if done.stderr else "worker failed",
+                "stderr_tail": done.stderr[-2000:],
+                "bookings": BOOKINGS,
+            }
     if os.environ.get("BENCH_PROFILE"):
         sys.stderr.write(done.stderr)
     figures = json.loads(done.stdout.strip().splitlines()[-1])

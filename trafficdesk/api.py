@@ -17,6 +17,7 @@ from trafficdesk.core.validators import InvalidValue
 from trafficdesk.deferral.api import router as deferral_router
 from trafficdesk.hallqueue.api import router as hallqueue_router
 from trafficdesk.online.api import router as online_router
+from trafficdesk.planning.api import router as planning_router
 from trafficdesk.policy.api import router as policy_router
 from trafficdesk.regions.api import router as regions_router
 from trafficdesk.sites.api import router as sites_router
@@ -66,3 +67,4 @@ api.add_router("/", booking_router)
 api.add_router("/", hallqueue_router)
 api.add_router("/", deferral_router)
 api.add_router("/", online_router)
+api.add_router("/", planning_router)

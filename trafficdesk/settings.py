@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "trafficdesk.hallqueue",
     "trafficdesk.deferral",
     "trafficdesk.online",
+    "trafficdesk.planning",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
 ]

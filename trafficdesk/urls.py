@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from trafficdesk.api import api
+from trafficdesk.planning import views as planning_views
 
 admin.site.site_header = "TrafficDesk 交管服务"
 admin.site.site_title = "TrafficDesk"
@@ -21,5 +22,6 @@ urlpatterns = [
     path("hall/", include("trafficdesk.hallqueue.urls")),
     path("deferral/", include("trafficdesk.deferral.urls")),
     path("online/", include("trafficdesk.online.urls")),
+    path("planning/", planning_views.planner, name="planner"),
     path("", include("trafficdesk.dashboard.urls")),
 ]

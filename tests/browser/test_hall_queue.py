@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 from trafficdesk.accounts.models import User
 from trafficdesk.accounts.services import request_login_code, verify_login_code
 from trafficdesk.booking import services as booking
-from trafficdesk.booking.models import BookingStatus, Slot
+from trafficdesk.booking.models import Booking, BookingStatus, Slot
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
 from trafficdesk.core.validators import id_check_char
@@ -228,54 +228,76 @@ def test_walk_in_is_called_at_the_window_and_shown_live_on_the_board(
     assert board.evaluate("() => window.sameDocument") is True
 
 
-def test_booking_qr_code_checks_in_at_the_kiosk(
-    new_page: Any, demo: Any, sms_outbox: Outbox
-) -> None:
+def booked_slot(holder: User, serial: str, starts_in: timedelta) -> Booking:
+    """A booking of P01 at the hall in a slot (made here) starting `starts_in` from now."""
     point = ServicePoint.objects.get(code=HALL)
     business = Business.objects.select_related("category").get(code=NEW_CAR_PLATES)
     now = timezone.now()
-    # A slot starting within the check-in window. booking.services.book refuses a slot that
-    # has already started ("slot.past"), so it starts a few minutes from now, not before.
     slot = Slot.objects.create(
         service_point=point,
         category=business.category,
-        starts_at=now + timedelta(minutes=10),
-        ends_at=now + timedelta(minutes=70),
+        starts_at=now + starts_in,
+        ends_at=now + starts_in + timedelta(minutes=60),
         capacity_minutes=600,
         capacity_people=20,
         priority_release_at=now - timedelta(hours=1),
     )
     made = booking.book(
-        citizen(sms_outbox), slot.pk, [NEW_CAR_PLATES], resident_id("654"), GENERAL, notify=False
+        holder, slot.pk, [NEW_CAR_PLATES], resident_id(serial), GENERAL, notify=False
     )
     assert made.status == BookingStatus.ACTIVE
+    return made
+
+
+def check_in(page: Any, token: str) -> Any:
+    """Type a booking code into the kiosk (already open); returns the navigation response."""
+    form = page.get_by_test_id("checkin-form")
+    form.locator("#token").fill(token)
+    with page.expect_navigation() as nav:
+        form.locator("button[type=submit]").click()
+    assert nav.value is not None
+    return nav.value
+
+
+def test_booking_qr_code_checks_in_at_the_kiosk(
+    new_page: Any, demo: Any, sms_outbox: Outbox
+) -> None:
+    holder = citizen(sms_outbox)
+    # booking.services.book refuses a slot that has already started ("slot.past"): one booking
+    # is for a slot starting in 10 minutes (inside the 30-minute early check-in); the other was
+    # made earlier for a slot that is now running (started 5 minutes ago, ends in 55).
+    soon = booked_slot(holder, "654", timedelta(minutes=10))
+    running = booked_slot(holder, "655", timedelta(minutes=20))
+    now = timezone.now()
+    Slot.objects.filter(pk=running.slot_id).update(
+        starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(minutes=55)
+    )
 
     kiosk = new_page()
-    open_kiosk(kiosk)
-    form = kiosk.get_by_test_id("checkin-form")
-    form.locator("#token").fill(made.token)
-    with kiosk.expect_navigation() as nav:
-        form.locator("button[type=submit]").click()
-    assert nav.value is not None and nav.value.status == 200, kiosk.locator("main").inner_text()
-    assert kiosk.get_by_test_id("refusal").count() == 0
-    label, status = shown_ticket(kiosk)
-    assert status == TicketStatus.WAITING
+    labels = []
+    for made in (soon, running):
+        open_kiosk(kiosk)
+        response = check_in(kiosk, made.token)
+        assert response.status == 200, kiosk.locator("main").inner_text()
+        assert kiosk.get_by_test_id("refusal").count() == 0
+        label, status = shown_ticket(kiosk)
+        assert status == TicketStatus.WAITING
+        labels.append(label)
 
-    made.refresh_from_db()
-    assert made.status == BookingStatus.CHECKED_IN
-    ticket = Ticket.objects.get(booking=made)
-    assert ticket.label == label
-    assert ticket.on_time and ticket.business_id == business.pk
-    assert ticket.mobile == DEMO_CITIZEN_MOBILE
+        made.refresh_from_db()
+        assert made.status == BookingStatus.CHECKED_IN
+        ticket = Ticket.objects.get(booking=made)
+        assert ticket.label == label
+        assert ticket.on_time and ticket.business.code == NEW_CAR_PLATES
+        assert ticket.mobile == DEMO_CITIZEN_MOBILE
+    assert len(set(labels)) == 2
 
     # The same code cannot check in twice.
     open_kiosk(kiosk)
-    kiosk.get_by_test_id("checkin-form").locator("#token").fill(made.token)
-    with kiosk.expect_navigation() as nav:
-        kiosk.get_by_test_id("checkin-form").locator("button[type=submit]").click()
-    assert nav.value is not None and nav.value.status == 409
+    assert check_in(kiosk, soon.token).status == 409
     expect(kiosk.get_by_test_id("refusal")).to_have_attribute("data-code", "booking.not_active")
-    assert Ticket.objects.filter(booking=made).count() == 1
+    assert kiosk.get_by_test_id("ticket").count() == 0
+    assert Ticket.objects.filter(booking=soon).count() == 1
 
 
 def test_full_zone_sends_walk_ins_outside_until_there_is_room(

@@ -91,6 +91,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     ),
     Role.HALL_MANAGER: (
         NavItem(_("My hall"), "hallqueue:my-hall"),
+        NavItem(_("Window planner"), "planner"),
         NavItem(_("Window console"), "hallqueue:console"),
         NavItem(_("My service point"), "sites:mine"),
         NavItem(_("Slot calendar"), "booking:calendar"),
@@ -102,6 +103,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Import risk levels"), "regions:risk-import"),
         NavItem(_("Phases and policy"), "policy:overview"),
         NavItem(_("Deferrals ending soon"), "deferral:report"),
+        NavItem(_("Window planner"), "planner"),
         NavItem(_("Slot calendar"), "booking:calendar"),
         NavItem(_("Administration"), "admin:index"),
         NavItem(_("My account"), "accounts:me"),
