@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from trafficdesk.api import api
+from trafficdesk.checkpoint import views as checkpoint_views
 from trafficdesk.planning import views as planning_views
 
 admin.site.site_header = "TrafficDesk 交管服务"
@@ -23,5 +24,7 @@ urlpatterns = [
     path("deferral/", include("trafficdesk.deferral.urls")),
     path("online/", include("trafficdesk.online.urls")),
     path("planning/", planning_views.planner, name="planner"),
+    path("c/<str:code>/", checkpoint_views.register, name="register"),
+    path("c/<str:code>/r/<str:token>/", checkpoint_views.receipt, name="receipt"),
     path("", include("trafficdesk.dashboard.urls")),
 ]
