@@ -99,6 +99,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("My account"), "accounts:me"),
     ),
     Role.REGIONAL_ADMIN: (
+        NavItem(_("Dashboard"), "dashboard:regional"),
         NavItem(_("Risk levels"), "regions:risk"),
         NavItem(_("Import risk levels"), "regions:risk-import"),
         NavItem(_("Phases and policy"), "policy:overview"),

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from trafficdesk.accounts.decorators import role_required
+from trafficdesk.accounts.models import Role
+from trafficdesk.dashboard import services
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint
@@ -20,5 +25,38 @@ def home(request: HttpRequest) -> HttpResponse:
             "county_count": len(counties),
             "levels": levels,
             "service_point_count": ServicePoint.objects.count(),
+        },
+    )
+
+
+@role_required(Role.REGIONAL_ADMIN)
+def regional(request: HttpRequest) -> HttpResponse:
+    """Charts for the administrator's region and its children; everything exports to Excel."""
+    user: Any = request.user
+    region = user.region or Region.objects.filter(level=RegionLevel.PROVINCE).first()
+    code = request.GET.get("region")
+    if code:
+        wanted = Region.objects.filter(code=code).first()
+        if wanted is not None and region is not None and region.contains(wanted):
+            region = wanted
+    if region is None:
+        return render(request, "403.html", {"exception": "no region loaded"}, status=403)
+    data = services.dashboard_data(region)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(
+            services.export_sheets(data),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code}.xlsx"'
+        return response
+    children = Region.objects.filter(parent=region).order_by("code")
+    return render(
+        request,
+        "dashboard/regional.html",
+        {
+            "region": region,
+            "children": children,
+            "data": data,
+            "data_json": json.dumps(data, ensure_ascii=False),
         },
     )

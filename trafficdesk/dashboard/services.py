@@ -1,0 +1,156 @@
+"""Figures for the regional dashboard: a region and the regions inside it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from trafficdesk.booking.models import Slot
+from trafficdesk.checkpoint.models import Registration
+from trafficdesk.hallqueue.models import Ticket, TicketStatus
+from trafficdesk.online.models import OnlineApplication, Shipment
+from trafficdesk.regions.models import Region, RegionLevel
+from trafficdesk.regions.services import current_levels
+from trafficdesk.sites.models import ServicePoint, Window
+
+
+def _within(region: Region, field: str) -> Q:
+    return Q(**{f"{field}__path": region.path}) | Q(
+        **{f"{field}__path__startswith": region.path + "/"}
+    )
+
+
+def dashboard_data(region: Region) -> dict[str, Any]:
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today, time.min))
+    counties = list(
+        Region.objects.filter(
+            _within(region, "parent") | Q(pk=region.pk), level=RegionLevel.COUNTY
+        ).select_related("parent")
+    )
+    counties = [c for c in counties if region.contains(c)]
+    levels = current_levels(counties)
+    risk_by_city: dict[str, Counter[str]] = {}
+    for county in counties:
+        city = (
+            county.parent.name_zh
+            if county.parent and county.parent.level == RegionLevel.CITY
+            else county.name_zh
+        )
+        level = levels[county.pk].level if county.pk in levels else "UNASSESSED"
+        risk_by_city.setdefault(city, Counter())[level] += 1
+    points = list(ServicePoint.objects.filter(_within(region, "region")).select_related("region"))
+    open_windows = dict(
+        Window.objects.filter(service_point__in=points, is_open=True)
+        .values_list("service_point_id")
+        .annotate(n=Count("id"))
+    )
+    all_windows = dict(
+        Window.objects.filter(service_point__in=points)
+        .values_list("service_point_id")
+        .annotate(n=Count("id"))
+    )
+    slots = {
+        row["service_point_id"]: row
+        for row in Slot.objects.filter(
+            service_point__in=points, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
+        )
+        .values("service_point_id")
+        .annotate(booked=Sum("booked_people"), capacity=Sum("capacity_people"))
+    }
+    queues = {
+        row["service_point_id"]: row["n"]
+        for row in Ticket.objects.filter(
+            service_point__in=points,
+            day=today,
+            status__in=[TicketStatus.WAITING, TicketStatus.OUTSIDE],
+        )
+        .values("service_point_id")
+        .annotate(n=Count("id"))
+    }
+    waits: dict[int, list[float]] = {}
+    for point_id, arrived, called in Ticket.objects.filter(
+        service_point__in=points, day=today, called_at__isnull=False
+    ).values_list("service_point_id", "arrived_at", "called_at"):
+        if called is not None:
+            waits.setdefault(point_id, []).append((called - arrived).total_seconds() / 60)
+    online = dict(OnlineApplication.objects.values_list("status").annotate(n=Count("id")))
+    shipments = dict(Shipment.objects.values_list("status").annotate(n=Count("id")))
+    arrivals: Counter[str] = Counter()
+    for code, name, parent in Registration.objects.filter(
+        created_at__gte=start, checkpoint__region__path__startswith=region.path
+    ).values_list("origin__code", "origin__name_zh", "origin__parent__name_zh"):
+        arrivals[
+            f"{parent or ''}{name}" if code[:2] == region.code[:2] else f"外省 {code[:2]}"
+        ] += 1
+    return {
+        "region": {"code": region.code, "name": region.name_zh},
+        "risk_by_city": {city: dict(counts) for city, counts in sorted(risk_by_city.items())},
+        "points": [
+            {
+                "code": p.code,
+                "name": p.name_zh,
+                "kind": p.kind,
+                "windows_open": open_windows.get(p.pk, 0),
+                "windows": all_windows.get(p.pk, 0),
+                "open": open_windows.get(p.pk, 0) > 0,
+                "booked_today": (slots.get(p.pk) or {}).get("booked") or 0,
+                "capacity_today": (slots.get(p.pk) or {}).get("capacity") or 0,
+                "queue": queues.get(p.pk, 0),
+                "mean_wait_min": round(sum(waits[p.pk]) / len(waits[p.pk]), 1)
+                if waits.get(p.pk)
+                else None,
+            }
+            for p in points
+        ],
+        "online_by_status": online,
+        "shipments_by_status": shipments,
+        "arrivals_by_origin": dict(arrivals.most_common(20)),
+    }
+
+
+def export_sheets(data: dict[str, Any]) -> bytes:
+    """All of the dashboard in one Excel workbook, a sheet per figure."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "risk"
+    sheet.append(["city", "LOW", "MEDIUM", "HIGH", "UNASSESSED"])
+    for city, counts in data["risk_by_city"].items():
+        sheet.append([city] + [counts.get(k, 0) for k in ("LOW", "MEDIUM", "HIGH", "UNASSESSED")])
+    points = book.create_sheet("service_points")
+    columns = [
+        "code",
+        "name",
+        "kind",
+        "open",
+        "windows_open",
+        "windows",
+        "booked_today",
+        "capacity_today",
+        "queue",
+        "mean_wait_min",
+    ]
+    points.append(columns)
+    for row in data["points"]:
+        points.append([row[c] for c in columns])
+    for title, key in (
+        ("online", "online_by_status"),
+        ("shipments", "shipments_by_status"),
+        ("arrivals", "arrivals_by_origin"),
+    ):
+        extra = book.create_sheet(title)
+        extra.append(["key", "count"])
+        for name, count in data[key].items():
+            extra.append([name, count])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
