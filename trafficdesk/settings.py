@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "trafficdesk.accounts.middleware.IdleTimeoutMiddleware",
     "trafficdesk.core.middleware.RequestContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -155,6 +156,7 @@ OTP_RATE_PER_IP = config.env_str("OTP_RATE_PER_IP", "20/h")
 SMS_BACKEND = config.env_str("SMS_BACKEND", "trafficdesk.notify.backends.ConsoleSmsBackend")
 
 SESSION_COOKIE_AGE = config.env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
+SESSION_IDLE_SECONDS = config.env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -224,3 +226,4 @@ CARRIER_WEBHOOK_MAX_SKEW_SECONDS = config.env_int(
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 CHECKPOINT_RETENTION_DAYS = config.env_int("CHECKPOINT_RETENTION_DAYS", 28, minimum=1)
+BOOKING_RATE_PER_USER = config.env_str("BOOKING_RATE_PER_USER", "120/m")

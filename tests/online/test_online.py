@@ -69,9 +69,7 @@ def test_on_site_businesses_cannot_be_applied_for_online(applicant: User, demo: 
         services.submit(applicant, Business.objects.get(code="E01"), {})
 
 
-def test_full_flow_to_delivery_with_notices(
-    users: dict[str, Any], applicant: User, d01: Business, sms_outbox: Any
-) -> None:
+def _run_flow(users: dict[str, Any], applicant: User, d01: Business) -> None:
     application = apply_d01(applicant, d01)
     clerk = users["clerk"]
     for step in (Status.UNDER_REVIEW, Status.APPROVED, Status.ISSUED):
@@ -83,12 +81,44 @@ def test_full_flow_to_delivery_with_notices(
     services.add_tracking(
         shipment, status="delivered", at=timezone.now(), location="南明区", source="staff"
     )
-    application.refresh_from_db()
+
+
+def test_full_flow_to_delivery_with_notices(
+    users: dict[str, Any],
+    applicant: User,
+    d01: Business,
+    sms_outbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _run_flow(users, applicant, d01)
+    application = OnlineApplication.objects.get(applicant=applicant)
     assert application.status == Status.DELIVERED
     statuses = list(application.events.values_list("to_status", flat=True))
     assert statuses == ["submitted", "under_review", "approved", "issued", "shipped", "delivered"]
     assert all(e.notice_id for e in application.events.all())
     assert len(sms_outbox) == 6
+
+
+def test_no_notice_for_a_step_that_is_rolled_back(
+    users: dict[str, Any],
+    applicant: User,
+    d01: Business,
+    sms_outbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    first = apply_d01(applicant, d01)
+    second = apply_d01(applicant, d01)
+    for application in (first, second):
+        for step in (Status.UNDER_REVIEW, Status.APPROVED, Status.ISSUED):
+            services.move(users["clerk"], application, step)
+    services.ship(users["clerk"], first, "EMS", "W1")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(services.ApplicationError):
+            services.ship(users["clerk"], second, "EMS", "W1")
+    assert callbacks == [] and not any("W1" in text for _p, text in sms_outbox)
+    second.refresh_from_db()
+    assert second.status == Status.ISSUED
 
 
 def test_reject_and_needs_more_need_a_reason(

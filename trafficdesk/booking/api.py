@@ -5,10 +5,12 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django_ratelimit.core import is_ratelimited
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
@@ -156,12 +158,19 @@ def _replay(holder: Any, key: str, digest: str) -> Any:
 
 @router.post(
     "/bookings",
-    response={201: BookingOut, 409: RefusalOut, 422: Problem, 503: Problem},
+    response={201: BookingOut, 409: RefusalOut, 422: Problem, 429: Problem, 503: Problem},
     auth=django_auth,
 )
 def create_booking(request: HttpRequest, payload: BookingIn, response: HttpResponse) -> Any:
     """Book a slot. Send an `Idempotency-Key` header to retry safely: the same key and body
     return the first answer. 409 = refused with reasons and alternatives; 503 = busy, retry."""
+    if is_ratelimited(
+        request, group="booking", key="user", rate=settings.BOOKING_RATE_PER_USER, increment=True
+    ):
+        response["Retry-After"] = "60"
+        return Status(
+            429, {"code": "rate_limited", "detail": _("Too many booking requests; wait a minute.")}
+        )
     key = request.headers.get("Idempotency-Key", "")[:80]
     digest = _request_digest(payload)
     if key:

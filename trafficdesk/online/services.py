@@ -125,21 +125,38 @@ def _notify(application: OnlineApplication, text: str) -> Any:
 def _event(
     application: OnlineApplication, before: str, actor: Any, note: str = ""
 ) -> ApplicationEvent:
+    """Record a step; its SMS goes out only once the step is committed."""
     label = actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor)
-    notice = _notify(
-        application,
-        f"【交管服务】您的网上业务{application.reference}：{rules.STATUS_ZH[Status(application.status)]}"
-        + (f"（{note}）" if note else "")
-        + "。",
-    )
-    return ApplicationEvent.objects.create(
+    event = ApplicationEvent.objects.create(
         application=application,
         from_status=before,
         to_status=application.status,
         actor_label=label,
         note=note[:300],
-        notice=notice,
     )
+    text = (
+        f"【交管服务】您的网上业务{application.reference}：{rules.STATUS_ZH[Status(application.status)]}"
+        + (f"（{note}）" if note else "")
+        + "。"
+    )
+
+    def send() -> None:
+        notice = _notify(application, text)
+        if notice is not None:
+            ApplicationEvent.objects.filter(pk=event.pk).update(notice=notice)
+
+    transaction.on_commit(send)
+    return event
+
+
+def check_upload(name: str, content: bytes) -> str:
+    """The attachment's type, or ApplicationError saying why it is refused."""
+    if len(content) > rules.MAX_ATTACHMENT_BYTES:
+        raise ApplicationError(_("The file is larger than 5 MB."), {"files": name})
+    kind = rules.sniff_type(content[:8])
+    if kind is None:
+        raise ApplicationError(_("Only JPEG, PNG and PDF files are accepted."), {"files": name})
+    return kind
 
 
 def submit(
@@ -250,11 +267,7 @@ def add_attachment(
 ) -> Attachment:
     if actor.pk != application.applicant_id and getattr(actor, "role", None) not in STAFF:
         raise PermissionDenied(_("This application is not yours."))
-    if len(content) > rules.MAX_ATTACHMENT_BYTES:
-        raise ApplicationError(_("The file is larger than 5 MB."))
-    kind = rules.sniff_type(content[:8])
-    if kind is None:
-        raise ApplicationError(_("Only JPEG, PNG and PDF files are accepted."))
+    kind = check_upload(name, content)
     if application.attachments.count() >= 10:
         raise ApplicationError(_("At most 10 files per application."))
     attachment = Attachment(

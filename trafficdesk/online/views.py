@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -60,15 +61,21 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     problem = None
     if request.method == "POST":
         try:
-            application = services.submit(
-                user,
-                business,
-                request.POST.dict(),
-                delivery_address=request.POST.get("delivery_address", ""),
-                delivery_mobile=request.POST.get("delivery_mobile", ""),
-            )
-            for upload in request.FILES.getlist("files")[:10]:
-                services.add_attachment(user, application, upload.name or "file", upload.read())
+            uploads = [(u.name or "file", u.read()) for u in request.FILES.getlist("files")]
+            if len(uploads) > 10:
+                raise services.ApplicationError(_("At most 10 files per application."))
+            for name, content in uploads:
+                services.check_upload(name, content)
+            with transaction.atomic():
+                application = services.submit(
+                    user,
+                    business,
+                    request.POST.dict(),
+                    delivery_address=request.POST.get("delivery_address", ""),
+                    delivery_mobile=request.POST.get("delivery_mobile", ""),
+                )
+                for name, content in uploads:
+                    services.add_attachment(user, application, name, content)
         except services.ApplicationError as exc:
             errors, problem = exc.errors, exc.message
         else:
@@ -172,8 +179,11 @@ def act(request: HttpRequest, reference: str) -> HttpResponse:
                 request.POST.get("waybill", ""),
             )
         elif action == "track":
+            shipment = getattr(application, "shipment", None)
+            if shipment is None:
+                raise services.ApplicationError(_("Nothing has been mailed yet."))
             services.add_tracking(
-                application.shipment,
+                shipment,
                 status=request.POST.get("status", ""),
                 at=timezone.now(),
                 location=request.POST.get("location", ""),
