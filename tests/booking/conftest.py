@@ -76,3 +76,12 @@ def make_slot(demo: Any) -> Any:
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> Any:
+    """Refusal messages are matched in English here; the pages are tested in both languages."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

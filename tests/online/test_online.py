@@ -24,6 +24,14 @@ GOOD_ID = "11010519491231002X"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
 
 
+@pytest.fixture(autouse=True)
+def _english_messages() -> Any:
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def applicant(db: Any) -> User:
     return User.objects.create(username="applicant", mobile="13912340001", role="citizen")

@@ -91,7 +91,7 @@ def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
 
     def stream() -> Iterator[str]:
         after = start_after
-        yield "retry: 1000\n\n"
+        yield f"retry: 1000\nid: {after}\n\n"
         deadline = time.monotonic() + SSE_SECONDS
         while time.monotonic() < deadline:
             for call in services.calls_since(found.pk, after):
