@@ -73,7 +73,9 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
         if ":" in line:
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
-    if "content-length" in headers:
+    if status in (204, 304) or 100 <= status < 200:
+        body = b""  # no body, whatever the headers say (RFC 9112 section 6.3)
+    elif "content-length" in headers:
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
         parts = []

@@ -157,3 +157,22 @@ def test_registrations_are_deleted_after_the_retention_period(
     assert services.purge_expired() == 1
     assert list(Registration.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert AuditEntry.objects.filter(action="checkpoint.purge").exists()
+
+
+def test_exports_do_not_carry_formulas(
+    client: Client, users: dict[str, Any], toll: Checkpoint
+) -> None:
+    services.register(toll, dict(GOOD, destination='=HYPERLINK("http://x","go")'))
+    client.force_login(users["officer"])
+    text = client.get("/checkpoints/GY-N-TOLL/export.csv").content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(
+        io.BytesIO(client.get("/checkpoints/GY-N-TOLL/export.xlsx").content)
+    ).active
+    assert (
+        sheet is not None
+        and sheet["H2"].data_type == "s"
+        and str(sheet["H2"].value).startswith("'=")
+    )

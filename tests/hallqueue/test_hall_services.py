@@ -187,3 +187,30 @@ def test_board_events_stream_calls(
     assert response["Content-Type"] == "text/event-stream"
     assert f"请 {ticket.label} 号到 3 号窗口办理" in body
     views.SSE_SECONDS = 25
+
+
+def test_call_next_picks_what_the_full_ordering_picks(
+    users: dict[str, Any], hall: Any, p01: Any, window: Any, plate_zone: Any, settings: Any
+) -> None:
+    """Reading only the head of each group gives the same choice as ordering the whole queue."""
+    import random
+
+    from trafficdesk.hallqueue.rules import Waiting, order
+
+    Zone.objects.filter(pk=plate_zone.pk).update(occupancy_cap=500, present=0)
+    rng = random.Random(5)
+    now = timezone.now()
+    for _ in range(60):
+        ticket = services.walk_in(
+            hall, p01, rng.choice(["GENERAL", "RESUMPTION", "GREEN", "ESSENTIAL"])
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(
+            arrived_at=now - timedelta(minutes=rng.randint(0, 90)), on_time=rng.random() < 0.3
+        )
+    for _ in range(25):
+        everyone = [
+            Waiting(t.pk, t.applicant_class, t.on_time, t.arrived_at, t.business_id)
+            for t in Ticket.objects.filter(service_point=hall, status="waiting")
+        ]
+        expected = order(everyone, now, settings.HALL_AGEING_MINUTES)[0].ticket_id
+        assert services.call_next(users["clerk"], window(3), now).pk == expected

@@ -171,11 +171,21 @@ def export_rows(actor: Any, checkpoint: Checkpoint) -> list[dict[str, Any]]:
     return rows
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     return "\ufeff" + buffer.getvalue()
 
 
@@ -190,7 +200,11 @@ def as_xlsx(
     sheet.title = title[:31]
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([row.get(c, "") for c in columns])
+        sheet.append([spreadsheet_safe(row.get(c, "")) for c in columns])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -80,7 +80,13 @@ class Ticket(models.Model):
                 fields=["service_point", "day", "prefix", "number"], name="ticket_number_unique"
             )
         ]
-        indexes = [models.Index(fields=["service_point", "status"])]
+        indexes = [
+            models.Index(fields=["service_point", "status"]),
+            models.Index(
+                fields=["service_point", "status", "applicant_class", "on_time", "arrived_at"],
+                name="ticket_queue_heads",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label

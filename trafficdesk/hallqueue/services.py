@@ -26,6 +26,7 @@ from trafficdesk.hallqueue.models import IN_ZONE, Call, Ticket, TicketCounter, T
 from trafficdesk.hallqueue.rules import Waiting, order, percentile, window_may_serve
 from trafficdesk.notify.services import send_sms
 from trafficdesk.policy import services as policy
+from trafficdesk.policy.rules import CLASS_ORDER
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 
 PREFIX_BY_CATEGORY = {
@@ -224,24 +225,40 @@ def _require_clerk(actor: Any, window: Window) -> None:
     ensure_can_act_in(actor, window.service_point.region, action="hall.call")
 
 
+HEADS_PER_GROUP = 16
+
+
 def _candidates(window: Window, now: datetime) -> list[Waiting]:
+    """The few tickets that can come first: within one class and one booked/walk-in group the
+    rule order is plain arrival order (ageing only moves whole groups), so the oldest few of
+    each eligible group suffice, whatever the length of the queue."""
     served = {b.pk: b for b in window.businesses.all()}
-    waiting = list(
-        Ticket.objects.filter(
-            service_point_id=window.service_point_id,
-            status=TicketStatus.WAITING,
-            business_id__in=served,
-        ).values_list("id", "applicant_class", "on_time", "arrived_at", "business_id")
-    )
     situation = policy.situation_of(window.service_point, now)
     engine = policy.engine(now)
-    result = []
-    for ticket_id, applicant_class, on_time, arrived_at, business_id in waiting:
-        decision = engine.decide(
-            situation, policy.business_facts(served[business_id]), applicant_class
-        )
-        if window_may_serve(window.kind, decision.window_kinds, applicant_class):
-            result.append(Waiting(ticket_id, applicant_class, on_time, arrived_at, business_id))
+    eligible: dict[str, list[int]] = {}
+    for business_id, business in served.items():
+        facts = policy.business_facts(business)
+        for applicant_class in CLASS_ORDER:
+            decision = engine.decide(situation, facts, applicant_class)
+            if window_may_serve(window.kind, decision.window_kinds, applicant_class):
+                eligible.setdefault(applicant_class, []).append(business_id)
+    result: list[Waiting] = []
+    for applicant_class, business_ids in eligible.items():
+        for on_time in (True, False):
+            heads = (
+                Ticket.objects.filter(
+                    service_point_id=window.service_point_id,
+                    status=TicketStatus.WAITING,
+                    applicant_class=applicant_class,
+                    on_time=on_time,
+                    business_id__in=business_ids,
+                )
+                .order_by("arrived_at", "id")
+                .values_list("id", "arrived_at", "business_id")[:HEADS_PER_GROUP]
+            )
+            result += [
+                Waiting(tid, applicant_class, on_time, arrived, bid) for tid, arrived, bid in heads
+            ]
     return result
 
 
