@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.booking.api import router as booking_router
@@ -34,6 +34,17 @@ def _error(
     request: HttpRequest, status: int, code: str, message: str, **extra: Any
 ) -> HttpResponse:
     return api.create_response(request, {"code": code, "detail": message, **extra}, status=status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Ninja's own refusals (unparseable body, CSRF, throttling) in the same shape as ours."""
+    return _error(request, exc.status_code, f"http_{exc.status_code}", str(exc))
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", str(exc) or "not found")
 
 
 @api.exception_handler(PermissionDenied)
