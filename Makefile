@@ -48,6 +48,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check trafficdesk tests bench scripts
 	SECRET_KEY=lint-only-key-that-is-long-enough-0123456789 $(VENV)/bin/mypy trafficdesk
 	$(VENV)/bin/bandit -q -ll -r trafficdesk -x '*/migrations/*'
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
 
 messages: $(STAMP)
 	DEBUG=true $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests
