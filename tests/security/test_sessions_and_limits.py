@@ -66,3 +66,51 @@ def test_csrf_is_enforced_on_forms_and_session_api(users: dict[str, Any]) -> Non
         content_type="application/json",
     )
     assert api.status_code in (401, 403)
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_rate_limits_work_with_redis(
+    client: Client, settings: Any, db: Any, sms_outbox: Any
+) -> None:
+    """With REDIS_URL set, the limits live in Redis (here: a throwaway key prefix)."""
+    import os
+    import secrets
+
+    import pytest
+
+    if not _redis_answers():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("Redis is not answering on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": f"td-test-{secrets.token_hex(4)}",
+        }
+    }
+    from django.core.cache import cache
+
+    statuses = [
+        client.post(
+            "/api/v1/accounts/otp/request",
+            {"mobile": "13955556666"},
+            content_type="application/json",
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    assert any(
+        key
+        for key in cache._cache.get_client().keys(f"{settings.CACHES['default']['KEY_PREFIX']}*")
+    )  # type: ignore[attr-defined]
+    cache.clear()

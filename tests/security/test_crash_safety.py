@@ -1,0 +1,206 @@
+"""Crash safety: a booking rush against the real server (gunicorn), SIGKILL in the middle of
+the load, restart, and check that every booking a client saw acknowledged exists, that no
+slot is over capacity (counters equal the bookings) and that no zone is over its cap.
+
+Runs on the database of the current pass: SQLite in the first, PostgreSQL in the second."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from tests.booking.conftest import make_id
+from trafficdesk.accounts.models import User
+from trafficdesk.booking.models import Booking, Slot
+from trafficdesk.catalog.models import Business
+from trafficdesk.sites.models import ServicePoint, Zone
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+CLIENTS = 8
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        LOG_LEVEL="ERROR",
+        SMS_BACKEND="trafficdesk.notify.backends.MemorySmsBackend",
+        DJANGO_SETTINGS_MODULE="trafficdesk.settings",
+        TRAFFICDESK_VAR_DIR=str(settings.VAR_DIR),
+        BOOKING_RATE_PER_USER="100000/m",
+    )
+    env.pop("TRAFFICDESK_DB_TESTS_ONLY", None)
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "trafficdesk.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "error",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def kill_hard(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(10)
+
+
+def session_for(user: User) -> tuple[str, str]:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    assert store.session_key is not None
+    return store.session_key, get_random_string(32)
+
+
+def test_no_acknowledged_booking_is_lost_when_the_server_is_killed(
+    transactional_db: Any, demo: Any
+) -> None:
+    p01 = Business.objects.get(code="P01")
+    hall = ServicePoint.objects.get(code="GY-HALL-01")
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    slots = [
+        Slot.objects.create(
+            service_point=hall,
+            category=p01.category,
+            starts_at=start + timedelta(minutes=i),
+            ends_at=start + timedelta(minutes=i + 60),
+            capacity_minutes=15 * 20,
+            capacity_people=15,
+            priority_release_at=start - timedelta(days=3),
+        )
+        for i in range(6)
+    ]
+    users = [
+        User.objects.create(username=f"crash-{i}", mobile=f"1350000{i:04d}", role="citizen")
+        for i in range(CLIENTS)
+    ]
+    sessions = [session_for(u) for u in users]
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    state = {"port": free_port(), "stop": False, "serial": 0}
+    server = start_server(state["port"])
+
+    def client(index: int) -> None:
+        session_key, csrf = sessions[index]
+        while not state["stop"]:
+            with lock:
+                state["serial"] += 1
+                serial = state["serial"]
+            body = json.dumps(
+                {
+                    "slot": slots[serial % len(slots)].pk,
+                    "businesses": ["P01"],
+                    "id_number": make_id(20_000 + serial),
+                }
+            )
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", state["port"], timeout=5)
+                conn.request(
+                    "POST",
+                    "/api/v1/bookings",
+                    body,
+                    {
+                        "Content-Type": "application/json",
+                        "X-CSRFToken": csrf,
+                        "Referer": "http://127.0.0.1/",
+                        "Cookie": f"sessionid={session_key}; csrftoken={csrf}",
+                    },
+                )
+                response = conn.getresponse()
+                payload = response.read()
+                conn.close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if response.status == 201:
+                with lock:
+                    acknowledged.append(json.loads(payload)["token"])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(3)
+        before_kill = len(acknowledged)
+        kill_hard(server)
+        server = start_server(state["port"])
+        time.sleep(2)
+    finally:
+        state["stop"] = True
+        for thread in threads:
+            thread.join(15)
+        kill_hard(server)
+    assert before_kill > 0, "the load never got through before the kill"
+    tokens = set(Booking.objects.filter(status="active").values_list("token", flat=True))
+    assert set(acknowledged) <= tokens, (
+        f"{len(set(acknowledged) - tokens)} acknowledged bookings lost"
+    )
+    assert (
+        Slot.objects.filter(
+            Q(booked_people__gt=F("capacity_people")) | Q(booked_minutes__gt=F("capacity_minutes"))
+        ).count()
+        == 0
+    )
+    for slot in Slot.objects.filter(pk__in=[s.pk for s in slots]).annotate(
+        active=Count("bookings", filter=Q(bookings__status="active"))
+    ):
+        assert slot.booked_people == slot.active
+    assert Zone.objects.filter(present__gt=F("occupancy_cap")).count() == 0
