@@ -134,3 +134,44 @@ def test_cross_region_staff_are_refused(client: Client, users: dict[str, Any]) -
     assert client.get("/hall/GY-HALL-01/manage/").status_code == 403
     assert client.post("/regions/risk/520103/", {"level": "HIGH", "reason": "x"}).status_code == 403
     assert client.get("/api/v1/planning/GY-HALL-01").status_code == 403
+
+
+def test_cross_citizen_objects_are_refused(client: Client, demo: Any) -> None:
+    """IDOR: one citizen's booking, application and QR code are not another's."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.booking.conftest import make_id
+    from trafficdesk.booking.models import Slot
+    from trafficdesk.booking.services import book
+    from trafficdesk.catalog.models import Business
+    from trafficdesk.online.services import submit
+    from trafficdesk.sites.models import ServicePoint
+
+    owner = User.objects.create(username="idor-owner", mobile="13900007777", role="citizen")
+    intruder = User.objects.create(username="idor-intruder", mobile="13900008888", role="citizen")
+    p01 = Business.objects.get(code="P01")
+    start = timezone.now() + timedelta(days=2)
+    slot = Slot.objects.create(
+        service_point=ServicePoint.objects.get(code="GY-HALL-01"),
+        category=p01.category,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        capacity_minutes=100,
+        capacity_people=5,
+        priority_release_at=start,
+    )
+    booking = book(owner, slot.pk, ["P01"], make_id(31_000))
+    application = submit(
+        owner, Business.objects.get(code="X02"), {"driver_id": make_id(31_001), "plate": "贵A12345"}
+    )
+    client.force_login(intruder)
+    for path in (
+        f"/api/v1/bookings/{booking.token}",
+        f"/api/v1/bookings/{booking.token}/qr.svg",
+        f"/booking/b/{booking.token}/",
+        f"/api/v1/online/applications/{application.reference}",
+        f"/online/a/{application.reference}/",
+    ):
+        assert client.get(path).status_code in (403, 404), path
