@@ -7,22 +7,11 @@ from django.http import HttpRequest
 
 from trafficdesk.booking import rush as rush_rules
 from trafficdesk.booking.models import Booking, RushWindow, Slot
-from trafficdesk.core.admin import RegionScopedAdmin
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from trafficdesk.core.admin import ReadOnlyAdmin, RegionScopedAdmin
 
 
 @admin.register(Slot)
-class SlotAdmin(ReadOnlyMixin, RegionScopedAdmin):
+class SlotAdmin(ReadOnlyAdmin, RegionScopedAdmin):
     region_lookup = "service_point__region"
     list_display = (
         "service_point",
@@ -39,7 +28,7 @@ class SlotAdmin(ReadOnlyMixin, RegionScopedAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyMixin, RegionScopedAdmin):
+class BookingAdmin(ReadOnlyAdmin, RegionScopedAdmin):
     region_lookup = "slot__service_point__region"
     list_display = ("id", "slot", "id_masked", "applicant_class", "status", "moves", "created_at")
     list_filter = ("status", "applicant_class")
@@ -47,7 +36,7 @@ class BookingAdmin(ReadOnlyMixin, RegionScopedAdmin):
 
 
 @admin.register(RushWindow)
-class RushWindowAdmin(ReadOnlyMixin, RegionScopedAdmin):
+class RushWindowAdmin(ReadOnlyAdmin, RegionScopedAdmin):
     region_lookup = "service_point__region"
     list_display = (
         "id",

@@ -14,6 +14,23 @@ from trafficdesk.accounts.services import ensure_can_act_in
 from trafficdesk.audit.services import record
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Records are added (through a service) and kept: nobody changes or deletes them."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(AppendOnlyAdmin):
+    """Records written by the system; staff only read them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Writes an audit entry for each add, change and delete done through the admin."""
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.accounts.services import can_act_in
-from trafficdesk.core.admin import RegionScopedAdmin
+from trafficdesk.core.admin import AppendOnlyAdmin, ReadOnlyAdmin, RegionScopedAdmin
 from trafficdesk.policy import services
 from trafficdesk.policy.models import DomainEvent, PhaseSetting, PolicyVersion
 
@@ -36,7 +36,7 @@ class PolicyVersionForm(forms.ModelForm):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(AppendOnlyAdmin):
     """Every change is a new version with a reason and an effective time; old ones stay."""
 
     form = PolicyVersionForm
@@ -45,12 +45,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"document": services.current_policy().to_json()}
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         version = services.publish_policy(
@@ -80,7 +74,7 @@ class PhaseSettingForm(forms.ModelForm):
 
 
 @admin.register(PhaseSetting)
-class PhaseSettingAdmin(RegionScopedAdmin):
+class PhaseSettingAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     form = PhaseSettingForm
     list_display = ("region", "phase", "effective_from", "author", "reason", "recorded_at")
     list_filter = ("phase",)
@@ -106,12 +100,6 @@ class PhaseSettingAdmin(RegionScopedAdmin):
             return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         setting = services.set_phase(
             request.user,
@@ -124,15 +112,6 @@ class PhaseSettingAdmin(RegionScopedAdmin):
 
 
 @admin.register(DomainEvent)
-class DomainEventAdmin(admin.ModelAdmin):
+class DomainEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "region", "effective_from", "summary", "handled_at")
     list_filter = ("kind",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from trafficdesk.core.admin import AuditedAdmin, RegionScopedAdmin
+from trafficdesk.core.admin import AppendOnlyAdmin, AuditedAdmin, RegionScopedAdmin
 from trafficdesk.regions import services
 from trafficdesk.regions.models import Region, RiskAssessment
 
@@ -39,7 +39,7 @@ class RiskAssessmentForm(ModelForm):
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(RegionScopedAdmin):
+class RiskAssessmentAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     """Risk history is append-only: an assessment is added, never edited or deleted."""
 
     form = RiskAssessmentForm
@@ -47,12 +47,6 @@ class RiskAssessmentAdmin(RegionScopedAdmin):
     list_filter = ("level",)
     search_fields = ("region__code", "region__name_zh", "reason")
     date_hierarchy = "effective_from"
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
