@@ -349,12 +349,9 @@ def alternatives_for(
         ]
     city = point.region.parent
     if city is not None:
-        answer = policy.open_services(city, businesses[0], applicant_class)
-        for option in answer.open:
-            if option.point.pk != point.pk:
-                found.append(
-                    Alternative("service_point", option.point.name, None, option.point.code)
-                )
+        for code, name in _open_points_nearby(city, businesses[0], applicant_class):
+            if code != point.code:
+                found.append(Alternative("service_point", name, None, code))
             if len(found) >= 6:
                 break
     if any(b.online for b in businesses):
@@ -411,9 +408,7 @@ def book(
     now = timezone.now()
     point = slot.service_point
     codes = list(dict.fromkeys(business_codes))
-    businesses = list(
-        Business.objects.filter(code__in=codes, active=True).select_related("category")
-    )
+    businesses = _businesses(codes)
     if not codes or len(businesses) != len(codes):
         raise BookingRefused("business.unknown", _("Choose one or more known businesses."))
     businesses.sort(key=lambda b: (b.category_id != slot.category_id, b.code))
