@@ -309,6 +309,9 @@ def run() -> dict[str, Any]:
             "DATABASE_URL": db_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "SMS_BACKEND": "trafficdesk.notify.backends.MemorySmsBackend",
+            # Each simulated client books far faster than a person; measure booking, not the
+            # per-user rate limit (tested on its own in tests/security).
+            "BOOKING_RATE_PER_USER": "1000000/m",
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "ALLOWED_HOSTS": "127.0.0.1",

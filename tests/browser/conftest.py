@@ -46,3 +46,22 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(transactional_db: Any) -> Iterator[None]:
+    """Rate limits and the policy version index live in the database cache table, which a flush
+    leaves alone, and parsed policies and situations are kept per process; start each test clean."""
+    from django.core.cache import cache
+
+    from trafficdesk.core.localcache import clear_all
+    from trafficdesk.policy import services as policy
+
+    def clean() -> None:
+        cache.clear()
+        policy._engines.clear()
+        clear_all()
+
+    clean()
+    yield
+    clean()

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -57,17 +56,6 @@ def zh(message: str) -> str:
 
 def local(moment: datetime, fmt: str) -> str:
     return timezone.localtime(moment).strftime(fmt)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches(transactional_db: Any) -> Iterator[None]:
-    """OTP rate limits and the policy version index live in the database cache table, which a
-    flush leaves alone, and parsed policy engines are kept per process; start each test clean."""
-    cache.clear()
-    policy._engines.clear()
-    yield
-    cache.clear()
-    policy._engines.clear()
 
 
 @pytest.fixture

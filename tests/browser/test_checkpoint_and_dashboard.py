@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import io
 import struct
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.helpers import staff_login, wait_for_server_requests
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flags
-from trafficdesk.core.demo import DEMO_PASSWORD
 from trafficdesk.core.validators import (
     InvalidValue,
     id_check_char,
@@ -74,14 +71,6 @@ def resident_id(county: str, born: str, serial: str) -> str:
     return first17 + id_check_char(first17)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache(transactional_db: Any) -> Iterator[None]:
-    """Login rate limits live in the database cache table, which a flush leaves alone."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def new_context(
     browser: Any, live_server: Any, transactional_db: Any
@@ -98,16 +87,7 @@ def new_context(
     yield make
     for context in contexts:
         context.close()
-    _wait_for_server_requests()
-
-
-def _wait_for_server_requests(timeout: float = 3.0) -> None:
-    """A console poll may still be answered in a live-server thread when the contexts close;
-    let it finish before the test's database is flushed."""
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
-            thread.join(max(0.0, deadline - time.monotonic()))
+    wait_for_server_requests()
 
 
 @pytest.fixture
@@ -120,18 +100,6 @@ def toll(demo: Any) -> Checkpoint:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto(reverse("accounts:staff-login"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    with page.expect_navigation() as nav:
-        page.locator("form:has(#id_password) button[type=submit]").click()
-    response = nav.value
-    assert response is not None and response.status < 400
-    assert urlsplit(page.url).path == reverse("dashboard:home"), page.url
-    page.get_by_test_id("who").wait_for()
 
 
 def fill_registration(page: Any, values: dict[str, str]) -> None:

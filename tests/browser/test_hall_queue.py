@@ -10,26 +10,24 @@ and the board need no login. Labels, windows and zones are looked up here, never
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.helpers import staff_login, wait_for_server_requests
 from trafficdesk.accounts.models import User
 from trafficdesk.accounts.services import request_login_code, verify_login_code
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, Slot
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
+from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 from trafficdesk.core.validators import id_check_char
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.hallqueue.models import Call, Ticket, TicketStatus
@@ -57,17 +55,6 @@ def resident_id(serial: str = "123", born: str = "19900307") -> str:
     return first17 + id_check_char(first17)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches(transactional_db: Any) -> Iterator[None]:
-    """Rate limits and the policy version index live in the database cache table, which a flush
-    leaves alone, and parsed policy engines are kept per process; start each test clean."""
-    cache.clear()
-    policy._engines.clear()
-    yield
-    cache.clear()
-    policy._engines.clear()
-
-
 @pytest.fixture
 def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """Opens pages in fresh browser contexts (separate cookies: kiosk, clerk, board)."""
@@ -83,32 +70,10 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
-    _wait_for_server_requests()
-
-
-def _wait_for_server_requests(timeout: float = 3.0) -> None:
-    """The board's event stream runs in a live-server thread that only notices the closed
-    connection at its next write (up to half a second later) and queries the database until
-    then; let it finish before the test's database is flushed and locked again."""
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
-            thread.join(max(0.0, deadline - time.monotonic()))
+    wait_for_server_requests()
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto(reverse("accounts:staff-login"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    with page.expect_navigation() as nav:
-        page.locator("form:has(#id_password) button[type=submit]").click()
-    response = nav.value
-    assert response is not None and response.status < 400
-    assert urlsplit(page.url).path == reverse("dashboard:home"), page.url
-    page.get_by_test_id("who").wait_for()
 
 
 def citizen(sms_outbox: Outbox) -> User:

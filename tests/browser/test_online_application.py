@@ -17,14 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from tests.browser.helpers import staff_login
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
+from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
 from trafficdesk.online import services
 from trafficdesk.online.models import (
@@ -60,14 +60,6 @@ def zh(message: str) -> str:
 def zh_label(choice: Any) -> str:
     with translation.override("zh-hans"):
         return str(choice.label)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches(transactional_db: Any) -> Iterator[None]:
-    """OTP rate limits live in the database cache table, which a flush leaves alone."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -120,17 +112,6 @@ def citizen_login(page: Any, sms_outbox: Outbox, mobile: str = DEMO_CITIZEN_MOBI
         page.locator("form:has(#id_code) button[type=submit]").click()
     assert page.get_by_test_id("role-nav").get_attribute("data-role") == Role.CITIZEN
     return User.objects.get(mobile=mobile)
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto(reverse("accounts:staff-login"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    with page.expect_navigation() as nav:
-        page.locator("form:has(#id_password) button[type=submit]").click()
-    assert nav.value is not None and nav.value.status < 400
-    assert urlsplit(page.url).path == reverse("dashboard:home"), page.url
-    page.get_by_test_id("who").wait_for()
 
 
 def fill_application(

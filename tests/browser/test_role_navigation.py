@@ -7,19 +7,18 @@ the tests hold whether or not the Chinese catalogue has been compiled yet."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from tests.browser.helpers import staff_login
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.accounts.roles import ROLE_NAV
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
+from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 
 pytestmark = pytest.mark.browser
 
@@ -43,27 +42,6 @@ def en(message: str) -> str:
 def error_headings() -> set[str]:
     """Headings of the refusal and not-found pages, in both languages."""
     return {"Not allowed", "不允许", "Not found", zh("Not allowed"), zh("Not found"), "404"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(transactional_db: Any) -> Iterator[None]:
-    """The OTP rate limits live in the database cache table, which a flush leaves alone; start
-    every test with empty counters so the order of the tests does not matter."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto(reverse("accounts:staff-login"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    with page.expect_navigation() as nav:
-        page.locator("form:has(#id_password) button[type=submit]").click()
-    response = nav.value
-    assert response is not None and response.status < 400
-    assert urlsplit(page.url).path == reverse("dashboard:home"), page.url
-    page.get_by_test_id("who").wait_for()
 
 
 def expected_nav(role: str) -> list[tuple[str, str]]:

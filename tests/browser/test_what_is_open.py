@@ -10,18 +10,15 @@ Labels come from Django's translation machinery (zh-hans / en), as in test_role_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
 from trafficdesk.catalog.models import Business
-from trafficdesk.policy import services
 from trafficdesk.policy.services import OpenServices, PointAnswer, open_services
 from trafficdesk.regions.models import Region
 
@@ -50,18 +47,6 @@ def zh(message: str) -> str:
 def en(message: str) -> str:
     with translation.override("en"):
         return gettext(message)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_policy_cache(transactional_db: Any) -> Iterator[None]:
-    """The policy version index lives in the database cache table, which a flush leaves
-    alone, and parsed engines are kept per process by version id; start every test without
-    either so that the order of the tests does not matter."""
-    cache.clear()
-    services._engines.clear()
-    yield
-    cache.clear()
-    services._engines.clear()
 
 
 def expected(county: str, business: str, applicant_class: str = "GENERAL") -> OpenServices:

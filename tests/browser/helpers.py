@@ -1,0 +1,35 @@
+"""Shared steps of the browser tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.urls import reverse
+
+from trafficdesk.core.demo import DEMO_PASSWORD
+
+
+def staff_login(page: Any, username: str) -> None:
+    """Log a demo staff member in through the login form and land on the home page."""
+    page.goto(reverse("accounts:staff-login"))
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(DEMO_PASSWORD)
+    with page.expect_navigation() as nav:
+        page.locator("form:has(#id_password) button[type=submit]").click()
+    response = nav.value
+    assert response is not None and response.status < 400
+    assert urlsplit(page.url).path == reverse("dashboard:home"), page.url
+    page.get_by_test_id("who").wait_for()
+
+
+def wait_for_server_requests(timeout: float = 3.0) -> None:
+    """A request (an htmx poll, the board's event stream) may still be answered in a
+    live-server thread when the browser contexts close; let it finish before the test's
+    database is flushed."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
