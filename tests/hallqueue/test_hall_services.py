@@ -214,3 +214,16 @@ def test_call_next_picks_what_the_full_ordering_picks(
         ]
         expected = order(everyone, now, settings.HALL_AGEING_MINUTES)[0].ticket_id
         assert services.call_next(users["clerk"], window(3), now).pk == expected
+
+
+def test_a_window_can_ask_for_its_current_ticket(
+    client: Client, users: dict[str, Any], hall: Any, p01: Any, window: Any
+) -> None:
+    ticket = services.walk_in(hall, p01)
+    client.force_login(users["clerk"])
+    assert client.get(f"/api/v1/hall/windows/{window(3).pk}/current").status_code == 204
+    services.call_next(users["clerk"], window(3))
+    body = client.get(f"/api/v1/hall/windows/{window(3).pk}/current").json()
+    assert body["id"] == ticket.pk and body["status"] == "called"
+    client.force_login(users["nanming_admin"])
+    assert client.get(f"/api/v1/hall/windows/{window(3).pk}/current").status_code == 403

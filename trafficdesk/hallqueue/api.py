@@ -138,6 +138,29 @@ def call_next(request: HttpRequest, window_id: int) -> Any:
     )
 
 
+@router.get(
+    "/hall/windows/{window_id}/current",
+    response={200: TicketOut, 204: None, 403: Problem, 404: Problem},
+    auth=django_auth,
+)
+def current(request: HttpRequest, window_id: int) -> Any:
+    """The ticket this window has called and not finished: a console that lost the answer to
+    call-next picks it up here instead of calling again."""
+    from trafficdesk.accounts.models import Role
+    from trafficdesk.accounts.services import ensure_can_act_in, require_role
+
+    window = get_object_or_404(Window.objects.select_related("service_point__region"), pk=window_id)
+    require_role(request.user, Role.CLERK, Role.HALL_MANAGER)
+    ensure_can_act_in(request.user, window.service_point.region, action="hall.view")
+    ticket = (
+        Ticket.objects.filter(window=window, status="called")
+        .select_related("zone", "business", "window")
+        .order_by("-called_at")
+        .first()
+    )
+    return Status(204, None) if ticket is None else Status(200, ticket_out(ticket))
+
+
 def _act(request: HttpRequest, ticket_id: int, action: Any, *args: Any) -> Any:
     ticket = _ticket(ticket_id)
     try:
