@@ -158,3 +158,19 @@ def test_free_slots_api(client: Client, demo: Any) -> None:
     slots = client.get("/api/v1/slots", {"point": "GY-HALL-01", "business": "P01"}).json()
     assert slots and all(s["free_minutes"] >= 20 for s in slots)
     assert client.get("/api/v1/slots", {"point": "NOPE", "business": "P01"}).status_code == 404
+
+
+def test_hall_staff_mark_a_no_show_from_the_booking_page(
+    client: Client, users: dict[str, Any], citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    client.force_login(citizen)
+    token = post(
+        client,
+        "/api/v1/bookings",
+        {"slot": make_slot().pk, "businesses": ["P01"], "id_number": new_id()},
+    ).json()["token"]
+    assert client.post(f"/booking/b/{token}/no-show/").status_code == 403
+    client.force_login(users["clerk"])
+    assert 'data-testid="no-show"' in client.get(f"/booking/b/{token}/").content.decode()
+    assert client.post(f"/booking/b/{token}/no-show/").status_code == 302
+    assert Booking.objects.get(token=token).status == "no_show"

@@ -311,3 +311,36 @@ def test_application_flow_state_machine(demo: Any) -> None:
         suppress_health_check=[HealthCheck.too_slow],
     )
     ApplicationFlow.TestCase().runTest()
+
+
+class PipeAdapter:
+    """A carrier that posts 'event|waybill|status|iso-time'."""
+
+    def parse(self, body: bytes) -> Any:
+        from datetime import datetime
+
+        from trafficdesk.online.carriers import CarrierEvent
+
+        event_id, waybill, status, at = body.decode().split("|")
+        return CarrierEvent(event_id, waybill, status, datetime.fromisoformat(at))
+
+
+def test_carriers_plug_in_through_an_adapter(
+    client: Client, settings: Any, users: dict[str, Any], applicant: User, d01: Business
+) -> None:
+    settings.CARRIER_WEBHOOK_SECRETS = {"sf": "k"}
+    settings.CARRIER_ADAPTERS = {"sf": "tests.online.test_online.PipeAdapter"}
+    application = apply_d01(applicant, d01)
+    for step in (Status.UNDER_REVIEW, Status.APPROVED, Status.ISSUED):
+        services.move(users["clerk"], application, step)
+    services.ship(users["clerk"], application, "sf", "SF1")
+    body = f"p1|SF1|in_transit|{timezone.now().isoformat()}".encode()
+    timestamp = str(int(time.time()))
+    response = client.post(
+        "/api/v1/carriers/sf/events",
+        body,
+        content_type="text/plain",
+        HTTP_X_CARRIER_TIMESTAMP=timestamp,
+        HTTP_X_CARRIER_SIGNATURE=services.signature("k", timestamp, body),
+    )
+    assert response.status_code == 200 and response.json()["status"] == "in_transit"

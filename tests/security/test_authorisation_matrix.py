@@ -69,6 +69,7 @@ COVERED_ELSEWHERE = {
     "booking:book",
     "booking:detail",
     "booking:cancel",
+    "booking:no-show",
     "online:apply",
     "online:detail",
     "online:act",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("b/<str:token>/", views.detail, name="detail"),
     path("b/<str:token>/cancel/", views.cancel, name="cancel"),
+    path("b/<str:token>/no-show/", views.no_show, name="no-show"),
     path("calendar/", views.calendar, name="calendar"),
 ]

@@ -208,6 +208,22 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("booking:mine")
 
 
+@role_required(Role.CLERK, Role.HALL_MANAGER)
+@require_POST
+def no_show(request: HttpRequest, token: str) -> HttpResponse:
+    """Hall staff mark a booked citizen who did not come."""
+    booking = get_object_or_404(
+        Booking.objects.select_related("slot__service_point__region"), token=token
+    )
+    try:
+        services.mark_no_show(request.user, booking)
+    except services.BookingRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Marked as a no-show."))
+    return redirect("booking:detail", token)
+
+
 @role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
 def calendar(request: HttpRequest) -> HttpResponse:
     """Staff: the slot calendar of a service point for a day, and the load of every point."""

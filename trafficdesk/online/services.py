@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from trafficdesk.core.validators import (
 )
 from trafficdesk.notify.services import send_sms
 from trafficdesk.online import rules
+from trafficdesk.online.carriers import adapter_for
 from trafficdesk.online.models import (
     ApplicationEvent,
     Attachment,
@@ -373,21 +373,18 @@ def receive_carrier_event(
     if abs((timezone.now() - sent_at).total_seconds()) > settings.CARRIER_WEBHOOK_MAX_SKEW_SECONDS:
         raise WebhookRefused(401, "stale timestamp")
     try:
-        payload = json.loads(body)
+        event = adapter_for(carrier).parse(body)
         shipment = Shipment.objects.select_related(
             "application__business", "application__applicant"
-        ).get(carrier=carrier, waybill=str(payload["waybill"]))
-        at = datetime.fromisoformat(str(payload["at"]))
-        if timezone.is_naive(at):
-            at = timezone.make_aware(at)
+        ).get(carrier=carrier, waybill=event.waybill)
         return add_tracking(
             shipment,
-            status=str(payload["status"]),
-            at=at,
-            location=str(payload.get("location", "")),
-            description=str(payload.get("description", "")),
+            status=event.status,
+            at=event.at,
+            location=event.location,
+            description=event.description,
             source=f"webhook:{carrier}",
-            external_id=f"{carrier}:{payload['event_id']}",
+            external_id=f"{carrier}:{event.event_id}",
         )
     except Shipment.DoesNotExist:
         raise WebhookRefused(404, "unknown waybill") from None
