@@ -122,6 +122,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "trafficdesk_cache",
+            # Rate-limit counters live here: culling at the default 300 entries would drop
+            # counters mid-window, and django-ratelimit fails closed on a vanished counter.
+            "OPTIONS": {"MAX_ENTRIES": config.env_int("CACHE_MAX_ENTRIES", 200_000, minimum=1000)},
         }
     }
 
