@@ -65,3 +65,23 @@ def _fresh_caches(transactional_db: Any) -> Iterator[None]:
     clean()
     yield
     clean()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A page in a phone-sized, touch-capable browser context."""
+    context = browser.new_context(
+        locale="zh-CN",
+        base_url=live_server.url,
+        viewport=PHONE,
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

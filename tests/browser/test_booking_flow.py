@@ -9,7 +9,6 @@ alternatives, labels) is computed here with the same services the pages use."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -56,23 +55,6 @@ def zh(message: str) -> str:
 
 def local(moment: datetime, fmt: str) -> str:
     return timezone.localtime(moment).strftime(fmt)
-
-
-@pytest.fixture
-def phone(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A page in a phone-sized, touch-capable browser context."""
-    context = browser.new_context(
-        locale="zh-CN",
-        base_url=live_server.url,
-        viewport=PHONE,
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,23 +65,6 @@ def zh_label(choice: Any) -> str:
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Uploaded attachments go to a throwaway directory, not var/media."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def phone(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A page in a phone-sized, touch-capable browser context."""
-    context = browser.new_context(
-        locale="zh-CN",
-        base_url=live_server.url,
-        viewport=PHONE,
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture
