@@ -6,6 +6,10 @@ import secrets
 
 os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(48))
 os.environ.setdefault("SMS_BACKEND", "trafficdesk.notify.backends.MemorySmsBackend")
+# Same limits as production, over day-long windows, so that a test's few quick requests never
+# straddle two windows (django-ratelimit uses fixed windows).
+os.environ.setdefault("OTP_RATE_PER_PHONE", "3/d")
+os.environ.setdefault("OTP_RATE_PER_IP", "20/d")
 
 from trafficdesk.settings import *  # noqa: E402,F403
 
