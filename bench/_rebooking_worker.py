@@ -23,7 +23,7 @@ from trafficdesk.accounts.models import User  # noqa: E402
 from trafficdesk.booking.models import Booking, BookingItem, Slot  # noqa: E402
 from trafficdesk.booking.rebooking import rebook_affected  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
-from trafficdesk.core.demo import load_demo  # noqa: E402
+from trafficdesk.demo.services import load_demo  # noqa: E402
 from trafficdesk.regions.models import Region  # noqa: E402
 from trafficdesk.regions.services import set_risk_level  # noqa: E402
 from trafficdesk.sites.models import ServicePoint  # noqa: E402

@@ -33,7 +33,7 @@ from trafficdesk.accounts.models import Role, User  # noqa: E402
 from trafficdesk.booking.models import Slot  # noqa: E402
 from trafficdesk.booking.services import _decisions  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
-from trafficdesk.core.demo import load_demo  # noqa: E402
+from trafficdesk.demo.services import load_demo  # noqa: E402
 from trafficdesk.sites.models import ServicePoint  # noqa: E402
 
 POINT, BUSINESS = "GY-HALL-01", "P01"

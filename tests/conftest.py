@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     """Load the demo data once into the fresh test database; each test rolls back on top."""
-    from trafficdesk.core.demo import load_demo
+    from trafficdesk.demo.services import load_demo
 
     with django_db_blocker.unblock():
         load_demo()
@@ -76,7 +76,7 @@ def _fresh_local_caches() -> Iterator[None]:
 def demo(db: Any) -> Any:
     """The demo data (already loaded for the session unless a flushing test removed it)."""
     from trafficdesk.accounts.models import User
-    from trafficdesk.core.demo import load_demo
+    from trafficdesk.demo.services import load_demo
 
     if not User.objects.filter(username="gz_admin").exists():
         load_demo()
@@ -89,10 +89,44 @@ def users(demo: Any) -> dict[str, Any]:
     return {u.username: u for u in User.objects.select_related("region")}
 
 
+class DeliveredSms:
+    """The SMS the in-memory backend has sent. Notices are written to the outbox and sent by
+    the background worker after the commit; every read here first does the worker's job
+    (notify.delivery.deliver_pending), so a test sees what a citizen would have received."""
+
+    def __init__(self, sent: list[tuple[str, str]]) -> None:
+        self._sent = sent
+
+    def _delivered(self) -> list[tuple[str, str]]:
+        from trafficdesk.notify.delivery import deliver_pending
+
+        deliver_pending()
+        return list(self._sent)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._delivered())
+
+    def __len__(self) -> int:
+        return len(self._delivered())
+
+    def __getitem__(self, index: int) -> tuple[str, str]:
+        return self._delivered()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return self._delivered() == list(other)  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        return repr(self._delivered())
+
+    def clear(self) -> None:
+        self._delivered()
+        self._sent.clear()
+
+
 @pytest.fixture
-def sms_outbox() -> Iterator[list[tuple[str, str]]]:
+def sms_outbox() -> Iterator[DeliveredSms]:
     from trafficdesk.notify.backends import sent_messages
 
     sent_messages.clear()
-    yield sent_messages
+    yield DeliveredSms(sent_messages)
     sent_messages.clear()

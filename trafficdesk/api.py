@@ -10,9 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from trafficdesk.accounts.access import NotLoggedIn
 from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.booking.api import router as booking_router
 from trafficdesk.catalog.api import router as catalog_router
+from trafficdesk.core.errors import Refusal
+from trafficdesk.core.locking import Busy
+from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.validators import InvalidValue
 from trafficdesk.deferral.api import router as deferral_router
 from trafficdesk.hallqueue.api import router as hallqueue_router
@@ -49,7 +53,30 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    if isinstance(exc, NotLoggedIn):
+        return _error(request, 401, "unauthenticated", str(exc))
     return _error(request, 403, "forbidden", str(exc) or "forbidden")
+
+
+@api.exception_handler(Busy)
+def busy(request: HttpRequest, exc: Busy) -> HttpResponse:
+    """Every locking path: "busy, retry" with Retry-After, never a 500 (docs/locking.md)."""
+    response = _error(request, 503, "busy", str(exc.message))
+    response["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error(request, 429, "rate_limited", str(exc.message))
+    response["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
+@api.exception_handler(Refusal)
+def refused(request: HttpRequest, exc: Refusal) -> HttpResponse:
+    """A service's refusal that the route did not answer itself: its reason, plain."""
+    return _error(request, exc.status, exc.code, exc.message)
 
 
 @api.exception_handler(AuthenticationError)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "trafficdesk.planning",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
+    "trafficdesk.demo",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trafficdesk.accounts.middleware.IdleTimeoutMiddleware",
     "trafficdesk.core.middleware.RequestContextMiddleware",
+    "trafficdesk.core.middleware.TryAgainMiddleware",
+    "trafficdesk.accounts.middleware.LoginFirstMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -132,6 +135,8 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "accounts.User"
+# Who may do what: the access module, taken by interface by the admin base classes (core).
+ACCESS_POLICY = "trafficdesk.accounts.access.POLICY"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -157,6 +162,7 @@ OTP_LIFETIME_SECONDS = config.env_int("OTP_LIFETIME_SECONDS", 300, minimum=30)
 OTP_MAX_ATTEMPTS = config.env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
 OTP_RATE_PER_PHONE = config.env_str("OTP_RATE_PER_PHONE", "3/10m")
 OTP_RATE_PER_IP = config.env_str("OTP_RATE_PER_IP", "20/h")
+OTP_RATE_VERIFY_PER_IP = config.env_str("OTP_RATE_VERIFY_PER_IP", "30/10m")
 SMS_BACKEND = config.env_str("SMS_BACKEND", "trafficdesk.notify.backends.ConsoleSmsBackend")
 
 SESSION_COOKIE_AGE = config.env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
@@ -215,7 +221,11 @@ BOOKING_RELEASE_DELAY_SECONDS = config.env_int("BOOKING_RELEASE_DELAY_SECONDS", 
 BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
 BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
-BOOKING_LOCK_TIMEOUT_MS = config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10)
+# How long a transaction waits for a row lock before answering "busy, retry" (PostgreSQL).
+# BOOKING_LOCK_TIMEOUT_MS is the older name of the same setting.
+LOCK_TIMEOUT_MS = config.env_int(
+    "LOCK_TIMEOUT_MS", config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10), minimum=10
+)
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
 HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)
 HALL_EARLY_MINUTES = config.env_int("HALL_EARLY_MINUTES", 30, minimum=0)

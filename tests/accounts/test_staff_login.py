@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from trafficdesk.core.demo import DEMO_PASSWORD
+from trafficdesk.demo.services import DEMO_PASSWORD
 
 
 def test_staff_login_succeeds(client: Client, users: dict[str, Any]) -> None:

@@ -8,9 +8,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
-from trafficdesk.accounts.services import reveal_mobile
 from trafficdesk.audit.models import AuditEntry, AuditLogIsAppendOnly
-from trafficdesk.audit.services import record
+from trafficdesk.audit.services import record, reveal_mobile
 from trafficdesk.regions import services
 from trafficdesk.regions.models import Region
 

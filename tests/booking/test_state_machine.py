@@ -65,7 +65,7 @@ class BookingMachine(RuleBasedStateMachine):
 
     @rule(
         holder=st.integers(0, 5),
-        slot=st.integers(0, 5),
+        slot=st.integers(0, 9),
         applicant_class=st.sampled_from(CLASSES),
         extra=st.booleans(),
     )
@@ -75,13 +75,18 @@ class BookingMachine(RuleBasedStateMachine):
         try:
             services.book(
                 self.holders[holder],
-                self.slots[slot].pk,
+                self.slots[slot % len(self.slots)].pk,
                 codes,
                 make_id(50_000 + self.serial),
                 applicant_class,
             )
         except services.BookingRefused as refused:
-            assert refused.code in {"slot.full", "policy.closed", "booking.duplicate"}, refused.code
+            assert refused.code in {
+                "slot.full",
+                "policy.closed",
+                "booking.duplicate",
+                "slot.rush",
+            }, refused.code
             assert refused.message
 
     @rule(which=st.integers(0, 50))
@@ -110,14 +115,27 @@ class BookingMachine(RuleBasedStateMachine):
 
     @rule(applicants=st.integers(1, 5))
     def allocate(self, applicants: int) -> None:
+        """A rush over a slot of its own: its slots leave first-come booking."""
         now = timezone.now()
+        template = self.slots[0]
+        self.serial += 1
+        contested = Slot.objects.create(
+            service_point=template.service_point,
+            category=template.category,
+            starts_at=template.starts_at + timedelta(days=1, minutes=self.serial),
+            ends_at=template.ends_at + timedelta(days=1, minutes=self.serial),
+            capacity_minutes=60,
+            capacity_people=3,
+            priority_release_at=template.priority_release_at,
+        )
+        self.slots.append(contested)
         window = rush.open_rush(
             self.admin,
-            service_point=self.slots[0].service_point,
+            service_point=contested.service_point,
             business=self.p01,
             opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(hours=1),
-            slots=[self.slots[0]],
+            slots=[contested],
         )
         for i in range(applicants):
             self.serial += 1

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.urls import reverse
 
-from trafficdesk.core.demo import DEMO_PASSWORD
+from trafficdesk.demo.services import DEMO_PASSWORD
 
 
 def staff_login(page: Any, username: str) -> None:

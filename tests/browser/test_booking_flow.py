@@ -23,8 +23,8 @@ from trafficdesk.accounts.models import Role, User
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, CapacityRelease, Slot
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 from trafficdesk.core.validators import id_check_char, mask_resident_id
+from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
 from trafficdesk.policy import services as policy
 from trafficdesk.regions.models import Region
 from trafficdesk.regions.services import set_risk_level

@@ -27,8 +27,8 @@ from trafficdesk.accounts.services import request_login_code, verify_login_code
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, Slot
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 from trafficdesk.core.validators import id_check_char
+from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.hallqueue.models import Call, Ticket, TicketStatus
 from trafficdesk.policy import services as policy

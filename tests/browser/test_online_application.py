@@ -23,8 +23,8 @@ from django.utils.translation import gettext
 from tests.browser.helpers import staff_login
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
+from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
 from trafficdesk.online import services
 from trafficdesk.online.models import (
     ApplicationEvent,

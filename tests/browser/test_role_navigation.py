@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from tests.browser.helpers import staff_login
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.accounts.roles import ROLE_NAV
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE
+from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
 
 pytestmark = pytest.mark.browser
 

@@ -9,10 +9,10 @@ from django.test import Client
 from django.utils import timezone
 
 from trafficdesk.audit.models import AuditEntry
-from trafficdesk.core.demo import DEMO_DRIVERS
 from trafficdesk.core.validators import id_check_char
 from trafficdesk.deferral import services
 from trafficdesk.deferral.models import DeferralWindow
+from trafficdesk.demo.services import DEMO_DRIVERS
 from trafficdesk.regions.models import Region
 
 
@@ -83,14 +83,16 @@ def test_ending_soon_report(users: dict[str, Any]) -> None:
     window = DeferralWindow.objects.get()
     today = timezone.localdate()
     services.announce_end(users["gz_admin"], window, today - timedelta(days=1), grace_days=5)
-    rows = services.ending_soon(7)
+    rows = services.ending_soon(users["gz_admin"], 7)
     kinds = {(r.kind, r.new_deadline) for r in rows}
     assert ("renewal", today + timedelta(days=4)) in kinds and (
         "inspection",
         today + timedelta(days=4),
     ) in kinds
     assert all("*" in r.who or r.kind == "inspection" for r in rows)
-    assert services.ending_soon(2) == []
+    assert services.ending_soon(users["gz_admin"], 2) == []
+    with pytest.raises(PermissionDenied):
+        services.ending_soon(users["clerk"], 7)
 
 
 def test_api(client: Client, users: dict[str, Any]) -> None:

@@ -77,9 +77,12 @@ def test_nobody_waits_without_bound(entries: list[tuple[str, bool, int]]) -> Non
 
 
 def test_emergency_windows_serve_only_priority_classes() -> None:
-    assert window_may_serve("emergency", ["emergency", "green", "normal"], "EMERGENCY")
-    assert window_may_serve("emergency", ["emergency", "green", "normal"], "GREEN")
-    assert not window_may_serve("emergency", ["emergency", "green", "normal"], "GENERAL")
-    assert not window_may_serve("emergency", ["emergency", "green", "normal"], "RESUMPTION")
-    assert window_may_serve("normal", ["normal"], "GENERAL")
-    assert not window_may_serve("green", ["normal"], "GENERAL")
+    first = ["EMERGENCY", "ESSENTIAL", "GREEN"]  # the default policy's priority_classes
+    assert window_may_serve("emergency", ["emergency", "green", "normal"], "EMERGENCY", first)
+    assert window_may_serve("emergency", ["emergency", "green", "normal"], "GREEN", first)
+    assert not window_may_serve("emergency", ["emergency", "green", "normal"], "GENERAL", first)
+    assert not window_may_serve("emergency", ["emergency", "green", "normal"], "RESUMPTION", first)
+    assert window_may_serve("normal", ["normal"], "GENERAL", first)
+    assert not window_may_serve("green", ["normal"], "GENERAL", first)
+    # the policy in force decides who is "first": a policy that adds RESUMPTION lets it in
+    assert window_may_serve("emergency", ["emergency"], "RESUMPTION", [*first, "RESUMPTION"])

@@ -1,3 +1,7 @@
+"""The SMS outbox: a notice is written in the deciding transaction and sent after the commit
+by the worker; nothing is sent from inside a transaction, a rolled-back decision sends
+nothing, a crash loses nothing, and two workers never send one message twice."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,28 +9,106 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 
-from trafficdesk.notify.models import SmsMessage
-from trafficdesk.notify.services import send_sms
+from tests.booking.test_concurrency import run_together
+from trafficdesk.notify import delivery
+from trafficdesk.notify.backends import sent_messages
+from trafficdesk.notify.models import SmsMessage, SmsStatus
+from trafficdesk.notify.services import queue_sms, queue_sms_many
 
 
-def test_outbox_keeps_masked_recipient_and_hides_the_secret(db: Any, sms_outbox: Any) -> None:
-    message = send_sms("13912345678", "code 123456 for 13912345678", kind="test", secret="123456")
-    assert sms_outbox == [("13912345678", "code 123456 for 13912345678")]
-    assert message.status == "sent" and message.recipient_masked == "139****5678"
+def test_a_notice_is_sent_only_by_the_delivery_and_keeps_nothing_personal(db: Any) -> None:
+    sent_messages.clear()
+    message = queue_sms("13912345678", "code 123456 for 13912345678", kind="test", secret="123456")
+    assert message.status == SmsStatus.QUEUED and sent_messages == []
+    assert message.recipient_masked == "139****5678"
     assert "123456" not in message.body and "13912345678" not in message.body
+    assert delivery.deliver_pending() == 1
+    assert sent_messages == [("13912345678", "code 123456 for 13912345678")]
+    message.refresh_from_db()
+    assert message.status == SmsStatus.SENT and message.sent_at is not None
+    assert (message.recipient, message.text) == ("", ""), "the full number and text are blanked"
+    assert delivery.deliver_pending() == 0, "a sent message is not sent again"
+    sent_messages.clear()
 
 
 def test_a_failing_backend_is_recorded_not_raised(db: Any, settings: Any) -> None:
     settings.SMS_BACKEND = "tests.notify.test_outbox.BrokenBackend"
-    message = send_sms("13912345678", "hello", kind="test")
-    assert message.status == "failed" and "gateway down" in message.error
+    message = queue_sms("13912345678", "hello", kind="test")
+    delivery.deliver_pending()
+    message.refresh_from_db()
+    assert message.status == SmsStatus.FAILED and "gateway down" in message.error
 
 
 class BrokenBackend:
     def send(self, phone: str, text: str) -> None:
         raise ConnectionError("gateway down")
+
+
+def test_a_rolled_back_decision_sends_nothing(db: Any) -> None:
+    sent_messages.clear()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue_sms("13912345678", "you are booked", kind="test")
+        raise RuntimeError("the booking failed")
+    assert SmsMessage.objects.count() == 0
+    assert delivery.deliver_pending() == 0 and sent_messages == []
+
+
+def test_delivery_is_enqueued_after_the_commit_only(
+    db: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    before = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queue_sms("13912345678", "hello", kind="test")
+    assert DBTaskResult.objects.count() == before, "nothing is enqueued inside the transaction"
+    assert len(callbacks) == 1
+    callbacks[0]()
+    task = DBTaskResult.objects.order_by("-enqueued_at").first()
+    assert task is not None and task.task_path.endswith("deliver_task")
+
+
+def test_a_message_left_by_a_crashed_worker_is_sent_again(db: Any) -> None:
+    sent_messages.clear()
+    message = queue_sms("13912345678", "hello", kind="test")
+    claimed = delivery.claim([message.pk])
+    assert [m.pk for m in claimed] == [message.pk]
+    assert delivery.deliver_pending() == 0, "a fresh claim is left to its worker"
+    SmsMessage.objects.filter(pk=message.pk).update(
+        claimed_at=message.created_at - delivery.STALE_CLAIM
+    )
+    assert delivery.deliver_pending() == 1
+    assert sent_messages == [("13912345678", "hello")]
+    sent_messages.clear()
+
+
+def test_race_two_workers_never_send_one_message_twice(transactional_db: Any) -> None:
+    """The race: two workers claim the same queued messages at once. The claim is a
+    conditional UPDATE with a claim token, so each message is claimed by one worker."""
+    sent_messages.clear()
+    queue_sms_many([("13912345678", f"notice {i}", "test") for i in range(40)])
+    results = run_together(4, lambda _i: [m.pk for m in delivery.claim(None)])
+    claimed = [pk for r in results for pk in r]
+    assert not [r for r in results if not isinstance(r, list)], results
+    assert len(claimed) == 40 == len(set(claimed))
+
+
+def test_negative_control_an_unconditional_claim_sends_twice(transactional_db: Any) -> None:
+    """Without the status condition both workers take the same rows."""
+    queue_sms_many([("13912345678", f"notice {i}", "test") for i in range(10)])
+    ids = list(SmsMessage.objects.values_list("id", flat=True))
+
+    def naive_claim(_i: int) -> list[int]:
+        pending = list(SmsMessage.objects.filter(pk__in=ids).values_list("id", flat=True))
+        SmsMessage.objects.filter(pk__in=pending).update(status=SmsStatus.SENDING)
+        return pending
+
+    results = run_together(2, naive_claim)
+    claimed = [pk for r in results for pk in r]
+    assert len(claimed) > len(set(claimed)), "the naive claim did not double up"
 
 
 @pytest.mark.parametrize(
@@ -35,12 +117,13 @@ class BrokenBackend:
 def test_staff_read_the_outbox_in_the_admin(
     client: Client, users: dict[str, Any], username: str, allowed: bool
 ) -> None:
-    send_sms("13912345678", "hello", kind="test")
+    queue_sms("13912345678", "hello", kind="test")
     client.force_login(users[username])
     response = client.get("/admin/notify/smsmessage/")
     assert (response.status_code == 200) is allowed
     if allowed:
-        assert "139****5678" in response.content.decode()
+        page = response.content.decode()
+        assert "139****5678" in page and "13912345678" not in page
         message = SmsMessage.objects.get()
         assert (
             client.post(
@@ -48,6 +131,14 @@ def test_staff_read_the_outbox_in_the_admin(
             ).status_code
             == 403
         )
+
+
+def test_deliver_notices_command(db: Any) -> None:
+    sent_messages.clear()
+    queue_sms("13912345678", "hello", kind="test")
+    call_command("deliver_notices")
+    assert sent_messages == [("13912345678", "hello")]
+    sent_messages.clear()
 
 
 def test_load_regions_command(db: Any) -> None:

@@ -213,6 +213,13 @@ def test_phase_and_policy_api(client: Client, users: dict[str, Any]) -> None:
         content_type="application/json",
     )
     assert denied.status_code == 403 and "520103" in denied.json()["detail"]
+    county = client.post(
+        "/api/v1/policy/versions",
+        json.dumps({"document": {"x": 1}, "reason": "x"}),
+        content_type="application/json",
+    )
+    assert county.status_code == 403, "the province's policy is published by the province"
+    client.force_login(users["gz_admin"])
     bad = client.post(
         "/api/v1/policy/versions",
         json.dumps({"document": {"x": 1}, "reason": "x"}),

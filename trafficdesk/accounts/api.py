@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.accounts import services
-from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
+from trafficdesk.core import ratelimits
 from trafficdesk.core.validators import normalise_mobile
 
 router = Router(tags=["accounts"])
@@ -46,10 +46,7 @@ class MeOut(Schema):
 def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
     """Send a login code by SMS. The answer is the same whether or not the number has an account."""
     mobile = normalise_mobile(payload.mobile)
-    if otp_request_limited(request, mobile):
-        return Status(
-            429, {"code": "rate_limited", "detail": _("Too many codes requested; try again later.")}
-        )
+    ratelimits.check_otp_request(request, mobile)
     sent = services.request_login_code(mobile)
     return Status(
         200,
@@ -66,10 +63,7 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
 )
 def verify_code(request: HttpRequest, payload: OtpVerifyIn) -> Any:
     """Log in with the code; the session cookie is set on success."""
-    if otp_verify_limited(request):
-        return Status(
-            429, {"code": "rate_limited", "detail": _("Too many attempts; try again later.")}
-        )
+    ratelimits.check_otp_verify(request)
     try:
         user = services.verify_login_code(payload.mobile, payload.code)
     except services.OtpRejected:

@@ -19,7 +19,6 @@ class Role(models.TextChoices):
 STAFF_ROLES = frozenset(
     {Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.CHECKPOINT_OFFICER, Role.AUDITOR}
 )
-ADMIN_SITE_ROLES = frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.AUDITOR})
 
 
 class User(AbstractUser):

@@ -1,4 +1,6 @@
-"""What each role may do in the admin, and what each role sees in the navigation."""
+"""What each role sees in the navigation. Each entry names the action it leads to; the
+access module decides who may do it, and `menu_is_allowed` (tested) keeps every menu inside
+what its role may do, so a menu never leads to a refusal."""
 
 from __future__ import annotations
 
@@ -7,63 +9,16 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from trafficdesk.accounts import access
 from trafficdesk.accounts.models import Role
-
-ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.REGIONAL_ADMIN: (
-        "regions.view_region",
-        "regions.add_riskassessment",
-        "regions.view_riskassessment",
-        "catalog.add_business",
-        "catalog.change_business",
-        "catalog.view_business",
-        "catalog.add_businesscategory",
-        "catalog.change_businesscategory",
-        "catalog.view_businesscategory",
-        "sites.add_servicepoint",
-        "sites.change_servicepoint",
-        "sites.view_servicepoint",
-        "sites.add_zone",
-        "sites.change_zone",
-        "sites.view_zone",
-        "sites.add_window",
-        "sites.change_window",
-        "sites.view_window",
-        "checkpoint.add_checkpoint",
-        "checkpoint.change_checkpoint",
-        "checkpoint.view_checkpoint",
-        "notify.view_smsmessage",
-        "policy.add_policyversion",
-        "policy.view_policyversion",
-        "policy.add_phasesetting",
-        "policy.view_phasesetting",
-        "policy.view_domainevent",
-        "deferral.add_deferralwindow",
-        "deferral.change_deferralwindow",
-        "deferral.view_deferralwindow",
-    ),
-    Role.HALL_MANAGER: (
-        "sites.view_servicepoint",
-        "sites.change_servicepoint",
-        "sites.add_zone",
-        "sites.change_zone",
-        "sites.view_zone",
-        "sites.add_window",
-        "sites.change_window",
-        "sites.view_window",
-        "catalog.view_business",
-    ),
-    Role.AUDITOR: ("audit.view_auditentry", "notify.view_smsmessage"),
-    Role.CLERK: (),
-    Role.CHECKPOINT_OFFICER: (),
-    Role.CITIZEN: (),
-}
+from trafficdesk.core.actions import Action
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: Promise
     url_name: str
+    action: Action | None = None  # None: open to everyone
 
 
 PUBLIC_NAV = (
@@ -73,49 +28,64 @@ PUBLIC_NAV = (
     NavItem(_("Businesses"), "catalog:list"),
 )
 
+MY_ACCOUNT = NavItem(_("My account"), "accounts:me", Action.ACCOUNT_VIEW)
+CALENDAR = NavItem(_("Slot calendar"), "booking:calendar", Action.BOOKING_CALENDAR)
+CONSOLE = NavItem(_("Window console"), "hallqueue:console", Action.HALL_SERVE)
+MY_POINT = NavItem(_("My service point"), "sites:mine", Action.HALL_SERVE)
+PLANNER = NavItem(_("Window planner"), "planner", Action.PLAN_VIEW)
+
 ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     Role.CITIZEN: (
-        NavItem(_("Book an appointment"), "booking:choose"),
-        NavItem(_("My bookings"), "booking:mine"),
-        NavItem(_("Online business"), "online:catalogue"),
-        NavItem(_("My online applications"), "online:mine"),
-        NavItem(_("My account"), "accounts:me"),
+        NavItem(_("Book an appointment"), "booking:choose", Action.BOOK),
+        NavItem(_("My bookings"), "booking:mine", Action.BOOK),
+        NavItem(_("Online business"), "online:catalogue", Action.ONLINE_APPLY),
+        NavItem(_("My online applications"), "online:mine", Action.ONLINE_APPLY),
+        MY_ACCOUNT,
     ),
     Role.CLERK: (
-        NavItem(_("Window console"), "hallqueue:console"),
-        NavItem(_("Deadlines and deferral"), "deferral:lookup"),
-        NavItem(_("Online review queue"), "online:queue"),
-        NavItem(_("My service point"), "sites:mine"),
-        NavItem(_("Slot calendar"), "booking:calendar"),
-        NavItem(_("My account"), "accounts:me"),
+        CONSOLE,
+        NavItem(_("Deadlines and deferral"), "deferral:lookup", Action.DEFERRAL_LOOKUP),
+        NavItem(_("Online review queue"), "online:queue", Action.ONLINE_REVIEW),
+        MY_POINT,
+        CALENDAR,
+        MY_ACCOUNT,
     ),
     Role.HALL_MANAGER: (
-        NavItem(_("My hall"), "hallqueue:my-hall"),
-        NavItem(_("Window planner"), "planner"),
-        NavItem(_("Window console"), "hallqueue:console"),
-        NavItem(_("My service point"), "sites:mine"),
-        NavItem(_("Slot calendar"), "booking:calendar"),
-        NavItem(_("Hall settings"), "admin:sites_servicepoint_changelist"),
-        NavItem(_("My account"), "accounts:me"),
+        NavItem(_("My hall"), "hallqueue:my-hall", Action.WINDOW_OPEN_CLOSE),
+        PLANNER,
+        CONSOLE,
+        MY_POINT,
+        CALENDAR,
+        NavItem(_("Hall settings"), "admin:sites_servicepoint_changelist", Action.SITE_EDIT),
+        MY_ACCOUNT,
     ),
     Role.REGIONAL_ADMIN: (
-        NavItem(_("Dashboard"), "dashboard:regional"),
-        NavItem(_("Risk levels"), "regions:risk"),
-        NavItem(_("Import risk levels"), "regions:risk-import"),
-        NavItem(_("Phases and policy"), "policy:overview"),
-        NavItem(_("Deferrals ending soon"), "deferral:report"),
-        NavItem(_("Window planner"), "planner"),
-        NavItem(_("Slot calendar"), "booking:calendar"),
-        NavItem(_("Administration"), "admin:index"),
-        NavItem(_("My account"), "accounts:me"),
+        NavItem(_("Dashboard"), "dashboard:regional", Action.DASHBOARD_VIEW),
+        NavItem(_("Risk levels"), "regions:risk", Action.RISK_SET),
+        NavItem(_("Import risk levels"), "regions:risk-import", Action.RISK_IMPORT),
+        NavItem(_("Phases and policy"), "policy:overview", Action.POLICY_OVERVIEW),
+        NavItem(_("Deferrals ending soon"), "deferral:report", Action.DEFERRAL_REPORT),
+        PLANNER,
+        CALENDAR,
+        NavItem(_("Administration"), "admin:index", Action.ADMIN_SITE),
+        MY_ACCOUNT,
     ),
     Role.CHECKPOINT_OFFICER: (
-        NavItem(_("Checkpoints"), "checkpoint:list"),
-        NavItem(_("My account"), "accounts:me"),
+        NavItem(_("Checkpoints"), "checkpoint:list", Action.CHECKPOINT_WATCH),
+        MY_ACCOUNT,
     ),
     Role.AUDITOR: (
-        NavItem(_("Audit log"), "audit:log"),
-        NavItem(_("SMS outbox"), "admin:notify_smsmessage_changelist"),
-        NavItem(_("My account"), "accounts:me"),
+        NavItem(_("Audit log"), "audit:log", Action.AUDIT_READ),
+        NavItem(_("SMS outbox"), "admin:notify_smsmessage_changelist", Action.OUTBOX_READ),
+        MY_ACCOUNT,
     ),
 }
+
+
+def menu_is_allowed(role: str) -> list[NavItem]:
+    """The entries of a role's menu that its role may not use (empty when all is well)."""
+    return [
+        item
+        for item in ROLE_NAV[role]
+        if item.action is not None and role not in access.RULES[item.action].roles
+    ]

@@ -5,7 +5,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,8 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from trafficdesk.accounts import services
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.accounts.forms import CodeForm, MobileForm
-from trafficdesk.accounts.ratelimits import otp_request_limited, otp_verify_limited
+from trafficdesk.core import ratelimits
+from trafficdesk.core.actions import Action
 
 OTP_SESSION_KEY = "otp_mobile"
 NEXT_SESSION_KEY = "otp_next"
@@ -45,8 +46,10 @@ def citizen_login(request: HttpRequest) -> HttpResponse:
         request.session[NEXT_SESSION_KEY] = wanted
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
-        if otp_request_limited(request, mobile):
-            form.add_error(None, _("Too many codes requested; try again later."))
+        try:
+            ratelimits.check_otp_request(request, mobile)
+        except ratelimits.RateLimited as exc:
+            form.add_error(None, str(exc.message))
             return render(request, "accounts/citizen_login.html", {"form": form}, status=429)
         sent = services.request_login_code(mobile)
         request.session[OTP_SESSION_KEY] = mobile
@@ -76,8 +79,10 @@ def citizen_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:citizen-login")
     if not form.is_valid():
         return render(request, "accounts/citizen_code.html", {"form": form}, status=422)
-    if otp_verify_limited(request):
-        form.add_error(None, _("Too many attempts; try again later."))
+    try:
+        ratelimits.check_otp_verify(request)
+    except ratelimits.RateLimited as exc:
+        form.add_error(None, str(exc.message))
         return render(request, "accounts/citizen_code.html", {"form": form}, status=429)
     try:
         user = services.verify_login_code(mobile, form.cleaned_data["code"])
@@ -89,6 +94,6 @@ def citizen_verify(request: HttpRequest) -> HttpResponse:
     return redirect(request.session.pop(NEXT_SESSION_KEY, None) or "accounts:me")
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 def me(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/me.html")

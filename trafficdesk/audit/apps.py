@@ -6,3 +6,10 @@ class AuditConfig(AppConfig):
     name = "trafficdesk.audit"
     label = "audit"
     verbose_name = _("audit")
+
+    def ready(self) -> None:
+        # local import: both modules need the models, which load after the app configs
+        from trafficdesk.accounts.access import denied
+        from trafficdesk.audit.services import record_refusal
+
+        denied.connect(record_refusal, dispatch_uid="audit-record-refusal")

@@ -6,12 +6,16 @@ from typing import Any
 
 from django.db import models
 
+from trafficdesk.accounts import access
 from trafficdesk.audit.models import AuditEntry, Outcome
+from trafficdesk.core.actions import Action
 from trafficdesk.core.context import current_request_context
 from trafficdesk.core.validators import mask_personal_data_in_text
 
 
 def _label(actor: Any) -> str:
+    if getattr(actor, "is_system", False):
+        return "system"
     if actor is None or not getattr(actor, "is_authenticated", False):
         return "anonymous"
     return str(actor.get_username())
@@ -39,3 +43,23 @@ def record(
         ip=ctx.ip if ctx else None,
         outcome=outcome,
     )
+
+
+def record_refusal(
+    sender: Any, *, actor: Any, action: Any, target: Any, reason: str, **kwargs: Any
+) -> None:
+    """Receives accounts.access.denied: every refusal of the access module is logged."""
+    record(
+        actor,
+        str(action),
+        target=target if isinstance(target, models.Model) else None,
+        summary=f"refused: {reason}",
+        outcome=Outcome.DENIED,
+    )
+
+
+def reveal_mobile(actor: Any, subject: Any) -> str:
+    """Show a person's full mobile number to staff; every such view is audited."""
+    access.check(actor, Action.PERSONAL_DATA_REVEAL, subject)
+    record(actor, "personal_data.view", target=subject, summary="viewed unmasked mobile number")
+    return str(subject.mobile or "")

@@ -4,12 +4,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.audit.models import AuditEntry, Outcome
+from trafficdesk.core.actions import Action
 
 
-@role_required(Role.AUDITOR)
+@permission_required(Action.AUDIT_READ)
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.all()
     actor = request.GET.get("actor", "").strip()

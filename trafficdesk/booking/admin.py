@@ -4,15 +4,18 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trafficdesk.booking import rush as rush_rules
 from trafficdesk.booking.models import Booking, RushWindow, Slot
-from trafficdesk.core.admin import ReadOnlyAdmin, RegionScopedAdmin
+from trafficdesk.core.actions import Action
+from trafficdesk.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Slot)
-class SlotAdmin(ReadOnlyAdmin, RegionScopedAdmin):
-    region_lookup = "service_point__region"
+class SlotAdmin(ReadOnlyAdmin):
+    view_action = Action.BOOKING_RECORDS
     list_display = (
         "service_point",
         "category",
@@ -28,16 +31,16 @@ class SlotAdmin(ReadOnlyAdmin, RegionScopedAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin, RegionScopedAdmin):
-    region_lookup = "slot__service_point__region"
+class BookingAdmin(ReadOnlyAdmin):
+    view_action = Action.BOOKING_RECORDS
     list_display = ("id", "slot", "id_masked", "applicant_class", "status", "moves", "created_at")
     list_filter = ("status", "applicant_class")
     exclude = ("id_digest", "token")
 
 
 @admin.register(RushWindow)
-class RushWindowAdmin(ReadOnlyAdmin, RegionScopedAdmin):
-    region_lookup = "service_point__region"
+class RushWindowAdmin(ReadOnlyAdmin):
+    view_action = Action.RUSH_ALLOCATE
     list_display = (
         "id",
         "service_point",
@@ -50,16 +53,24 @@ class RushWindowAdmin(ReadOnlyAdmin, RegionScopedAdmin):
     exclude = ("seed",)
     actions = ["allocate", "verify"]
 
-    @admin.action(description="Allocate closed windows now")
+    @admin.action(description=gettext_lazy("Allocate closed windows now"))
     def allocate(self, request: HttpRequest, queryset: Any) -> None:
-        for rush in queryset:
-            outcome = rush_rules.allocate_rush(rush.pk)
-            messages.info(request, f"rush {rush.pk}: {outcome['won']} won, {outcome['lost']} lost")
-
-    @admin.action(description="Re-run the draw and compare")
-    def verify(self, request: HttpRequest, queryset: Any) -> None:
-        for rush in queryset:
+        for window in queryset:
+            outcome = rush_rules.allocate_now(request.user, window)
             messages.info(
                 request,
-                f"rush {rush.pk}: {'same result' if rush_rules.verify(rush) else 'DIFFERENT or not allocated'}",
+                _("Draw %(id)s: %(won)d won, %(lost)d not won.")
+                % {"id": window.pk, "won": outcome["won"], "lost": outcome["lost"]},
+            )
+
+    @admin.action(description=gettext_lazy("Re-run the draw and compare"))
+    def verify(self, request: HttpRequest, queryset: Any) -> None:
+        for window in queryset:
+            same = rush_rules.verify(window)
+            messages.info(
+                request,
+                _("Draw %(id)s: the same result.") % {"id": window.pk}
+                if same
+                else _("Draw %(id)s: not allocated yet, or a different result.")
+                % {"id": window.pk},
             )

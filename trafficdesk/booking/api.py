@@ -1,28 +1,22 @@
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
-from django_ratelimit.core import is_ratelimited
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from trafficdesk.booking import services
-from trafficdesk.booking.models import Booking, IdempotencyKey
+from trafficdesk.booking import idempotency, rush, services
+from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
+from trafficdesk.booking.models import Booking, RushRequest, RushStatus, RushWindow
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.sites.models import ServicePoint
 
 router = Router(tags=["booking"])
-
-ApplicantClass = Literal["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]
 
 
 class Problem(Schema):
@@ -64,14 +58,14 @@ class SlotOut(Schema):
 class SlotQuery(Schema):
     point: str = Field(..., min_length=1, max_length=20)
     business: str = Field(..., min_length=1, max_length=20)
-    applicant_class: ApplicantClass = Field("GENERAL", alias="class")
+    applicant_class: ApplicantClass = Field(DEFAULT_CLASS, alias="class")
 
 
 class BookingIn(Schema):
     slot: int = Field(..., ge=1)
     businesses: list[str] = Field(..., min_length=1, max_length=5)
     id_number: str = Field(..., min_length=15, max_length=20)
-    applicant_class: ApplicantClass = "GENERAL"
+    applicant_class: ApplicantClass = DEFAULT_CLASS
 
 
 class BookingOut(Schema):
@@ -91,38 +85,13 @@ class RescheduleIn(Schema):
     slot: int = Field(..., ge=1)
 
 
-def booking_out(booking: Booking) -> dict[str, Any]:
-    return {
-        "token": booking.token,
-        "status": booking.status,
-        "service_point": booking.slot.service_point.code,
-        "starts_at": booking.slot.starts_at,
-        "ends_at": booking.slot.ends_at,
-        "businesses": getattr(booking, "business_codes", None)
-        or [item.business.code for item in booking.items.all()],
-        "id_masked": booking.id_masked,
-        "applicant_class": booking.applicant_class,
-        "minutes": booking.minutes,
-        "moves": booking.moves,
-    }
-
-
-def refusal_out(exc: services.BookingRefused) -> dict[str, Any]:
-    return {
-        "code": exc.code,
-        "detail": exc.message,
-        "reasons": exc.reasons,
-        "alternatives": [a.__dict__ for a in exc.alternatives],
-    }
-
-
 @router.get("/slots", response={200: list[SlotOut], 404: Problem}, auth=None)
 def slots(request: HttpRequest, query: Query[SlotQuery]) -> Any:
     """Free slots at a service point for a business, for this class of applicant."""
     point = get_object_or_404(ServicePoint, code=query.point)
     business = get_object_or_404(Business, code=query.business)
     found = services.free_slots(
-        point, business.category_id, query.applicant_class, minutes=business.service_minutes
+        point, business.category_id, str(query.applicant_class), minutes=business.service_minutes
     )
     return [
         {
@@ -137,79 +106,28 @@ def slots(request: HttpRequest, query: Query[SlotQuery]) -> Any:
     ]
 
 
-def _request_digest(payload: BookingIn) -> str:
-    return hashlib.sha256(json.dumps(payload.dict(), sort_keys=True).encode()).hexdigest()
-
-
-def _replay(holder: Any, key: str, digest: str) -> Any:
-    stored = IdempotencyKey.objects.filter(holder=holder, key=key).first()
-    if stored is None:
-        return None
-    if stored.request_digest != digest:
-        return Status(
-            422,
-            {
-                "code": "idempotency.mismatch",
-                "detail": _("This Idempotency-Key was used for another request."),
-            },
-        )
-    return Status(stored.status_code, stored.response)
-
-
 @router.post(
     "/bookings",
     response={201: BookingOut, 409: RefusalOut, 422: Problem, 429: Problem, 503: Problem},
     auth=django_auth,
 )
-def create_booking(request: HttpRequest, payload: BookingIn, response: HttpResponse) -> Any:
+def create_booking(request: HttpRequest, payload: BookingIn) -> Any:
     """Book a slot. Send an `Idempotency-Key` header to retry safely: the same key and body
-    return the first answer. 409 = refused with reasons and alternatives; 503 = busy, retry."""
-    if is_ratelimited(
-        request, group="booking", key="user", rate=settings.BOOKING_RATE_PER_USER, increment=True
-    ):
-        response["Retry-After"] = "60"
-        return Status(
-            429, {"code": "rate_limited", "detail": _("Too many booking requests; wait a minute.")}
-        )
-    key = request.headers.get("Idempotency-Key", "")[:80]
-    digest = _request_digest(payload)
-    if key:
-        replay = _replay(request.user, key, digest)
-        if replay is not None:
-            return replay
-    try:
-        booking = services.book(
+    return the first answer. 409 = refused with reasons and alternatives; 429 = too many
+    requests; 503 = busy, retry (both with Retry-After)."""
+    answer = book_answer(
+        request,
+        idempotency.clean_key(request.headers.get("Idempotency-Key")),
+        payload.dict(),
+        lambda: services.book(
             request.user,
             payload.slot,
             payload.businesses,
             payload.id_number,
             payload.applicant_class,
-        )
-        status, body = 201, booking_out(booking)
-    except services.BookingRefused as exc:
-        status, body = 409, refusal_out(exc)
-    except services.Busy:
-        response["Retry-After"] = "1"
-        return Status(
-            503,
-            {
-                "code": "busy",
-                "detail": _("Many people are booking this slot; try again in a moment."),
-            },
-        )
-    if key:
-        try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(
-                    holder=request.user,  # type: ignore[misc]
-                    key=key,
-                    request_digest=digest,
-                    status_code=status,
-                    response=json.loads(json.dumps(body, default=str)),
-                )
-        except IntegrityError:
-            return _replay(request.user, key, digest)
-    return Status(status, body)
+        ),
+    )
+    return Status(answer.status_code, answer.body)
 
 
 @router.get("/bookings", response=list[BookingOut], auth=django_auth)
@@ -218,19 +136,9 @@ def my_bookings(request: HttpRequest) -> Any:
 
 
 def _visible_booking(request: HttpRequest, token: str) -> Booking:
-    booking = get_object_or_404(
-        Booking.objects.select_related("slot__service_point__region", "holder").prefetch_related(
-            "items__business"
-        ),
-        token=token,
-    )
-    user: Any = request.user
-    if booking.holder_id != user.pk:
-        from trafficdesk.accounts.models import Role
-        from trafficdesk.accounts.services import ensure_can_act_in, require_role
-
-        require_role(user, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
-        ensure_can_act_in(user, booking.slot.service_point.region, action="booking.view")
+    booking = services.visible_booking(request.user, token)
+    if booking is None:
+        raise Http404("no such booking")
     return booking
 
 
@@ -251,7 +159,7 @@ def booking_qr(request: HttpRequest, token: str) -> HttpResponse:
 
 @router.post(
     "/bookings/{token}/cancel",
-    response={200: BookingOut, 403: Problem, 404: Problem, 409: RefusalOut},
+    response={200: BookingOut, 403: Problem, 404: Problem, 409: RefusalOut, 503: Problem},
     auth=django_auth,
 )
 def cancel_booking(request: HttpRequest, token: str) -> Any:
@@ -273,8 +181,6 @@ def reschedule_booking(request: HttpRequest, token: str, payload: RescheduleIn) 
         return Status(200, booking_out(services.reschedule(request.user, booking, payload.slot)))
     except services.BookingRefused as exc:
         return Status(409, refusal_out(exc))
-    except services.Busy:
-        return Status(503, {"code": "busy", "detail": _("Try again in a moment.")})
 
 
 @router.post(
@@ -292,7 +198,7 @@ def no_show(request: HttpRequest, token: str) -> Any:
 
 class RushApplyIn(Schema):
     id_number: str = Field(..., min_length=15, max_length=20)
-    applicant_class: ApplicantClass = "GENERAL"
+    applicant_class: ApplicantClass = DEFAULT_CLASS
 
 
 class RushOut(Schema):
@@ -309,27 +215,24 @@ class RushOut(Schema):
     my_result: str | None
 
 
-def _rush_out(rush: Any, user: Any) -> dict[str, Any]:
-    from trafficdesk.booking import rush as rush_rules
-    from trafficdesk.booking.models import RushRequest
-
+def _rush_out(window: RushWindow, user: Any) -> dict[str, Any]:
     mine = (
-        RushRequest.objects.filter(rush=rush, holder=user).first()
+        RushRequest.objects.filter(rush=window, holder=user).first()
         if user.is_authenticated
         else None
     )
-    allocated = rush.status == "allocated"
+    allocated = window.status == RushStatus.ALLOCATED
     return {
-        "id": rush.pk,
-        "service_point": rush.service_point.code,
-        "business": rush.business.code,
-        "opens_at": rush.opens_at,
-        "closes_at": rush.closes_at,
-        "status": rush.status,
-        "rule": rush_rules.RULE,
-        "seed_sha256": rush_rules.seed_hash(rush.seed),
-        "seed": rush.seed if allocated else None,
-        "result_digest": rush.result_digest,
+        "id": window.pk,
+        "service_point": window.service_point.code,
+        "business": window.business.code,
+        "opens_at": window.opens_at,
+        "closes_at": window.closes_at,
+        "status": window.status,
+        "rule": rush.RULE,
+        "seed_sha256": rush.seed_hash(window.seed),
+        "seed": window.seed if allocated else None,
+        "result_digest": window.result_digest,
         "my_result": None
         if mine is None
         else ("applied" if mine.won is None else ("won" if mine.won else "lost")),
@@ -339,12 +242,10 @@ def _rush_out(rush: Any, user: Any) -> dict[str, Any]:
 @router.get("/rush/{rush_id}", response={200: RushOut, 404: Problem}, auth=None)
 def rush_detail(request: HttpRequest, rush_id: int) -> Any:
     """A rush window: its published rule, the seed's hash (the seed itself after the draw)."""
-    from trafficdesk.booking.models import RushWindow
-
-    rush = get_object_or_404(
+    window = get_object_or_404(
         RushWindow.objects.select_related("service_point", "business"), pk=rush_id
     )
-    return _rush_out(rush, request.user)
+    return _rush_out(window, request.user)
 
 
 @router.post(
@@ -354,14 +255,11 @@ def rush_detail(request: HttpRequest, rush_id: int) -> Any:
 )
 def rush_apply(request: HttpRequest, rush_id: int, payload: RushApplyIn) -> Any:
     """Apply during the window; when it closes, places are allocated by the published rule."""
-    from trafficdesk.booking import rush as rush_rules
-    from trafficdesk.booking.models import RushWindow
-
-    rush = get_object_or_404(
+    window = get_object_or_404(
         RushWindow.objects.select_related("service_point", "business"), pk=rush_id
     )
     try:
-        rush_rules.apply(request.user, rush, payload.id_number, payload.applicant_class)
+        rush.apply(request.user, window, payload.id_number, payload.applicant_class)
     except services.BookingRefused as exc:
         return Status(409, refusal_out(exc))
-    return Status(201, _rush_out(rush, request.user))
+    return Status(201, _rush_out(window, request.user))

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from trafficdesk.core.vocabulary import (
+    DEFAULT_CLASS,
+    HOLDING_STATUSES,
+    ApplicantClass,
+    BookingStatus,
+)
 
 
 class Slot(models.Model):
@@ -11,8 +20,11 @@ class Slot(models.Model):
 
     Capacity is counted in window-minutes (a booking takes the service minutes of its
     businesses) and in people (the zone cap). Part of it is held for the priority classes
-    until `priority_release_at`. The counters change only through conditional UPDATEs
-    in booking.services, never read-modify-write."""
+    until `priority_release_at`. The counters change only in booking.ledger, by conditional
+    UPDATEs, never read-modify-write. A slot that belongs to a rush is not booked first come."""
+
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
 
     service_point = models.ForeignKey(
         "sites.ServicePoint",
@@ -69,19 +81,15 @@ class Slot(models.Model):
         return self.capacity_minutes - self.booked_minutes
 
 
-class BookingStatus(models.TextChoices):
-    ACTIVE = "active", _("booked")
-    CHECKED_IN = "checked_in", _("checked in")
-    DONE = "done", _("served")
-    CANCELLED = "cancelled", _("cancelled")
-    NO_SHOW = "no_show", _("did not come")
-
-
-ACTIVE_STATUSES = (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)
+ACTIVE_STATUSES = HOLDING_STATUSES
 
 
 class Booking(models.Model):
     """A citizen's hold on a slot, for one or more businesses at the same service point."""
+
+    region_lookup: ClassVar[str] = "slot__service_point__region"
+    point_lookup: ClassVar[str] = "slot__service_point"
+    owner_field: ClassVar[str] = "holder"
 
     token = models.CharField(max_length=43, unique=True, editable=False)
     holder = models.ForeignKey(
@@ -95,8 +103,15 @@ class Booking(models.Model):
     )
     id_digest = models.CharField(max_length=64, db_index=True, editable=False)
     id_masked = models.CharField(_("ID number"), max_length=18)
-    applicant_class = models.CharField(_("applicant class"), max_length=12, default="GENERAL")
+    applicant_class = models.CharField(
+        _("applicant class"), max_length=12, choices=ApplicantClass.choices, default=DEFAULT_CLASS
+    )
     minutes = models.PositiveIntegerField(_("service minutes"))
+    general_minutes = models.PositiveIntegerField(
+        _("minutes counted outside the priority hold"),
+        default=0,
+        help_text=_("What this booking took of the general share; given back exactly."),
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.ACTIVE
     )
@@ -219,6 +234,9 @@ class RushWindow(models.Model):
     """An application window for contested slots (e.g. exams): requests are collected, then
     allocated by a published rule — priority class, then application date, then a seeded draw."""
 
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
+
     service_point = models.ForeignKey(
         "sites.ServicePoint", on_delete=models.CASCADE, related_name="rush_windows"
     )
@@ -245,11 +263,15 @@ class RushWindow(models.Model):
 
 
 class RushRequest(models.Model):
+    owner_field: ClassVar[str] = "holder"
+
     rush = models.ForeignKey(RushWindow, on_delete=models.CASCADE, related_name="requests")
     holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     id_digest = models.CharField(max_length=64)
     id_masked = models.CharField(max_length=18)
-    applicant_class = models.CharField(max_length=12, default="GENERAL")
+    applicant_class = models.CharField(
+        max_length=12, choices=ApplicantClass.choices, default=DEFAULT_CLASS
+    )
     applied_on = models.DateField(_("application date"))
     applied_at = models.DateTimeField(auto_now_add=True)
     won = models.BooleanField(null=True)

@@ -13,27 +13,27 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from trafficdesk.booking import ledger
 from trafficdesk.booking.models import (
     Booking,
     BookingEvent,
     BookingEventKind,
     BookingItem,
-    BookingStatus,
     Slot,
 )
 from trafficdesk.catalog.models import Business
-from trafficdesk.notify.services import send_sms_many
+from trafficdesk.core.locking import locking_transaction
+from trafficdesk.core.vocabulary import CLASS_RANK, BookingStatus
+from trafficdesk.notify.services import queue_sms_many
 from trafficdesk.policy import services as policy
-from trafficdesk.policy.rules import BusinessFacts, Engine, Situation
+from trafficdesk.policy.rules import BusinessFacts, Engine, Situation, is_priority
+from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint
 
-PRIORITY_CLASSES = ("EMERGENCY", "ESSENTIAL", "GREEN")
 CHUNK = 2000
 
 
@@ -53,8 +53,13 @@ class _Row:
     starts_at: datetime
     applicant_class: str
     minutes: int
+    general_minutes: int
     mobile: str | None
     businesses: tuple[int, ...]
+
+    @property
+    def held(self) -> ledger.Held:
+        return ledger.held(self.slot_id, self.minutes, self.general_minutes)
 
 
 class _Facts:
@@ -102,6 +107,7 @@ def _rows(region_path: str | None, now: datetime) -> list[_Row]:
             "slot__starts_at",
             "applicant_class",
             "minutes",
+            "general_minutes",
             "holder__mobile",
         )
     )
@@ -117,13 +123,14 @@ def _rows(region_path: str | None, now: datetime) -> list[_Row]:
 def _candidate_slots(
     rows: list[_Row], points: dict[int, ServicePoint], now: datetime
 ) -> dict[tuple[int, int], list[Slot]]:
-    """Free future slots of the affected groups in the affected cities, by (point, group)."""
+    """Free future first-come slots of the affected groups in the affected cities."""
     city_paths = {points[r.point_id].region.path.rsplit("/", 1)[0] for r in rows}
     categories = {r.category_id for r in rows}
     slots: dict[tuple[int, int], list[Slot]] = defaultdict(list)
     for path in city_paths:
         for slot in (
             Slot.objects.filter(
+                ledger.FIRST_COME,
                 category_id__in=categories,
                 starts_at__gt=now,
                 service_point__region__path__startswith=path,
@@ -141,11 +148,7 @@ def _candidate_slots(
 def rebook_affected(region_code: str | None = None, *, now: datetime | None = None) -> RebookResult:
     """Move or cancel every active future booking that the policy in force no longer allows."""
     moment = now or timezone.now()
-    region_path = None
-    if region_code:
-        from trafficdesk.regions.models import Region
-
-        region_path = Region.objects.get(code=region_code).path
+    region_path = Region.objects.get(code=region_code).path if region_code else None
     rows = _rows(region_path, moment)
     result = RebookResult(checked=len(rows))
     if not rows:
@@ -175,7 +178,7 @@ def rebook_affected(region_code: str | None = None, *, now: datetime | None = No
     facts.prepare(
         {(s.service_point_id, s.starts_at) for group in candidates.values() for s in group}
     )
-    pool = _Pool(candidates, facts, points)
+    pool = _Pool(candidates, facts, points, moment)
     for start in range(0, len(affected), CHUNK):
         moved, cancelled = _apply_chunk(affected[start : start + CHUNK], candidates, pool, moment)
         result.moved += moved
@@ -192,13 +195,19 @@ class _Pool:
         candidates: dict[tuple[int, int], list[Slot]],
         facts: _Facts,
         points: dict[int, ServicePoint],
+        now: datetime,
     ) -> None:
         self.candidates = candidates
         self.facts = facts
         self.points = points
+        in_force = policy.current_policy(now)
+        self.priority = {c: is_priority(in_force, c) for c in CLASS_RANK}
         self._open: dict[
             tuple[tuple[int, int], tuple[int, ...], str], tuple[list[Slot], list[datetime]]
         ] = {}
+
+    def claim(self, row: _Row) -> ledger.Claim:
+        return ledger.Claim(row.minutes, self.priority.get(row.applicant_class, False))
 
     def open_slots(self, key: tuple[int, int], row: _Row) -> tuple[list[Slot], list[datetime]]:
         cache_key = (key, row.businesses, row.applicant_class)
@@ -224,34 +233,25 @@ class _Pool:
             and self.points[k[0]].region.path.startswith(city)
         )
 
-    def choose(self, row: _Row, free: dict[int, list[int]], now: datetime) -> Slot | None:
+    def choose(self, row: _Row, locked: dict[int, Slot], now: datetime) -> Slot | None:
         """The equivalent open slot: same point first, then the same city; the earliest one at
-        or after the original time, else the earliest one at all."""
-        keys = self.keys_for(row)
+        or after the original time, else the earliest one at all. `locked` holds the counters
+        as they stand under the chunk's locks, updated as moves are planned."""
+        claim = self.claim(row)
         for after_original in (True, False):
-            for key in keys:
+            for key in self.keys_for(row):
                 slots, starts = self.open_slots(key, row)
                 index = bisect_left(starts, row.starts_at) if after_original else 0
                 while index < len(slots):
-                    slot = slots[index]
-                    room = free[slot.pk]
-                    if room[1] >= slot.capacity_people or room[0] >= slot.capacity_minutes:
+                    slot = locked[slots[index].pk]
+                    if (
+                        slot.booked_people >= slot.capacity_people
+                        or slot.booked_minutes >= slot.capacity_minutes
+                    ):
                         del slots[index]
                         del starts[index]
                         continue
-                    general_ok = (
-                        row.applicant_class in PRIORITY_CLASSES
-                        or slot.priority_release_at <= now
-                        or (
-                            room[2] + row.minutes
-                            <= slot.capacity_minutes - slot.priority_reserved_minutes
-                        )
-                    )
-                    if (
-                        slot.pk != row.slot_id
-                        and room[0] + row.minutes <= slot.capacity_minutes
-                        and general_ok
-                    ):
+                    if slot.pk != row.slot_id and ledger.has_room(slot, claim, now):
                         return slot
                     index += 1
         return None
@@ -260,89 +260,76 @@ class _Pool:
 def _apply_chunk(
     rows: list[_Row], candidates: dict[tuple[int, int], list[Slot]], pool: _Pool, now: datetime
 ) -> tuple[int, int]:
-    touched = sorted(
-        {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
-    )
-    with transaction.atomic():
-        # Lock once, late, in id order; then read the counters we will change.
-        locked = {
-            s["id"]: s
-            for s in Slot.objects.select_for_update()
-            .filter(pk__in=touched)
-            .order_by("id")
-            .values("id", "booked_minutes", "booked_people", "booked_general_minutes")
-        }
+    """One transaction: lock the chunk's bookings, then every slot it may touch (each in id
+    order), plan the moves on the locked counters, and write them through the ledger."""
+    touched = {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
+    with locking_transaction():
         still_active = set(
             Booking.objects.select_for_update()
-            .filter(pk__in=[r.id for r in rows], status=BookingStatus.ACTIVE)
+            .filter(pk__in=sorted(r.id for r in rows), status=BookingStatus.ACTIVE)
+            .order_by("id")
             .values_list("id", flat=True)
         )
-        free = {
-            sid: [v["booked_minutes"], v["booked_people"], v["booked_general_minutes"]]
-            for sid, v in locked.items()
-        }
-        moves: list[tuple[_Row, Slot]] = []
+        locked = ledger.lock(touched)
+        taken: dict[int, ledger.Delta] = defaultdict(ledger.Delta)
+        given: dict[int, ledger.Delta] = defaultdict(ledger.Delta)
+        moves: list[tuple[_Row, Slot, int]] = []
         cancels: list[_Row] = []
         for row in rows:
             if row.id not in still_active:
                 continue
-            target = pool.choose(row, free, now)
-            general = 0 if row.applicant_class in PRIORITY_CLASSES else row.minutes
-            old = free[row.slot_id]
-            old[0] -= row.minutes
-            old[1] -= 1
-            old[2] -= general
+            _count(locked[row.slot_id], row.held, -1)
+            given[row.slot_id].add(row.held)
+            target = pool.choose(row, locked, now)
             if target is None:
                 cancels.append(row)
                 continue
-            room = free[target.pk]
-            room[0] += row.minutes
-            room[1] += 1
-            room[2] += general
-            moves.append((row, target))
-        changed = [
-            Slot(id=sid, booked_minutes=v[0], booked_people=v[1], booked_general_minutes=v[2])
-            for sid, v in free.items()
-            if (v[0], v[1], v[2])
-            != (
-                locked[sid]["booked_minutes"],
-                locked[sid]["booked_people"],
-                locked[sid]["booked_general_minutes"],
-            )
-        ]
-        Slot.objects.bulk_update(
-            changed, ["booked_minutes", "booked_people", "booked_general_minutes"], batch_size=1000
-        )
+            claim = pool.claim(row)
+            moved = ledger.held(target.pk, claim.minutes, claim.general_minutes)
+            _count(target, moved, +1)
+            taken[target.pk].add(moved)
+            moves.append((row, target, claim.general_minutes))
+        ledger.apply_moves(taken, given)
         _write_moves(moves)
         _write_cancels(cancels)
     return len(moves), len(cancels)
+
+
+def _count(slot: Slot, capacity: ledger.Held, sign: int) -> None:
+    """Keep the locked counters current while planning (the ledger writes them)."""
+    slot.booked_minutes += sign * capacity.minutes
+    slot.booked_people += sign * capacity.people
+    slot.booked_general_minutes += sign * capacity.general_minutes
 
 
 def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%m月%d日 %H:%M")
 
 
-def _write_moves(moves: list[tuple[_Row, Slot]]) -> None:
+def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
     if not moves:
         return
-    by_target: dict[int, list[int]] = defaultdict(list)
-    for row, slot in moves:
-        by_target[slot.pk].append(row.id)
-    for slot_id, booking_ids in by_target.items():
-        Booking.objects.filter(pk__in=booking_ids).update(slot_id=slot_id, moves=F("moves") + 1)
+    by_target: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for row, slot, general in moves:
+        by_target[(slot.pk, general)].append(row.id)
+    for (slot_id, general), booking_ids in by_target.items():
+        Booking.objects.filter(pk__in=booking_ids).update(
+            slot_id=slot_id, general_minutes=general, moves=F("moves") + 1
+        )
+    points = {slot.service_point_id: slot.service_point for _r, slot, _g in moves}
     texts = [
         (
             row.mobile,
             f"【交管服务】因疫情防控政策调整，您{_local(row.starts_at)}的预约已改至"
-            f"{slot.service_point.name_zh} {_local(slot.starts_at)}。",
+            f"{points[slot.service_point_id].name_zh} {_local(slot.starts_at)}。",
             "booking.moved",
         )
-        for row, slot in moves
+        for row, slot, _g in moves
     ]
     _events(
-        [(row.id, BookingEventKind.MOVED, row.slot_id, "policy change") for row, _s in moves],
+        [(row.id, BookingEventKind.MOVED, row.slot_id, "policy change") for row, _s, _g in moves],
         texts,
-        [row.mobile for row, _s in moves],
+        [row.mobile for row, _s, _g in moves],
     )
 
 
@@ -371,12 +358,13 @@ def _write_cancels(cancels: list[_Row]) -> None:
 
 def _events(
     events: list[tuple[int, str, int, str]],
-    texts: list[tuple[Any, str, str]],
+    texts: list[tuple[str | None, str, str]],
     mobiles: list[str | None],
 ) -> None:
-    with_phone = [(i, t) for i, t in enumerate(texts) if mobiles[i]]
-    sent = send_sms_many([t for _i, t in with_phone])
-    notice_for = {i: message for (i, _t), message in zip(with_phone, sent, strict=True)}
+    """The booking events, each with its notice written to the outbox in this transaction."""
+    with_phone = [(i, (phone, text, kind)) for i, (phone, text, kind) in enumerate(texts) if phone]
+    queued = queue_sms_many([message for _i, message in with_phone])  # type: ignore[misc]
+    notice_for = {i: message for (i, _t), message in zip(with_phone, queued, strict=True)}
     BookingEvent.objects.bulk_create(
         [
             BookingEvent(

@@ -1,16 +1,67 @@
-"""Pure booking rules: the rush allocation (published rule, seeded draw)."""
+"""Pure booking rules: the slots of a day, and the rush allocation (published rule, seeded
+draw)."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from trafficdesk.policy.rules import CLASS_ORDER
+from trafficdesk.core.vocabulary import CLASS_ORDER
 
-CLASS_RANK = {name: rank for rank, name in enumerate(CLASS_ORDER)}
-RULE = "priority class (EMERGENCY > ESSENTIAL > GREEN > RESUMPTION > GENERAL), then application date, then a seeded draw"
+RULE = (
+    "priority class ("
+    + " > ".join(member.value for member in CLASS_ORDER)
+    + "), then application date, then a seeded draw"
+)
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    category_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity_minutes: int
+    capacity_people: int
+    priority_reserved_minutes: int
+
+
+def plan_slots(
+    *,
+    day: date,
+    opens_at: time,
+    closes_at: time,
+    slot_minutes: int,
+    windows_by_category: dict[int, int],
+    zone_cap_by_category: dict[int, int],
+    shortest_service_by_category: dict[int, int],
+    capacity_factor: float,
+    priority_share: float,
+    tz: tzinfo,
+) -> list[SlotPlan]:
+    """The slots of one day. Window-minutes = open windows x slot length x the policy's
+    capacity factor; people = at most the zone cap, and no more than the minutes can serve."""
+    plans: list[SlotPlan] = []
+    start = datetime.combine(day, opens_at, tzinfo=tz)
+    end_of_day = datetime.combine(day, closes_at, tzinfo=tz)
+    while start + timedelta(minutes=slot_minutes) <= end_of_day:
+        end = start + timedelta(minutes=slot_minutes)
+        for category_id, windows in sorted(windows_by_category.items()):
+            minutes = math.floor(windows * slot_minutes * capacity_factor)
+            shortest = max(1, shortest_service_by_category.get(category_id, 10))
+            people = min(zone_cap_by_category.get(category_id, 0), minutes // shortest)
+            if minutes <= 0 or people <= 0:
+                continue
+            plans.append(
+                SlotPlan(
+                    category_id, start, end, minutes, people, math.floor(minutes * priority_share)
+                )
+            )
+        start = end
+    return plans
 
 
 @dataclass(frozen=True, slots=True)

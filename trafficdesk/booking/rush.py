@@ -9,18 +9,17 @@ at allocation, so anyone can re-run the draw (`verify`) and get the same result.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
+from trafficdesk.booking import holders, ledger
+from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import (
     Booking,
     BookingEvent,
@@ -32,7 +31,6 @@ from trafficdesk.booking.models import (
     Slot,
 )
 from trafficdesk.booking.rules import (
-    CLASS_RANK,
     RULE,
     Applicant,
     Place,
@@ -40,24 +38,32 @@ from trafficdesk.booking.rules import (
     result_digest,
     seed_hash,
 )
-from trafficdesk.booking.services import PRIORITY_CLASSES, BookingRefused, id_digest
+from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.identity import id_digest
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
-from trafficdesk.notify.services import send_sms_many
+from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS
+from trafficdesk.notify.services import queue_sms_many
+from trafficdesk.policy import services as policy
+from trafficdesk.policy.rules import is_priority
+from trafficdesk.sites.models import ServicePoint
 
 # --- with the database -------------------------------------------------------------------------
 
 
 def open_rush(
-    actor: Any,
+    actor: Actor,
     *,
-    service_point: Any,
-    business: Any,
+    service_point: ServicePoint,
+    business: Business,
     opens_at: datetime,
     closes_at: datetime,
     slots: Sequence[Slot],
 ) -> RushWindow:
-    require_role(actor, Role.REGIONAL_ADMIN, Role.HALL_MANAGER)
-    ensure_can_act_in(actor, service_point.region, action="rush.open")
+    """Open an application window for these slots; from now on they are not booked first
+    come (the ledger refuses them), only allocated by the draw."""
+    access.check(actor, Action.RUSH_OPEN, service_point)
     if closes_at <= opens_at:
         raise BookingRefused("rush.window", _("The application window must close after it opens."))
     if any(
@@ -67,7 +73,7 @@ def open_rush(
         raise BookingRefused(
             "rush.slots", _("All slots must belong to this service point and business group.")
         )
-    with transaction.atomic():
+    with locking_transaction():
         rush = RushWindow.objects.create(
             service_point=service_point,
             business=business,
@@ -75,7 +81,13 @@ def open_rush(
             closes_at=closes_at,
             seed=secrets.token_hex(16),
         )
-        Slot.objects.filter(pk__in=[s.pk for s in slots]).update(rush=rush)
+        wanted = [s.pk for s in slots]
+        if Slot.objects.filter(pk__in=wanted, rush__isnull=True).update(rush=rush) != len(
+            set(wanted)
+        ):
+            raise BookingRefused(
+                "rush.slots", _("Some of these slots already belong to another draw.")
+            )
         record(
             actor,
             "rush.open",
@@ -86,12 +98,15 @@ def open_rush(
 
 
 def apply(
-    holder: Any,
+    holder: Actor,
     rush: RushWindow,
     id_number: str,
-    applicant_class: str = "GENERAL",
+    applicant_class: str = DEFAULT_CLASS,
     now: datetime | None = None,
 ) -> RushRequest:
+    """Apply in an open window: one application per ID number; a holder barred for missed
+    appointments is refused with the date the bar ends."""
+    access.check(holder, Action.RUSH_APPLY)
     moment = now or timezone.now()
     if not rush.opens_at <= moment < rush.closes_at or rush.status != RushStatus.OPEN:
         raise BookingRefused(
@@ -109,6 +124,7 @@ def apply(
     except InvalidValue as exc:
         raise BookingRefused(exc.code, str(exc)) from exc
     digest = id_digest(number)
+    holders.refuse_if_barred(digest, moment)
     request, created = RushRequest.objects.get_or_create(
         rush=rush,
         id_digest=digest,
@@ -127,9 +143,11 @@ def apply(
 
 
 def _places(rush: RushWindow) -> list[Place]:
+    """The seats of each of the rush's slots, read under the slots' locks."""
     minutes = rush.business.service_minutes
     places = []
-    for slot in Slot.objects.filter(rush=rush).order_by("id"):
+    locked = ledger.lock(Slot.objects.filter(rush=rush).values_list("id", flat=True))
+    for slot in locked.values():
         seats = min(
             slot.capacity_people - slot.booked_people,
             (slot.capacity_minutes - slot.booked_minutes) // minutes,
@@ -148,9 +166,11 @@ def _applicants(rush: RushWindow) -> list[Applicant]:
 
 
 def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
-    """Allocate a closed window once; calling it again does nothing."""
+    """Allocate a closed window once; calling it again does nothing. Winners' bookings are
+    written through the ledger (all or nothing per slot); every applicant gets a notice,
+    written to the outbox in the same transaction."""
     moment = now or timezone.now()
-    with transaction.atomic():
+    with locking_transaction():
         rush = (
             RushWindow.objects.select_for_update()
             .select_related("business", "service_point")
@@ -160,29 +180,32 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
             return {"won": 0, "lost": 0}
         places = _places(rush)
         requests = {r.pk: r for r in RushRequest.objects.filter(rush=rush).select_related("holder")}
+        digests = [r.id_digest for r in requests.values()]
         taken_ids = set(
             BookingItem.objects.filter(
-                business=rush.business,
-                active=True,
-                id_digest__in=[r.id_digest for r in requests.values()],
+                business=rush.business, active=True, id_digest__in=digests
             ).values_list("id_digest", flat=True)
         )
+        barred = holders.barred_digests(digests, moment)
         open_classes = _classes_the_policy_serves(rush)
         excluded = sorted(
             pk
             for pk, req in requests.items()
-            if req.applicant_class not in open_classes or req.id_digest in taken_ids
+            if req.applicant_class not in open_classes
+            or req.id_digest in taken_ids
+            or req.id_digest in barred
         )
         left_out = set(excluded)
         result = allocate(
             [a for a in _applicants(rush) if a.request_id not in left_out], places, rush.seed
         )
-        winners = [
-            (requests[rid], sid)
-            for rid, sid in result
-            if sid is not None and requests[rid].id_digest not in taken_ids
-        ]
+        winners = [(requests[rid], sid) for rid, sid in result if sid is not None]
         minutes = rush.business.service_minutes
+        in_force = policy.current_policy(moment)
+        claims = {
+            req.pk: ledger.Claim(minutes, is_priority(in_force, req.applicant_class))
+            for req, _sid in winners
+        }
         bookings = Booking.objects.bulk_create(
             [
                 Booking(
@@ -193,6 +216,7 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
                     id_masked=req.id_masked,
                     applicant_class=req.applicant_class,
                     minutes=minutes,
+                    general_minutes=claims[req.pk].general_minutes,
                     rush_request=req,
                 )
                 for req, sid in winners
@@ -213,19 +237,14 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
             ],
             batch_size=2000,
         )
-        per_slot: dict[int, int] = {}
-        for _req, sid in winners:
-            per_slot[sid] = per_slot.get(sid, 0) + 1
-        general: dict[int, int] = {}
+        per_slot: dict[int, ledger.Delta] = {}
         for req, sid in winners:
-            if req.applicant_class not in PRIORITY_CLASSES:
-                general[sid] = general.get(sid, 0) + 1
-        for sid, count in per_slot.items():
-            Slot.objects.filter(pk=sid).update(
-                booked_people=F("booked_people") + count,
-                booked_minutes=F("booked_minutes") + count * minutes,
-                booked_general_minutes=F("booked_general_minutes") + general.get(sid, 0) * minutes,
+            claim = claims[req.pk]
+            per_slot.setdefault(sid, ledger.Delta()).add(
+                ledger.held(sid, claim.minutes, claim.general_minutes)
             )
+        for sid, delta in sorted(per_slot.items()):
+            ledger.take_for_rush(rush.pk, sid, delta.people, delta.minutes, delta.general)
         won = {req.pk for req, _sid in winners}
         RushRequest.objects.filter(rush=rush, pk__in=won).update(won=True)
         RushRequest.objects.filter(rush=rush).exclude(pk__in=won).update(won=False)
@@ -242,32 +261,44 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
             summary=f"{len(won)} won of {len(requests)}",
             detail={"seed": rush.seed, "digest": rush.result_digest, "rule": RULE},
         )
-        slot_times = dict(Slot.objects.filter(rush=rush).values_list("id", "starts_at"))
         slot_of = {req.pk: sid for req, sid in winners}
-        texts = []
-        for req in requests.values():
-            if not req.holder.mobile:
-                continue
-            won_slot = slot_of.get(req.pk)
-            if won_slot is not None:
-                when = timezone.localtime(slot_times[won_slot]).strftime("%m月%d日 %H:%M")
-                texts.append(
-                    (
-                        req.holder.mobile,
-                        f"【交管服务】{rush.business.name_zh}预约摇号结果：已约到 {when}。",
-                        "rush.won",
-                    )
-                )
-            else:
-                texts.append(
-                    (
-                        req.holder.mobile,
-                        f"【交管服务】{rush.business.name_zh}预约摇号结果：本次未约到，可参加下次。",
-                        "rush.lost",
-                    )
-                )
-        transaction.on_commit(lambda: send_sms_many(texts))
+        queue_sms_many(_result_notices(rush, requests.values(), slot_of))
     return {"won": len(won), "lost": len(requests) - len(won)}
+
+
+def _result_notices(
+    rush: RushWindow, requests: Iterable[RushRequest], slot_of: dict[int, int]
+) -> list[tuple[str, str, str]]:
+    slot_times = dict(Slot.objects.filter(rush=rush).values_list("id", "starts_at"))
+    texts = []
+    for req in requests:
+        if not req.holder.mobile:
+            continue
+        won_slot = slot_of.get(req.pk)
+        if won_slot is not None:
+            when = timezone.localtime(slot_times[won_slot]).strftime("%m月%d日 %H:%M")
+            texts.append(
+                (
+                    req.holder.mobile,
+                    f"【交管服务】{rush.business.name_zh}预约摇号结果：已约到 {when}。",
+                    "rush.won",
+                )
+            )
+        else:
+            texts.append(
+                (
+                    req.holder.mobile,
+                    f"【交管服务】{rush.business.name_zh}预约摇号结果：本次未约到，可参加下次。",
+                    "rush.lost",
+                )
+            )
+    return texts
+
+
+def allocate_now(actor: Actor, rush: RushWindow) -> dict[str, int]:
+    """An administrator allocates a closed window at once (instead of waiting for the worker)."""
+    access.check(actor, Action.RUSH_ALLOCATE, rush)
+    return allocate_rush(rush.pk)
 
 
 def verify(rush: RushWindow) -> bool:
@@ -282,13 +313,11 @@ def verify(rush: RushWindow) -> bool:
 
 def _classes_the_policy_serves(rush: RushWindow) -> set[str]:
     """Applicant classes the policy serves at every slot of the window (at allocation time)."""
-    from trafficdesk.policy.services import business_facts, engine, situations
-
     slots = list(Slot.objects.filter(rush=rush))
-    facts = business_facts(rush.business)
+    facts = policy.business_facts(rush.business)
     served = set(CLASS_RANK)
     for slot in slots:
-        situation = situations([rush.service_point], slot.starts_at)[rush.service_point.pk]
-        decider = engine(slot.starts_at)
+        situation = policy.situations([rush.service_point], slot.starts_at)[rush.service_point.pk]
+        decider = policy.engine(slot.starts_at)
         served = {c for c in served if decider.decide(situation, facts, c).open}
     return served

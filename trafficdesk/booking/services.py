@@ -1,91 +1,71 @@
-"""Booking: slots, first-come-first-served booking with a hard capacity, cancel, reschedule,
-no-shows, and the anti-trading delay. Concurrency rules: docs/locking.md.
-
-Capacity is taken with one conditional UPDATE per slot (`... WHERE booked + m <= capacity`)
-and counted as taken only when exactly one row changed. On PostgreSQL that UPDATE waits on
-the row lock at most BOOKING_LOCK_TIMEOUT_MS, then the caller gets `Busy` ("retry").
+"""Booking: slots, first-come-first-served booking, cancel, reschedule, no-shows, and the
+moves of a booking's status. Capacity is the ledger's (booking.ledger); who may do what is
+the access module's; notices go through the outbox. Concurrency rules: docs/locking.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import math
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
+from trafficdesk.accounts.models import User
 from trafficdesk.audit.services import record
+from trafficdesk.booking import holders, ledger
+from trafficdesk.booking.errors import Alternative, BookingRefused
 from trafficdesk.booking.models import (
     ACTIVE_STATUSES,
     Booking,
     BookingEvent,
     BookingEventKind,
     BookingItem,
-    BookingStatus,
-    CapacityRelease,
     Slot,
 )
+from trafficdesk.booking.rules import SlotPlan, plan_slots
+from trafficdesk.booking.tasks import enqueue_after, release_capacity_task
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
+from trafficdesk.core.actions import Action
+from trafficdesk.core.identity import id_digest
+from trafficdesk.core.locking import Busy, locking_transaction
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
+from trafficdesk.core.vocabulary import (
+    BOOKING_MOVES,
+    DEFAULT_CLASS,
+    BookingStatus,
+    parse_class,
+    sources_of,
+)
 from trafficdesk.notify.models import SmsMessage
-from trafficdesk.notify.services import send_sms
+from trafficdesk.notify.services import queue_sms
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import Decision
 from trafficdesk.sites.models import ServicePoint, Window
 
-PRIORITY_CLASSES = ("EMERGENCY", "ESSENTIAL", "GREEN")
-
-
-# --- refusals ------------------------------------------------------------------------------
-
-
-@dataclass
-class Alternative:
-    kind: str  # "slot", "service_point", "online"
-    label: str
-    slot_id: int | None = None
-    service_point: str | None = None
-    starts_at: datetime | None = None
-
-
-@dataclass
-class BookingRefused(Exception):
-    """A booking that cannot be made, with why and what to do instead."""
-
-    code: str
-    message: str
-    reasons: list[dict[str, str]] = field(default_factory=list)
-    alternatives: list[Alternative] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class Busy(Exception):
-    """The slot is locked by other bookings right now; try again in a moment."""
-
-
-# --- identity --------------------------------------------------------------------------------
-
-
-def id_digest(id_number: str) -> str:
-    """A keyed hash of the resident ID: enough to enforce one booking per person, useless to
-    anyone without the server's secret."""
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"id:{id_number}".encode(), hashlib.sha256
-    ).hexdigest()
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Alternative",
+    "BookingRefused",
+    "Busy",
+    "SlotPlan",
+    "book",
+    "cancel",
+    "free_slots",
+    "generate_slots",
+    "id_digest",
+    "mark_no_show",
+    "plan_slots",
+    "reschedule",
+]
 
 
 def _verified_id(id_number: str) -> str:
@@ -95,52 +75,41 @@ def _verified_id(id_number: str) -> str:
         raise BookingRefused(exc.code, str(exc)) from exc
 
 
+# --- the status of a booking -------------------------------------------------------------------
+
+
+def move_status(booking_id: int, target: BookingStatus, **changes: Any) -> bool:
+    """Move a booking to `target` from any status that may lead there (the BOOKING_MOVES
+    table), as one conditional UPDATE; True when exactly this one row changed."""
+    return (
+        Booking.objects.filter(pk=booking_id, status__in=sources_of(BOOKING_MOVES, target)).update(
+            status=target, **changes
+        )
+        == 1
+    )
+
+
+def check_in(booking: Booking) -> bool:
+    """Claim the check-in of a booked visit: True for the one caller that moved it from booked
+    to checked in (a second kiosk with the same code gets False)."""
+    return (
+        Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).update(
+            status=BookingStatus.CHECKED_IN
+        )
+        == 1
+    )
+
+
+def served(booking_id: int) -> bool:
+    """The visit of a checked-in booking is over."""
+    return move_status(booking_id, BookingStatus.DONE)
+
+
+def _held(booking: Booking) -> ledger.Held:
+    return ledger.held(booking.slot_id, booking.minutes, booking.general_minutes)
+
+
 # --- slots -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlotPlan:
-    category_id: int
-    starts_at: datetime
-    ends_at: datetime
-    capacity_minutes: int
-    capacity_people: int
-    priority_reserved_minutes: int
-
-
-def plan_slots(
-    *,
-    day: date,
-    opens_at: time,
-    closes_at: time,
-    slot_minutes: int,
-    windows_by_category: dict[int, int],
-    zone_cap_by_category: dict[int, int],
-    shortest_service_by_category: dict[int, int],
-    capacity_factor: float,
-    priority_share: float,
-    tz: Any,
-) -> list[SlotPlan]:
-    """Pure: the slots of one day. Window-minutes = open windows x slot length x the policy's
-    capacity factor; people = at most the zone cap, and no more than the minutes can serve."""
-    plans: list[SlotPlan] = []
-    start = datetime.combine(day, opens_at, tzinfo=tz)
-    end_of_day = datetime.combine(day, closes_at, tzinfo=tz)
-    while start + timedelta(minutes=slot_minutes) <= end_of_day:
-        end = start + timedelta(minutes=slot_minutes)
-        for category_id, windows in sorted(windows_by_category.items()):
-            minutes = math.floor(windows * slot_minutes * capacity_factor)
-            shortest = max(1, shortest_service_by_category.get(category_id, 10))
-            people = min(zone_cap_by_category.get(category_id, 0), minutes // shortest)
-            if minutes <= 0 or people <= 0:
-                continue
-            plans.append(
-                SlotPlan(
-                    category_id, start, end, minutes, people, math.floor(minutes * priority_share)
-                )
-            )
-        start = end
-    return plans
 
 
 def generate_slots(point: ServicePoint, day: date) -> int:
@@ -164,10 +133,11 @@ def generate_slots(point: ServicePoint, day: date) -> int:
         for business in window.businesses.all():
             current = shortest.get(business.category_id, business.service_minutes)
             shortest[business.category_id] = min(current, business.service_minutes)
-    moment = datetime.combine(day, point.opens_at, tzinfo=timezone.get_current_timezone())
+    tz = timezone.get_current_timezone()
+    moment = datetime.combine(day, point.opens_at, tzinfo=tz)
     situation = policy.situations([point], moment)[point.pk]
-    level = situation.risk_level or policy.current_policy(moment).unassessed_county_level
-    factor = policy.current_policy(moment).capacity_factor[level]
+    in_force = policy.current_policy(moment)
+    level = situation.risk_level or in_force.unassessed_county_level
     plans = plan_slots(
         day=day,
         opens_at=point.opens_at,
@@ -176,9 +146,9 @@ def generate_slots(point: ServicePoint, day: date) -> int:
         windows_by_category=windows_by_category,
         zone_cap_by_category={c: sum(caps.values()) for c, caps in zone_caps.items()},
         shortest_service_by_category=shortest,
-        capacity_factor=factor,
+        capacity_factor=in_force.capacity_factor[level],
         priority_share=settings.BOOKING_PRIORITY_SHARE,
-        tz=timezone.get_current_timezone(),
+        tz=tz,
     )
     release = timedelta(hours=settings.BOOKING_PRIORITY_RELEASE_HOURS)
     with transaction.atomic():
@@ -196,19 +166,13 @@ def generate_slots(point: ServicePoint, day: date) -> int:
                 },
             )
             if not created:
-                Slot.objects.filter(pk=slot.pk).update(
-                    capacity_minutes=_greatest(plan.capacity_minutes, "booked_minutes"),
-                    capacity_people=_greatest(plan.capacity_people, "booked_people"),
-                    priority_reserved_minutes=plan.priority_reserved_minutes,
+                ledger.resize(
+                    slot.pk,
+                    plan.capacity_minutes,
+                    plan.capacity_people,
+                    plan.priority_reserved_minutes,
                 )
     return len(plans)
-
-
-def _greatest(value: int, column: str) -> Any:
-    from django.db.models import Value
-    from django.db.models.functions import Greatest
-
-    return Greatest(Value(value), F(column))
 
 
 def free_slots(
@@ -220,62 +184,16 @@ def free_slots(
     limit: int = 50,
     after: datetime | None = None,
 ) -> list[Slot]:
-    """Future slots with room for `minutes` for this class of applicant."""
+    """Future first-come slots with room for `minutes` for this class of applicant."""
     now = timezone.now()
     slots = Slot.objects.filter(
-        service_point=point,
-        category_id=category_id,
-        starts_at__gt=after or now,
-        booked_minutes__lte=F("capacity_minutes") - minutes,
-        booked_people__lt=F("capacity_people"),
-    ).order_by("starts_at")
-    if applicant_class not in PRIORITY_CLASSES:
-        slots = slots.filter(
-            Q(priority_release_at__lte=now)
-            | Q(
-                booked_general_minutes__lte=F("capacity_minutes")
-                - F("priority_reserved_minutes")
-                - minutes
-            )
-        )
-    return list(slots[:limit])
+        service_point=point, category_id=category_id, starts_at__gt=after or now
+    )
+    claim = ledger.claim_for(applicant_class, minutes, now)
+    return list(ledger.offerable(slots, claim, now).order_by("starts_at")[:limit])
 
 
 # --- booking ---------------------------------------------------------------------------------
-
-
-def _set_lock_timeout() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(settings.BOOKING_LOCK_TIMEOUT_MS)}ms'")
-
-
-def _take_capacity(slot_id: int, minutes: int, applicant_class: str, now: datetime) -> bool:
-    """The one conditional UPDATE that takes capacity. True when exactly one row changed."""
-    room = Q(booked_minutes__lte=F("capacity_minutes") - minutes) & Q(
-        booked_people__lt=F("capacity_people")
-    )
-    updates: dict[str, Any] = {
-        "booked_minutes": F("booked_minutes") + minutes,
-        "booked_people": F("booked_people") + 1,
-    }
-    if applicant_class not in PRIORITY_CLASSES:
-        room &= Q(priority_release_at__lte=now) | Q(
-            booked_general_minutes__lte=F("capacity_minutes")
-            - F("priority_reserved_minutes")
-            - minutes
-        )
-        updates["booked_general_minutes"] = F("booked_general_minutes") + minutes
-    changed = Slot.objects.filter(room, pk=slot_id).update(**updates)
-    return changed == 1
-
-
-def _give_back(slot_id: int, minutes: int, general_minutes: int) -> None:
-    Slot.objects.filter(pk=slot_id).update(
-        booked_minutes=F("booked_minutes") - minutes,
-        booked_people=F("booked_people") - 1,
-        booked_general_minutes=F("booked_general_minutes") - general_minutes,
-    )
 
 
 def _decisions(
@@ -313,9 +231,9 @@ def _open_points_nearby(
         answer = policy.open_services(city, business, applicant_class)
         return [(option.point.code, option.point.name) for option in answer.open]
 
-    return localcache.get_or_set(
+    return localcache.get_or_set(  # type: ignore[no-any-return]
         _local_open_points, (city.pk, business.pk, applicant_class), compute
-    )  # type: ignore[no-any-return]
+    )
 
 
 def alternatives_for(
@@ -368,34 +286,20 @@ def _refusal_reasons(decisions: Iterable[tuple[Business, Decision]]) -> list[dic
     ]
 
 
-def no_show_ban_until(digest: str, now: datetime | None = None) -> datetime | None:
-    """N no-shows within the window bar the holder for M days from the last one."""
-    moment = now or timezone.now()
-    since = moment - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
-    marks = list(
-        BookingEvent.objects.filter(
-            kind=BookingEventKind.NO_SHOW, booking__id_digest=digest, at__gte=since
-        )
-        .order_by("-at")
-        .values_list("at", flat=True)[: settings.BOOKING_NO_SHOW_LIMIT]
-    )
-    if len(marks) < settings.BOOKING_NO_SHOW_LIMIT:
-        return None
-    until = marks[0] + timedelta(days=settings.BOOKING_BAN_DAYS)
-    return until if until > moment else None
-
-
 def book(
-    holder: Any,
+    holder: Actor,
     slot_id: int,
     business_codes: Sequence[str],
     id_number: str,
-    applicant_class: str = "GENERAL",
+    applicant_class: str = DEFAULT_CLASS,
     *,
     notify: bool = True,
 ) -> Booking:
     """Book a slot for one or more businesses at its service point, first come first served.
     Refusals (policy, full, duplicate, barred) raise BookingRefused with reasons and alternatives."""
+    access.check(holder, Action.BOOK)
+    assert isinstance(holder, User)
+    applicant_class = parse_class(applicant_class)
     number = _verified_id(id_number)
     digest = id_digest(number)
     slot = (
@@ -421,6 +325,12 @@ def book(
             _("This slot has already started."),
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
+    if not ledger.is_first_come(slot):
+        raise BookingRefused(
+            "slot.rush",
+            _("Places in this slot are given by a published draw; apply in the draw instead."),
+            alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
+        )
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
     if not all(d.open for _b, d in decisions):
         raise BookingRefused(
@@ -429,18 +339,12 @@ def book(
             reasons=_refusal_reasons(decisions),
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
-    barred = no_show_ban_until(digest, now)
-    if barred is not None:
-        raise BookingRefused(
-            "holder.barred",
-            _("Too many missed appointments: booking is possible again from %(date)s.")
-            % {"date": timezone.localtime(barred).strftime("%Y-%m-%d")},
-        )
-    if not _looks_free(slot, minutes, applicant_class, now):
+    claim = ledger.claim_for(applicant_class, minutes, now)
+    if not ledger.has_room(slot, claim, now):
         raise _full(point, businesses, applicant_class, minutes, slot)
+    holders.refuse_if_barred(digest, now)
     try:
-        with transaction.atomic():
-            _set_lock_timeout()
+        with locking_transaction():
             booking = Booking.objects.create(
                 token=secrets.token_urlsafe(32),
                 holder=holder,
@@ -449,13 +353,23 @@ def book(
                 id_masked=mask_resident_id(number),
                 applicant_class=applicant_class,
                 minutes=minutes,
+                general_minutes=claim.general_minutes,
             )
             BookingItem.objects.bulk_create(
                 [BookingItem(booking=booking, business=b, id_digest=digest) for b in businesses]
             )
-            if not _take_capacity(slot.pk, minutes, applicant_class, now):
+            if ledger.take(slot.pk, claim, now) is None:
                 raise _SlotFull
-            BookingEvent.objects.create(booking=booking, kind=BookingEventKind.BOOKED)
+            notice = None
+            if notify and holder.mobile:
+                notice = queue_sms(
+                    holder.mobile,
+                    f"【交管服务】预约成功：{point.name_zh} {_when(slot)}，请凭预约码按时到场。",
+                    kind="booking.booked",
+                )
+            BookingEvent.objects.create(
+                booking=booking, kind=BookingEventKind.BOOKED, notice=notice
+            )
     except _SlotFull:
         raise _full(point, businesses, applicant_class, minutes, slot) from None
     except IntegrityError as exc:
@@ -463,33 +377,12 @@ def book(
             "booking.duplicate",
             _("This ID number already has an active booking for one of these businesses."),
         ) from exc
-    except OperationalError as exc:
-        if _is_lock_timeout(exc):
-            raise Busy from exc
-        raise
-    if notify and holder.mobile:
-        transaction.on_commit(lambda: _notify_booked(booking, holder.mobile))
     booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
     return booking
 
 
 class _SlotFull(Exception):
     pass
-
-
-def _looks_free(slot: Slot, minutes: int, applicant_class: str, now: datetime) -> bool:
-    """A cheap pre-check on the row just read; the conditional UPDATE still decides."""
-    if (
-        slot.booked_minutes + minutes > slot.capacity_minutes
-        or slot.booked_people >= slot.capacity_people
-    ):
-        return False
-    if applicant_class in PRIORITY_CLASSES or slot.priority_release_at <= now:
-        return True
-    return (
-        slot.booked_general_minutes + minutes
-        <= slot.capacity_minutes - slot.priority_reserved_minutes
-    )
 
 
 def _full(
@@ -508,124 +401,63 @@ def _full(
     )
 
 
-def _is_lock_timeout(exc: OperationalError) -> bool:
-    text = str(exc).lower()
-    return (
-        "lock timeout" in text
-        or "lock_timeout" in text
-        or "database is locked" in text
-        or "canceling statement" in text
-    )
-
-
 def _when(slot: Slot) -> str:
     return timezone.localtime(slot.starts_at).strftime("%m月%d日 %H:%M")
 
 
-def _notify_booked(booking: Booking, mobile: str) -> None:
-    message = send_sms(
-        mobile,
-        f"【交管服务】预约成功：{booking.slot.service_point.name_zh} {_when(booking.slot)}，请凭预约码按时到场。",
-        kind="booking.booked",
-    )
-    BookingEvent.objects.filter(booking=booking, kind=BookingEventKind.BOOKED).update(
-        notice=message
-    )
-
-
 def _notice(booking: Booking, text: str, kind: str) -> SmsMessage | None:
     mobile = getattr(booking.holder, "mobile", None)
-    return send_sms(mobile, text, kind=kind) if mobile else None
+    return queue_sms(mobile, text, kind=kind) if mobile else None
 
 
 # --- cancel, reschedule, no-show -------------------------------------------------------------
 
 
-def _release_later(
-    slot_id: int, minutes: int, general_minutes: int, now: datetime
-) -> CapacityRelease:
-    """The anti-trading delay: the place returns at a random moment within the delay."""
-    delay = settings.BOOKING_RELEASE_DELAY_SECONDS
-    offset = secrets.randbelow(delay + 1) if delay else 0
-    release = CapacityRelease.objects.create(
-        slot_id=slot_id,
-        minutes=minutes,
-        general_minutes=general_minutes,
-        release_at=now + timedelta(seconds=offset),
-    )
-    if offset == 0:
-        release_due_capacity(now)
-    else:
-        from trafficdesk.booking.tasks import enqueue_after, release_capacity_task
-
-        transaction.on_commit(lambda: enqueue_after(release_capacity_task, release.release_at))
-    return release
+def _release_later(capacity: ledger.Held, now: datetime) -> None:
+    release = ledger.release_later(capacity, now)
+    if release.released_at is None:
+        transaction.on_commit(
+            lambda: enqueue_after(release_capacity_task, release.release_at), robust=True
+        )
 
 
 def release_due_capacity(now: datetime | None = None) -> int:
-    """Return the capacity of releases that are due. Each release is claimed by a conditional
-    UPDATE, so running this twice (or in two workers) returns capacity once."""
-    moment = now or timezone.now()
-    done = 0
-    for release in CapacityRelease.objects.filter(
-        released_at__isnull=True, release_at__lte=moment
-    ).order_by("id")[:5000]:
-        with transaction.atomic():
-            if (
-                CapacityRelease.objects.filter(pk=release.pk, released_at__isnull=True).update(
-                    released_at=moment
-                )
-                != 1
-            ):
-                continue
-            _give_back(release.slot_id, release.minutes, release.general_minutes)
-            done += 1
-    return done
+    """Return the capacity of releases that are due (the worker runs this)."""
+    return ledger.release_due(now)
 
 
-def _general_minutes(booking: Booking) -> int:
-    return 0 if booking.applicant_class in PRIORITY_CLASSES else booking.minutes
-
-
-def _check_holder_or_staff(actor: Any, booking: Booking) -> None:
-    if actor.pk == booking.holder_id:
-        return
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
-    ensure_can_act_in(actor, booking.slot.service_point.region, action="booking.change")
-
-
-def cancel(actor: Any, booking: Booking, *, reason: str = "", notify: bool = True) -> Booking:
+def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = True) -> Booking:
     """Cancel an active booking; its capacity returns after the anti-trading delay."""
-    _check_holder_or_staff(actor, booking)
+    access.check(actor, Action.BOOKING_CHANGE, booking)
     now = timezone.now()
-    with transaction.atomic():
-        changed = Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).update(
-            status=BookingStatus.CANCELLED,
+    with locking_transaction():
+        if not move_status(
+            booking.pk,
+            BookingStatus.CANCELLED,
             cancel_reason=reason[:300] or _("cancelled by the holder"),
-        )
-        if changed != 1:
+        ):
             raise BookingRefused(
                 "booking.not_active", _("Only an active booking can be cancelled.")
             )
         BookingItem.objects.filter(booking=booking).update(active=False)
-        _release_later(booking.slot_id, booking.minutes, _general_minutes(booking), now)
-        event = BookingEvent.objects.create(
-            booking=booking, kind=BookingEventKind.CANCELLED, detail=reason[:300]
+        _release_later(_held(booking), now)
+        notice = None
+        if notify:
+            notice = _notice(
+                booking, f"【交管服务】您{_when(booking.slot)}的预约已取消。", "booking.cancelled"
+            )
+        BookingEvent.objects.create(
+            booking=booking, kind=BookingEventKind.CANCELLED, detail=reason[:300], notice=notice
         )
         if actor.pk != booking.holder_id:
             record(actor, "booking.cancel", target=booking, summary=reason[:200])
-        if notify:
-            event.notice = _notice(
-                booking, f"【交管服务】您{_when(booking.slot)}的预约已取消。", "booking.cancelled"
-            )
-            event.save(update_fields=["notice"])
     booking.refresh_from_db()
     return booking
 
 
-def reschedule(actor: Any, booking: Booking, new_slot_id: int) -> Booking:
+def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
     """Move an active booking to another slot of the same group at the same service point."""
-    _check_holder_or_staff(actor, booking)
+    access.check(actor, Action.BOOKING_CHANGE, booking)
     new_slot = Slot.objects.select_related("service_point").filter(pk=new_slot_id).first()
     if (
         new_slot is None
@@ -638,6 +470,11 @@ def reschedule(actor: Any, booking: Booking, new_slot_id: int) -> Booking:
     now = timezone.now()
     if new_slot.starts_at <= now:
         raise BookingRefused("slot.past", _("This slot has already started."))
+    if not ledger.is_first_come(new_slot):
+        raise BookingRefused(
+            "slot.rush",
+            _("Places in this slot are given by a published draw; apply in the draw instead."),
+        )
     businesses = [item.business for item in booking.items.select_related("business__category")]
     decisions = _decisions(
         new_slot.service_point, businesses, booking.applicant_class, new_slot.starts_at
@@ -648,43 +485,39 @@ def reschedule(actor: Any, booking: Booking, new_slot_id: int) -> Booking:
             _("The policy does not offer this business then."),
             reasons=_refusal_reasons(decisions),
         )
-    old_slot = booking.slot
-    with transaction.atomic():
-        _set_lock_timeout()
+    old = _held(booking)
+    claim = ledger.claim_for(booking.applicant_class, booking.minutes, now)
+    with locking_transaction():
         if (
             Booking.objects.filter(
-                pk=booking.pk, status=BookingStatus.ACTIVE, slot=old_slot
-            ).update(slot=new_slot)
+                pk=booking.pk, status=BookingStatus.ACTIVE, slot_id=old.slot_id
+            ).update(slot=new_slot, general_minutes=claim.general_minutes)
             != 1
         ):
             raise BookingRefused(
                 "booking.not_active", _("Only an active booking can be rescheduled.")
             )
-        if not _take_capacity(new_slot.pk, booking.minutes, booking.applicant_class, now):
+        if ledger.take(new_slot.pk, claim, now) is None:
             raise BookingRefused("slot.full", _("This slot is fully booked."))
-        _release_later(old_slot.pk, booking.minutes, _general_minutes(booking), now)
-        event = BookingEvent.objects.create(
-            booking=booking, kind=BookingEventKind.RESCHEDULED, from_slot=old_slot
-        )
-        event.notice = _notice(
+        _release_later(old, now)
+        notice = _notice(
             booking, f"【交管服务】您的预约已改至{_when(new_slot)}。", "booking.rescheduled"
         )
-        event.save(update_fields=["notice"])
+        BookingEvent.objects.create(
+            booking=booking,
+            kind=BookingEventKind.RESCHEDULED,
+            from_slot_id=old.slot_id,
+            notice=notice,
+        )
     booking.refresh_from_db()
     return booking
 
 
-def mark_no_show(actor: Any, booking: Booking) -> Booking:
+def mark_no_show(actor: Actor, booking: Booking) -> Booking:
     """The hall marks a booking whose holder did not come; enough of them bar the holder."""
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER)
-    ensure_can_act_in(actor, booking.slot.service_point.region, action="booking.no_show")
+    access.check(actor, Action.BOOKING_NO_SHOW, booking)
     with transaction.atomic():
-        if (
-            Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).update(
-                status=BookingStatus.NO_SHOW
-            )
-            != 1
-        ):
+        if not move_status(booking.pk, BookingStatus.NO_SHOW):
             raise BookingRefused(
                 "booking.not_active", _("Only an active booking can be marked as a no-show.")
             )
@@ -695,26 +528,35 @@ def mark_no_show(actor: Any, booking: Booking) -> Booking:
     return booking
 
 
-def active_bookings_for(holder: Any) -> Any:
+# --- reading ---------------------------------------------------------------------------------
+
+
+def active_bookings_for(holder: Actor) -> QuerySet[Booking]:
     return (
-        Booking.objects.filter(holder=holder)
+        Booking.objects.filter(holder_id=holder.pk)
         .select_related("slot__service_point", "slot__category")
         .prefetch_related("items__business")
         .order_by("-created_at")
     )
 
 
-__all__ = [
-    "ACTIVE_STATUSES",
-    "Alternative",
-    "BookingRefused",
-    "Busy",
-    "book",
-    "cancel",
-    "free_slots",
-    "generate_slots",
-    "mark_no_show",
-    "plan_slots",
-    "release_due_capacity",
-    "reschedule",
-]
+def visible_booking(actor: Actor, token: str) -> Booking | None:
+    """The booking with this token if `actor` may see it (its holder, or staff of its
+    region); None when there is none. A refusal is raised (and audited) by the access module."""
+    booking = (
+        Booking.objects.select_related("slot__service_point__region", "slot__category", "holder")
+        .prefetch_related("items__business")
+        .filter(token=token)
+        .first()
+    )
+    if booking is not None:
+        access.check(actor, Action.BOOKING_VIEW, booking)
+    return booking
+
+
+def calendar_points(actor: Actor) -> QuerySet[ServicePoint]:
+    """The service points whose slot calendar `actor` may see."""
+    access.check(actor, Action.BOOKING_CALENDAR)
+    return access.scope(
+        actor, ServicePoint.objects.select_related("region"), Action.BOOKING_CALENDAR
+    )

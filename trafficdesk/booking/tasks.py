@@ -1,60 +1,81 @@
-"""Background work (django-tasks; `manage.py db_worker` runs it)."""
+"""Background work (django-tasks; `manage.py db_worker` runs it). Each task is idempotent,
+and a task that finds its rows locked ("busy") runs again a moment later."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.base import Task
+
+from trafficdesk.booking import ledger, rebooking, rush
+from trafficdesk.booking.models import RushStatus, RushWindow
+from trafficdesk.core.locking import Busy
+from trafficdesk.policy.models import DomainEvent
+
+RETRY_AFTER = timedelta(seconds=5)
+
+
+def enqueue_after(task_: Task[Any, Any], when: datetime | None, *args: Any) -> None:
+    """Enqueue now, to run no earlier than `when` where the backend can defer work."""
+    if when is not None and task_.get_backend().supports_defer:
+        task_.using(run_after=when).enqueue(*args)
+    else:
+        task_.enqueue(*args)
+
+
+def _again(task_: Task[Any, Any], *args: Any) -> None:
+    enqueue_after(task_, timezone.now() + RETRY_AFTER, *args)
 
 
 @task()
 def release_capacity_task() -> int:
-    from trafficdesk.booking.services import release_due_capacity
-
-    return release_due_capacity()
+    try:
+        return ledger.release_due()
+    except Busy:
+        _again(release_capacity_task)
+        return 0
 
 
 @task()
 def rebook_task(event_id: int) -> dict[str, int]:
     """Idempotent: a handled event is skipped, and rebooking itself changes nothing twice."""
-    from trafficdesk.booking.rebooking import rebook_affected
-    from trafficdesk.policy.models import DomainEvent
-
     event = DomainEvent.objects.select_related("region").filter(pk=event_id).first()
     if event is None or event.handled_at is not None:
         return {"checked": 0, "moved": 0, "cancelled": 0}
-    result = rebook_affected(event.region.code if event.region else None)
+    try:
+        result = rebooking.rebook_affected(event.region.code if event.region else None)
+    except Busy:
+        _again(rebook_task, event_id)
+        return {"checked": 0, "moved": 0, "cancelled": 0}
     DomainEvent.objects.filter(pk=event_id, handled_at__isnull=True).update(
         handled_at=timezone.now()
     )
     return {"checked": result.checked, "moved": result.moved, "cancelled": result.cancelled}
 
 
-def enqueue_after(task_: Any, when: Any, *args: Any) -> None:
-    """Enqueue now, to run no earlier than `when` where the backend can defer work."""
-    backend = task_.get_backend()
-    if when is not None and backend.supports_defer:
-        task_.using(run_after=when).enqueue(*args)
-    else:
-        task_.enqueue(*args)
-
-
-def enqueue_rebooking(sender: Any, event: Any, **kwargs: Any) -> None:
+def enqueue_rebooking(sender: Any, event: DomainEvent, **kwargs: Any) -> None:
     """Subscribed to policy.services.policy_changed (sent after commit). A change that takes
     effect later is rebooked when it takes effect."""
     run_after = event.effective_from if event.effective_from > timezone.now() else None
-    transaction.on_commit(lambda: enqueue_after(rebook_task, run_after, event.pk))
+    transaction.on_commit(lambda: enqueue_after(rebook_task, run_after, event.pk), robust=True)
 
 
 @task()
 def allocate_due_rushes() -> int:
     """Allocate every rush window whose applications have closed."""
-    from trafficdesk.booking.models import RushStatus, RushWindow
-    from trafficdesk.booking.rush import allocate_rush
-
     due = RushWindow.objects.filter(
         status=RushStatus.OPEN, closes_at__lte=timezone.now()
     ).values_list("id", flat=True)
-    return sum(1 for rush_id in due if allocate_rush(rush_id)["won"] >= 0)
+    done = 0
+    for rush_id in due:
+        try:
+            rush.allocate_rush(rush_id)
+        except Busy:
+            _again(allocate_due_rushes)
+            continue
+        done += 1
+    return done

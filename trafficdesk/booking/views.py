@@ -1,31 +1,30 @@
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import can_act_in
-from trafficdesk.booking import services
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.booking import idempotency, services
+from trafficdesk.booking.answers import book_answer
 from trafficdesk.booking.models import Booking, Slot
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.policy import services as policy
-from trafficdesk.policy.views import CLASS_LABELS
 from trafficdesk.regions.models import Region, RegionLevel
-from trafficdesk.sites.models import ServicePoint
 
 
 class PersonalDataInput(forms.TextInput):
@@ -46,19 +45,13 @@ class BookingForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    idempotency_key = forms.CharField(
+        required=False, max_length=idempotency.MAX_KEY_LENGTH, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, extra_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["extra"].choices = extra_choices  # type: ignore[attr-defined]
-
-
-def _citizen_only(request: HttpRequest) -> HttpResponse | None:
-    user: Any = request.user
-    if user.role != Role.CITIZEN:
-        return render(
-            request, "403.html", {"exception": _("Bookings are made by citizens.")}, status=403
-        )
-    return None
 
 
 def choose(request: HttpRequest) -> HttpResponse:
@@ -73,10 +66,10 @@ def choose(request: HttpRequest) -> HttpResponse:
     )
     business_code = request.GET.get("business", "")
     county_code = request.GET.get("county", "")
-    applicant_class = request.GET.get("class", "GENERAL")
+    applicant_class = request.GET.get("class", DEFAULT_CLASS)
     options: list[tuple[Any, list[Slot]]] = []
     answer = None
-    if business_code and county_code and applicant_class in CLASS_LABELS:
+    if business_code and county_code and applicant_class in CLASS_RANK:
         business = Business.objects.filter(code=business_code).select_related("category").first()
         county = Region.objects.filter(code=county_code).select_related("parent").first()
         if business and county:
@@ -99,26 +92,23 @@ def choose(request: HttpRequest) -> HttpResponse:
             "business_code": business_code,
             "county_code": county_code,
             "applicant_class": applicant_class,
-            "classes": list(CLASS_LABELS.items()),
+            "classes": ApplicantClass.choices,
             "options": options,
             "answer": answer,
         },
     )
 
 
-@login_required
+@permission_required(Action.BOOK)
 def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
-    """Step 3: confirm the slot with the ID number (and other businesses for the same visit)."""
-    refused = _citizen_only(request)
-    if refused:
-        return refused
+    """Step 3: confirm the slot with the ID number (and other businesses for the same visit).
+    The form carries a retry key, so a double submit books once (as the API's
+    Idempotency-Key), and the same per-user rate limit applies."""
     slot = get_object_or_404(Slot.objects.select_related("service_point", "category"), pk=slot_id)
     business = get_object_or_404(
         Business, code=request.GET.get("business") or request.POST.get("business", "")
     )
-    applicant_class = request.GET.get("class") or request.POST.get("class") or "GENERAL"
-    if applicant_class not in CLASS_LABELS:
-        applicant_class = "GENERAL"
+    applicant_class = parse_class(request.GET.get("class") or request.POST.get("class"))
     others = (
         Business.objects.filter(
             windows__service_point=slot.service_point, windows__is_open=True, on_site_required=True
@@ -128,27 +118,33 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         .order_by("code")
     )
     form = BookingForm(
-        request.POST or None, extra_choices=[(b.code, f"{b.code} {b.name}") for b in others]
+        request.POST or None,
+        initial={"idempotency_key": secrets.token_urlsafe(24)},
+        extra_choices=[(b.code, f"{b.code} {b.name}") for b in others],
     )
     refusal = None
     if request.method == "POST" and form.is_valid():
-        try:
-            booking = services.book(
-                request.user,
-                slot.pk,
-                [business.code, *form.cleaned_data["extra"]],
-                form.cleaned_data["id_number"],
-                applicant_class,
-            )
-        except services.BookingRefused as exc:
-            refusal = exc
-        except services.Busy:
-            refusal = services.BookingRefused(
-                "busy", _("Many people are booking this slot; try again in a moment.")
-            )
-        else:
+        codes = [business.code, *form.cleaned_data["extra"]]
+        answer = book_answer(
+            request,
+            idempotency.clean_key(form.cleaned_data["idempotency_key"]),
+            {
+                "slot": slot.pk,
+                "businesses": codes,
+                "id_number": form.cleaned_data["id_number"],
+                "applicant_class": applicant_class,
+            },
+            lambda: services.book(
+                request.user, slot.pk, codes, form.cleaned_data["id_number"], applicant_class
+            ),
+        )
+        if answer.status_code == 201:
             messages.success(request, _("Booked. Show the QR code when you arrive."))
-            return redirect("booking:detail", booking.token)
+            return redirect("booking:detail", answer.body["token"])
+        refusal = services.BookingRefused(
+            answer.body["code"], answer.body["detail"], answer.body.get("reasons")
+        )
+        refusal.alternatives = [services.Alternative(**a) for a in answer.body["alternatives"]]
     status = 409 if refusal else (422 if form.errors else 200)
     return render(
         request,
@@ -159,46 +155,35 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
             "form": form,
             "refusal": refusal,
             "applicant_class": applicant_class,
-            "class_label": CLASS_LABELS[applicant_class],
+            "class_label": applicant_class.label,
         },
         status=status,
     )
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 def detail(request: HttpRequest, token: str) -> HttpResponse:
-    booking = get_object_or_404(
-        Booking.objects.select_related(
-            "slot__service_point__region", "slot__category", "holder"
-        ).prefetch_related("items__business", "events"),
-        token=token,
-    )
-    user: Any = request.user
-    if booking.holder_id != user.pk and not (
-        user.role in (Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
-        and can_act_in(user, booking.slot.service_point.region)
-    ):
-        return render(
-            request, "403.html", {"exception": _("This booking is not yours.")}, status=403
-        )
+    booking = services.visible_booking(request.user, token)
+    if booking is None:
+        raise Http404
     return render(
         request, "booking/detail.html", {"booking": booking, "qr": booking_qr_svg(request, booking)}
     )
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 def mine(request: HttpRequest) -> HttpResponse:
     return render(
         request, "booking/mine.html", {"bookings": services.active_bookings_for(request.user)[:50]}
     )
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 @require_POST
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    booking = get_object_or_404(
-        Booking.objects.select_related("slot__service_point__region", "holder"), token=token
-    )
+    booking = services.visible_booking(request.user, token)
+    if booking is None:
+        raise Http404
     try:
         services.cancel(request.user, booking)
     except services.BookingRefused as exc:
@@ -208,7 +193,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("booking:mine")
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER)
+@permission_required(Action.BOOKING_NO_SHOW)
 @require_POST
 def no_show(request: HttpRequest, token: str) -> HttpResponse:
     """Hall staff mark a booked citizen who did not come."""
@@ -224,14 +209,11 @@ def no_show(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("booking:detail", token)
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.BOOKING_CALENDAR)
 def calendar(request: HttpRequest) -> HttpResponse:
     """Staff: the slot calendar of a service point for a day, and the load of every point."""
     user: Any = request.user
-    points = ServicePoint.objects.select_related("region")
-    if not user.is_superuser:
-        own = user.region.path if user.region else "-"
-        points = points.filter(Q(region__path=own) | Q(region__path__startswith=own + "/"))
+    points = services.calendar_points(user)
     try:
         day = (
             date.fromisoformat(request.GET.get("day", ""))

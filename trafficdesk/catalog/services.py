@@ -1,13 +1,19 @@
-"""The business catalogue. Loaded from packaged CSV; afterwards edited in the admin."""
+"""The business catalogue. Loaded from packaged CSV; afterwards edited in the admin, by a
+province administrator (it is the same for the whole province)."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.db import transaction
 
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
+from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business, BusinessCategory
+from trafficdesk.core.actions import Action
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -39,3 +45,56 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> int:
             )
             count += 1
     return count
+
+
+BUSINESS_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "category",
+    "online",
+    "on_site_required",
+    "service_minutes",
+    "deliverable",
+    "active",
+)
+CATEGORY_FIELDS = ("code", "name_zh", "name_en")
+
+
+def save_business(
+    actor: Actor, business: Business, changed: Sequence[str] = BUSINESS_FIELDS
+) -> Business:
+    """Add or change a business of the province-wide catalogue (a province administrator)."""
+    access.check(actor, Action.CATALOG_EDIT, business)
+    with transaction.atomic():
+        if business.pk is None:
+            business.save()
+        else:
+            business.save(update_fields=[f for f in changed if f in BUSINESS_FIELDS] or None)
+        record(
+            actor,
+            "business.save",
+            target=business,
+            summary=str(business),
+            detail={"fields": sorted(changed)},
+        )
+    return business
+
+
+def save_category(
+    actor: Actor, category: BusinessCategory, changed: Sequence[str] = CATEGORY_FIELDS
+) -> BusinessCategory:
+    access.check(actor, Action.CATALOG_EDIT, category)
+    with transaction.atomic():
+        if category.pk is None:
+            category.save()
+        else:
+            category.save(update_fields=[f for f in changed if f in CATEGORY_FIELDS] or None)
+        record(
+            actor,
+            "businesscategory.save",
+            target=category,
+            summary=str(category),
+            detail={"fields": sorted(changed)},
+        )
+    return category

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +15,8 @@ class CheckpointKind(models.TextChoices):
 
 class Checkpoint(BilingualName):
     """A toll station or road checkpoint where travellers register by QR code (R10)."""
+
+    region_lookup: ClassVar[str] = "region"
 
     code = models.CharField(_("code"), max_length=20, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=CheckpointKind.choices)
@@ -37,6 +41,8 @@ class Checkpoint(BilingualName):
 class Registration(models.Model):
     """A traveller's contact-free registration at a checkpoint (R10). Whereabouts data: masked
     on every screen, every access audited, deleted after CHECKPOINT_RETENTION_DAYS."""
+
+    region_lookup: ClassVar[str] = "checkpoint__region"
 
     token = models.CharField(max_length=32, unique=True, editable=False)
     checkpoint = models.ForeignKey(

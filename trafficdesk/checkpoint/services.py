@@ -9,16 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
-from trafficdesk.booking.services import id_digest
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flags
+from trafficdesk.core.actions import Action
+from trafficdesk.core.identity import id_digest
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -101,13 +103,32 @@ def register(
     )
 
 
-def _officer(actor: Any, checkpoint: Checkpoint, action: str) -> None:
-    require_role(actor, Role.CHECKPOINT_OFFICER)
-    ensure_can_act_in(actor, checkpoint.region, action=action)
+CHECKPOINT_FIELDS = ("code", "name_zh", "name_en", "kind", "region", "road", "active")
+
+
+def save_checkpoint(
+    actor: Actor, checkpoint: Checkpoint, changed: tuple[str, ...] | list[str] = CHECKPOINT_FIELDS
+) -> Checkpoint:
+    """Add or change a checkpoint (an administrator of its region); audited."""
+    if checkpoint.pk is not None:
+        access.check(actor, Action.CHECKPOINT_EDIT, Checkpoint.objects.get(pk=checkpoint.pk))
+    access.check(actor, Action.CHECKPOINT_EDIT, checkpoint)
+    with transaction.atomic():
+        if checkpoint.pk is None:
+            checkpoint.save()
+        else:
+            checkpoint.save(update_fields=[f for f in changed if f in CHECKPOINT_FIELDS] or None)
+        record(actor, "checkpoint.save", target=checkpoint, summary=str(checkpoint))
+    return checkpoint
+
+
+def visible_checkpoints(actor: Actor) -> QuerySet[Checkpoint]:
+    """The checkpoints this officer watches (their region)."""
+    return access.scope(actor, Checkpoint.objects.select_related("region"), Action.CHECKPOINT_WATCH)
 
 
 def arrivals(
-    actor: Any,
+    actor: Actor,
     checkpoint: Checkpoint,
     *,
     plate: str = "",
@@ -115,7 +136,7 @@ def arrivals(
     limit: int = 200,
 ) -> QuerySet[Registration]:
     """The officer's list; every access is audited (whereabouts are sensitive data)."""
-    _officer(actor, checkpoint, "checkpoint.view")
+    access.check(actor, Action.CHECKPOINT_WATCH, checkpoint)
     found = Registration.objects.filter(checkpoint=checkpoint).select_related(
         "origin", "origin__parent"
     )
@@ -161,8 +182,8 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(actor: Any, checkpoint: Checkpoint) -> list[dict[str, Any]]:
-    _officer(actor, checkpoint, "checkpoint.export")
+def export_rows(actor: Actor, checkpoint: Checkpoint) -> list[dict[str, Any]]:
+    access.check(actor, Action.CHECKPOINT_WATCH, checkpoint)
     rows = [
         masked_row(r)
         for r in Registration.objects.filter(checkpoint=checkpoint).select_related("origin__parent")

@@ -1,33 +1,25 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import segno
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
+from trafficdesk.core.actions import Action
 from trafficdesk.regions.models import Region, RegionLevel
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
-@role_required(Role.CHECKPOINT_OFFICER)
+@permission_required(Action.CHECKPOINT_WATCH)
 def checkpoint_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
-    checkpoints = Checkpoint.objects.select_related("region")
-    if not user.is_superuser:
-        own = user.region.path if user.region else "-"
-        checkpoints = checkpoints.filter(
-            Q(region__path=own) | Q(region__path__startswith=own + "/")
-        )
+    checkpoints = services.visible_checkpoints(request.user)
     return render(request, "checkpoint/list.html", {"checkpoints": checkpoints})
 
 
@@ -91,7 +83,7 @@ def receipt(request: HttpRequest, code: str, token: str) -> HttpResponse:
     )
 
 
-@role_required(Role.CHECKPOINT_OFFICER)
+@permission_required(Action.CHECKPOINT_WATCH)
 def console(request: HttpRequest, code: str) -> HttpResponse:
     """Arrivals as they come (refreshed by htmx), flagged ones marked, search by plate."""
     checkpoint = get_object_or_404(Checkpoint.objects.select_related("region"), code=code)
@@ -113,7 +105,7 @@ def console(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@role_required(Role.CHECKPOINT_OFFICER)
+@permission_required(Action.CHECKPOINT_WATCH)
 def export(request: HttpRequest, code: str, kind: str) -> HttpResponse:
     checkpoint = get_object_or_404(Checkpoint.objects.select_related("region"), code=code)
     rows = services.export_rows(request.user, checkpoint)

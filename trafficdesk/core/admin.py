@@ -1,20 +1,145 @@
-"""Admin mixins: region scoping and auditing for every staff change made in the admin."""
+"""Base classes for the Django admin: who may see and change what comes from the access
+policy, and every change goes through a service function.
+
+The foundation does not know the access module; it takes it by interface (`AccessPolicy`),
+named in settings.ACCESS_POLICY, as Django takes its authentication backends.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from django.contrib import admin
-from django.db import models
-from django.db.models import QuerySet
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.module_loading import import_string
 
-from trafficdesk.accounts.services import ensure_can_act_in
-from trafficdesk.audit.services import record
+from trafficdesk.core.errors import Refusal
+
+M = TypeVar("M", bound=Model)
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class AccessPolicy(Protocol):
+    def allows(self, actor: Any, action: str, target: Any = None) -> bool: ...
+
+    def scope(self, actor: Any, queryset: QuerySet[M], action: str) -> QuerySet[M]: ...
+
+    def check(self, actor: Any, action: str, target: Any = None) -> None: ...
+
+
+@cache
+def access_policy() -> AccessPolicy:
+    policy: AccessPolicy = import_string(settings.ACCESS_POLICY)
+    return policy
+
+
+class GuardedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """An admin page whose permissions are actions of the access policy.
+
+    `view_action` lets staff see the list (scoped to what the action allows them);
+    `change_action`, `add_action` and `delete_action` (None: nobody) allow the changes.
+    Subclasses that allow changes implement `save_through_service` (and
+    `delete_through_service`), which call the app's services: those check access again,
+    validate, write and audit, exactly as for the pages and the API."""
+
+    view_action: ClassVar[str | None] = None
+    change_action: ClassVar[str | None] = None
+    add_action: ClassVar[str | None] = None
+    delete_action: ClassVar[str | None] = None
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A service's refusal is shown on the page, not as an error."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refusal as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except Refusal as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _allows(self, request: HttpRequest, action: str | None, obj: Any = None) -> bool:
+        return action is not None and access_policy().allows(request.user, action, obj)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return any(
+            self._allows(request, a)
+            for a in (self.view_action, self.change_action, self.add_action)
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, self.view_action, obj) or self.has_change_permission(
+            request, obj
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, self.change_action, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._allows(request, self.add_action)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, self.delete_action, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        action = self.view_action or self.change_action
+        if action is None:
+            return queryset.none()
+        return access_policy().scope(request.user, queryset, action)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        saved = self.save_through_service(request, obj, form, change)
+        obj.pk = saved.pk
+
+    def save_through_service(
+        self, request: HttpRequest, obj: Any, form: ModelForm, change: bool
+    ) -> Model:
+        raise NotImplementedError(f"{type(self).__name__} saves only through a service")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_through_service(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_through_service(request, obj)
+
+    def delete_through_service(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} deletes only through a service")
+
+
+class ReadOnlyAdmin(GuardedAdmin):
+    """Records written by the system; staff read them (those `view_action` allows)."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, self.view_action, obj)
+
+
+class AppendOnlyAdmin(GuardedAdmin):
     """Records are added (through a service) and kept: nobody changes or deletes them."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -23,78 +148,7 @@ class AppendOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-
-class ReadOnlyAdmin(AppendOnlyAdmin):
-    """Records written by the system; staff only read them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    """Writes an audit entry for each add, change and delete done through the admin."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        action = f"{obj._meta.model_name}.{'change' if change else 'add'}"
-        changed = list(form.changed_data) if change else []
-        record(request.user, action, target=obj, summary=str(obj), detail={"fields": changed})
-
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        for formset in formsets:
-            for obj in formset.new_objects + [o for o, _f in formset.changed_objects]:
-                record(request.user, f"{obj._meta.model_name}.save", target=obj, summary=str(obj))
-            for obj in formset.deleted_objects:
-                record(request.user, f"{obj._meta.model_name}.delete", summary=str(obj))
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        label, pk = str(obj), obj.pk
-        super().delete_model(request, obj)
-        record(request.user, f"{obj._meta.model_name}.delete", summary=label, detail={"pk": pk})
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-
-class RegionScopedAdmin(AuditedAdmin):
-    """Staff see and change only objects within their own region. Superusers see all."""
-
-    region_lookup = "region"
-
-    def _region_of(self, obj: Any) -> Any:
-        target = obj
-        for part in self.region_lookup.split("__"):
-            target = getattr(target, part)
-        return target
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        user: Any = request.user
-        if user.is_superuser:
-            return queryset
-        if user.region is None:
-            return queryset.none()
-        own = user.region.path
-        return queryset.filter(
-            models.Q(**{f"{self.region_lookup}__path": own})
-            | models.Q(**{f"{self.region_lookup}__path__startswith": own + "/"})
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, self.view_action, obj) or self._allows(
+            request, self.add_action, obj
         )
-
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        ensure_can_act_in(request.user, self._region_of(obj), action=f"{obj._meta.model_name}.save")
-        super().save_model(request, obj, form, change)
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        user: Any = request.user
-        if db_field.name == "region" and not user.is_superuser and user.region is not None:
-            from trafficdesk.regions.models import Region
-
-            own = user.region.path
-            kwargs["queryset"] = Region.objects.filter(
-                models.Q(path=own) | models.Q(path__startswith=own + "/"), level="county"
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)

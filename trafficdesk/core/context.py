@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.http import HttpRequest
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -25,3 +27,8 @@ def reset_request_context(token: object) -> None:
 
 def current_request_context() -> RequestContext | None:
     return _current.get()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR; a reverse proxy in front must set it (no X-Forwarded-For trust by default)."""
+    return request.META.get("REMOTE_ADDR") or None

@@ -3,13 +3,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from trafficdesk.core.context import RequestContext, reset_request_context, set_request_context
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; a reverse proxy in front must set it (no X-Forwarded-For trust by default)."""
-    return request.META.get("REMOTE_ADDR") or None
+from trafficdesk.core.context import (
+    RequestContext,
+    client_ip,
+    reset_request_context,
+    set_request_context,
+)
+from trafficdesk.core.locking import Busy
+from trafficdesk.core.ratelimits import RateLimited
 
 
 class RequestContextMiddleware:
@@ -26,4 +29,29 @@ class RequestContextMiddleware:
             reset_request_context(token)
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             response.setdefault("Cache-Control", "no-store, private")
+        return response
+
+
+class TryAgainMiddleware:
+    """Pages answer "busy" (503) and "too many requests" (429) with a page that says so and
+    when to try again; the API has its own handlers for the same exceptions (trafficdesk.api)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        message: object
+        if isinstance(exception, Busy):
+            status, message, wait = 503, exception.message, exception.retry_after_seconds
+        elif isinstance(exception, RateLimited):
+            status, message, wait = 429, exception.message, exception.retry_after_seconds
+        else:
+            return None
+        response = render(
+            request, "try_again.html", {"message": message, "seconds": wait}, status=status
+        )
+        response["Retry-After"] = str(wait)
         return response

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.core.actions import Action
 from trafficdesk.dashboard import services
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels
@@ -29,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.DASHBOARD_VIEW)
 def regional(request: HttpRequest) -> HttpResponse:
     """Charts for the administrator's region and its children; everything exports to Excel."""
     user: Any = request.user
@@ -37,10 +39,19 @@ def regional(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("region")
     if code:
         wanted = Region.objects.filter(code=code).first()
-        if wanted is not None and region is not None and region.contains(wanted):
+        if wanted is not None and access.allows(user, Action.DASHBOARD_VIEW, wanted):
             region = wanted
     if region is None:
-        return render(request, "403.html", {"exception": "no region loaded"}, status=403)
+        return render(
+            request,
+            "403.html",
+            {
+                "exception": _(
+                    "No regions are loaded yet; load them first (manage.py load_regions)."
+                )
+            },
+            status=403,
+        )
     data = services.dashboard_data(region)
     if request.GET.get("format") == "xlsx":
         response = HttpResponse(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +12,8 @@ from trafficdesk.deferral.rules import DeadlineKind, Window
 class DeferralWindow(models.Model):
     """A period during which licence renewal, licence review and vehicle inspection deadlines
     are deferred without penalty (R8). Its end may be "until announced"."""
+
+    region_lookup: ClassVar[str] = "region"
 
     name = models.CharField(_("name"), max_length=120)
     starts_on = models.DateField(_("first day"))

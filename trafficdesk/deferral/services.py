@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
-from trafficdesk.booking.services import id_digest
+from trafficdesk.core.actions import Action
+from trafficdesk.core.errors import Refusal
+from trafficdesk.core.identity import id_digest
 from trafficdesk.core.validators import InvalidValue, parse_plate, parse_resident_id
 from trafficdesk.deferral import rules
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
 from trafficdesk.regions.models import Region
 
 
-class DeferralError(ValueError):
-    pass
+class DeferralError(Refusal):
+    code = "deferral.refused"
 
 
 def open_window(
-    actor: Any,
+    actor: Actor,
     region: Region,
     *,
     name: str,
@@ -35,8 +36,7 @@ def open_window(
     kinds: tuple[str, ...] = ("renewal", "review", "inspection"),
     grace_days: int = 0,
 ) -> DeferralWindow:
-    require_role(actor, Role.REGIONAL_ADMIN)
-    ensure_can_act_in(actor, region, action="deferral.open")
+    access.check(actor, Action.DEFERRAL_OPEN, region)
     if ends_on is not None and ends_on < starts_on:
         raise DeferralError(_("The last day cannot come before the first day."))
     unknown = set(kinds) - {k.value for k in rules.DeadlineKind}
@@ -49,7 +49,7 @@ def open_window(
             ends_on=ends_on,
             grace_days=grace_days,
             region=region,
-            author=actor,
+            author=access.as_user(actor),
             covers_renewal="renewal" in kinds,
             covers_review="review" in kinds,
             covers_inspection="inspection" in kinds,
@@ -59,11 +59,10 @@ def open_window(
 
 
 def announce_end(
-    actor: Any, window: DeferralWindow, ends_on: date, grace_days: int | None = None
+    actor: Actor, window: DeferralWindow, ends_on: date, grace_days: int | None = None
 ) -> DeferralWindow:
     """The authority sets the end of a window that was open "until announced" (or moves it)."""
-    require_role(actor, Role.REGIONAL_ADMIN)
-    ensure_can_act_in(actor, window.region, action="deferral.close")
+    access.check(actor, Action.DEFERRAL_OPEN, window)
     if ends_on < window.starts_on:
         raise DeferralError(_("The last day cannot come before the first day."))
     with transaction.atomic():
@@ -72,6 +71,40 @@ def announce_end(
             window.grace_days = grace_days
         window.save(update_fields=["ends_on", "grace_days"])
         record(actor, "deferral.close", target=window, summary=str(window))
+    return window
+
+
+WINDOW_FIELDS = (
+    "name",
+    "starts_on",
+    "ends_on",
+    "grace_days",
+    "region",
+    "covers_renewal",
+    "covers_review",
+    "covers_inspection",
+)
+
+
+def update_window(
+    actor: Actor, window: DeferralWindow, changed: tuple[str, ...] | list[str] = WINDOW_FIELDS
+) -> DeferralWindow:
+    """Change a deferral window (the admin's edit form); the same checks as opening one."""
+    access.check(actor, Action.DEFERRAL_OPEN, DeferralWindow.objects.get(pk=window.pk))
+    access.check(actor, Action.DEFERRAL_OPEN, window)
+    if window.ends_on is not None and window.ends_on < window.starts_on:
+        raise DeferralError(_("The last day cannot come before the first day."))
+    if not (window.covers_renewal or window.covers_review or window.covers_inspection):
+        raise DeferralError(_("Choose which deadlines the window covers."))
+    with transaction.atomic():
+        window.save(update_fields=[f for f in changed if f in WINDOW_FIELDS] or None)
+        record(
+            actor,
+            "deferral.change",
+            target=window,
+            summary=str(window),
+            detail={"fields": list(changed)},
+        )
     return window
 
 
@@ -91,10 +124,10 @@ class DeadlineAnswer:
 
 
 def check_person(
-    actor: Any, id_number: str, on_date: date | None = None
+    actor: Actor, id_number: str, on_date: date | None = None
 ) -> tuple[DriverRecord | None, list[DeadlineAnswer]]:
     """A violation-processing clerk looks a driver up by ID number; the look-up is audited."""
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+    access.check(actor, Action.DEFERRAL_LOOKUP)
     try:
         number = parse_resident_id(id_number).number
     except InvalidValue as exc:
@@ -110,7 +143,7 @@ def check_person(
     if driver is None:
         return None, []
     today = on_date or timezone.localdate()
-    windows = windows_for(actor.region)
+    windows = windows_for(getattr(actor, "region", None))
     answers = [
         DeadlineAnswer(
             "renewal",
@@ -130,9 +163,9 @@ def check_person(
 
 
 def check_vehicle(
-    actor: Any, plate: str, on_date: date | None = None
+    actor: Actor, plate: str, on_date: date | None = None
 ) -> tuple[VehicleRecord | None, list[DeadlineAnswer]]:
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+    access.check(actor, Action.DEFERRAL_LOOKUP)
     try:
         number = parse_plate(plate).number
     except InvalidValue as exc:
@@ -151,7 +184,9 @@ def check_vehicle(
     due = vehicle.inspection_due
     return vehicle, [
         DeadlineAnswer(
-            "inspection", due, rules.check("inspection", due, today, windows_for(actor.region))
+            "inspection",
+            due,
+            rules.check("inspection", due, today, windows_for(getattr(actor, "region", None))),
         )
     ]
 
@@ -165,8 +200,9 @@ class EndingSoon:
     mobile: str
 
 
-def ending_soon(days: int, today: date | None = None) -> list[EndingSoon]:
+def ending_soon(actor: Actor, days: int, today: date | None = None) -> list[EndingSoon]:
     """People and vehicles whose deferred deadline falls within `days` days, to notify them."""
+    access.check(actor, Action.DEFERRAL_REPORT)
     start = today or timezone.localdate()
     horizon = start + timedelta(days=days)
     windows = [w.as_rule() for w in DeferralWindow.objects.filter(ends_on__isnull=False)]

@@ -5,12 +5,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.core.actions import Action
 from trafficdesk.deferral import services
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.DEFERRAL_LOOKUP)
 def lookup(request: HttpRequest) -> HttpResponse:
     """Look a driver up by ID number or a vehicle by plate and see each deadline's standing."""
     who: Any = None
@@ -37,12 +37,14 @@ def lookup(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.DEFERRAL_REPORT)
 def report(request: HttpRequest) -> HttpResponse:
     try:
         days = max(0, min(365, int(request.GET.get("days", "14"))))
     except ValueError:
         days = 14
     return render(
-        request, "deferral/report.html", {"days": days, "rows": services.ending_soon(days)}
+        request,
+        "deferral/report.html",
+        {"days": days, "rows": services.ending_soon(request.user, days)},
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -9,13 +9,12 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.hallqueue import services
 from trafficdesk.hallqueue.models import Ticket
 from trafficdesk.sites.models import ServicePoint, Window
 
 router = Router(tags=["hall queue"])
-
-ApplicantClass = Literal["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]
 
 
 class Problem(Schema):
@@ -41,7 +40,7 @@ class CheckInIn(Schema):
 
 class WalkInIn(Schema):
     business: str = Field(..., min_length=1, max_length=20)
-    applicant_class: ApplicantClass = "GENERAL"
+    applicant_class: ApplicantClass = DEFAULT_CLASS
 
 
 class TransferIn(Schema):
@@ -66,7 +65,7 @@ def ticket_out(ticket: Ticket) -> dict[str, Any]:
         "label": ticket.label,
         "status": ticket.status,
         "business": ticket.business.code,
-        "applicant_class": ticket.applicant_class,
+        "applicant_class": str(ticket.applicant_class),
         "zone": ticket.zone.name_zh,
         "window": ticket.window.number if ticket.window_id and ticket.window else None,
         "arrived_at": ticket.arrived_at,
@@ -106,7 +105,7 @@ def walk_in(request: HttpRequest, point: str, payload: WalkInIn) -> Any:
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
     business = get_object_or_404(Business.objects.select_related("category"), code=payload.business)
     try:
-        ticket = services.walk_in(found, business, payload.applicant_class)
+        ticket = services.walk_in(found, business, str(payload.applicant_class))
     except services.QueueRefused as exc:
         return _refused(exc)
     return Status(201, ticket_out(ticket))
@@ -146,18 +145,8 @@ def call_next(request: HttpRequest, window_id: int) -> Any:
 def current(request: HttpRequest, window_id: int) -> Any:
     """The ticket this window has called and not finished: a console that lost the answer to
     call-next picks it up here instead of calling again."""
-    from trafficdesk.accounts.models import Role
-    from trafficdesk.accounts.services import ensure_can_act_in, require_role
-
     window = get_object_or_404(Window.objects.select_related("service_point__region"), pk=window_id)
-    require_role(request.user, Role.CLERK, Role.HALL_MANAGER)
-    ensure_can_act_in(request.user, window.service_point.region, action="hall.view")
-    ticket = (
-        Ticket.objects.filter(window=window, status="called")
-        .select_related("zone", "business", "window")
-        .order_by("-called_at")
-        .first()
-    )
+    ticket = services.current_ticket(request.user, window)
     return Status(204, None) if ticket is None else Status(200, ticket_out(ticket))
 
 

@@ -1,18 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from trafficdesk.core.vocabulary import DEFAULT_CLASS, IN_ZONE, ApplicantClass, TicketStatus
 
-class TicketStatus(models.TextChoices):
-    OUTSIDE = "outside", _("waiting outside (zone full)")
-    WAITING = "waiting", _("waiting")
-    CALLED = "called", _("called")
-    DONE = "done", _("served")
-    SKIPPED = "skipped", _("did not answer")
-
-
-IN_ZONE = (TicketStatus.WAITING, TicketStatus.CALLED)
+__all__ = ["IN_ZONE", "Call", "Ticket", "TicketCounter", "TicketStatus"]
 
 
 class TicketCounter(models.Model):
@@ -40,6 +35,9 @@ class Ticket(models.Model):
     """An on-site queue number. Claimed by a window with a conditional UPDATE (status must
     still be 'waiting'), so two windows never get the same ticket."""
 
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
+
     service_point = models.ForeignKey(
         "sites.ServicePoint",
         verbose_name=_("service point"),
@@ -55,7 +53,9 @@ class Ticket(models.Model):
     day = models.DateField()
     prefix = models.CharField(max_length=2)
     number = models.PositiveIntegerField()
-    applicant_class = models.CharField(_("applicant class"), max_length=12, default="GENERAL")
+    applicant_class = models.CharField(
+        _("applicant class"), max_length=12, choices=ApplicantClass.choices, default=DEFAULT_CLASS
+    )
     booking = models.OneToOneField(
         "booking.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
     )

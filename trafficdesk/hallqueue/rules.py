@@ -8,10 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from trafficdesk.policy.rules import CLASS_ORDER
-
-CLASS_RANK = {name: rank for rank, name in enumerate(CLASS_ORDER)}
-PRIORITY_CLASSES = frozenset({"EMERGENCY", "ESSENTIAL", "GREEN"})
+from trafficdesk.core.vocabulary import CLASS_RANK, WindowKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +37,15 @@ def order(tickets: Iterable[Waiting], now: datetime, ageing_minutes: int) -> lis
     )
 
 
-def window_may_serve(window_kind: str, allowed_kinds: Iterable[str], applicant_class: str) -> bool:
-    """Emergency windows serve only the priority classes; otherwise the policy's window kinds
-    for this class decide."""
-    if window_kind == "emergency" and applicant_class not in PRIORITY_CLASSES:
+def window_may_serve(
+    window_kind: str,
+    allowed_kinds: Iterable[str],
+    applicant_class: str,
+    priority_classes: Iterable[str],
+) -> bool:
+    """Emergency windows serve only the classes the policy in force serves first
+    (`priority_classes`); otherwise the policy's window kinds for this class decide."""
+    if window_kind == WindowKind.EMERGENCY and applicant_class not in priority_classes:
         return False
     return window_kind in allowed_kinds
 

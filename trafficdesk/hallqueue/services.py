@@ -2,7 +2,9 @@
 
 Zone occupancy is a counter on the zone with a CHECK (present <= cap); a check-in takes a
 place with one conditional UPDATE and goes onto the "waiting outside" list when none is left.
-A window claims a ticket with a conditional UPDATE on its status; exactly one row must change.
+Every claim — a check-in of a booking, a window's call, a recall, a transfer, the end of a
+visit — is a conditional UPDATE on the status, and exactly one row must change. Every
+transaction that locks runs in core.locking.locking_transaction ("busy, retry" on timeout).
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
-from trafficdesk.booking.models import Booking, BookingStatus
+from trafficdesk.booking import services as booking_services
+from trafficdesk.booking.models import Booking
 from trafficdesk.catalog.models import Business
-from trafficdesk.hallqueue.models import IN_ZONE, Call, Ticket, TicketCounter, TicketStatus
+from trafficdesk.core.actions import Action
+from trafficdesk.core.errors import Refusal
+from trafficdesk.core.locking import locking_transaction
+from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatus
+from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus
 from trafficdesk.hallqueue.rules import Waiting, order, percentile, window_may_serve
-from trafficdesk.notify.services import send_sms
+from trafficdesk.notify.services import queue_sms
 from trafficdesk.policy import services as policy
-from trafficdesk.policy.rules import CLASS_ORDER
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 
 PREFIX_BY_CATEGORY = {
@@ -40,11 +45,9 @@ PREFIX_BY_CATEGORY = {
 }
 
 
-class QueueRefused(Exception):
+class QueueRefused(Refusal):
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code)
 
 
 # --- numbering and zones -------------------------------------------------------------------
@@ -99,7 +102,9 @@ def _issue(
     zone = _zone_for(point, business)
     day = timezone.localdate(now)
     prefix = PREFIX_BY_CATEGORY.get(business.category.code, "Z")
-    with transaction.atomic():
+    with locking_transaction():
+        if booking is not None and not booking_services.check_in(booking):
+            raise QueueRefused("booking.checked_in", _("This booking has already been checked in."))
         number = _next_number(point, day, prefix)
         inside = _enter_zone(zone.pk)
         ticket = Ticket.objects.create(
@@ -117,8 +122,6 @@ def _issue(
             arrived_at=now,
             admitted_at=now if inside else None,
         )
-        if booking is not None:
-            Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CHECKED_IN)
     return ticket
 
 
@@ -167,7 +170,7 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
 def walk_in(
     point: ServicePoint,
     business: Business,
-    applicant_class: str = "GENERAL",
+    applicant_class: str = DEFAULT_CLASS,
     *,
     mobile: str = "",
     now: datetime | None = None,
@@ -196,7 +199,7 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
     for ticket in Ticket.objects.filter(zone_id=zone_id, status=TicketStatus.OUTSIDE).order_by(
         "arrived_at", "id"
     ):
-        with transaction.atomic():
+        with locking_transaction():
             if not _enter_zone(zone_id):
                 break
             if (
@@ -207,22 +210,17 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
             ):
                 _leave_zone(zone_id)
                 continue
+            if ticket.mobile:
+                queue_sms(
+                    ticket.mobile,
+                    f"【交管服务】{ticket.label} 号，大厅已有空位，请进入等候区。",
+                    kind="hall.room",
+                )
         admitted.append(ticket)
-        if ticket.mobile:
-            send_sms(
-                ticket.mobile,
-                f"【交管服务】{ticket.label} 号，大厅已有空位，请进入等候区。",
-                kind="hall.room",
-            )
     return admitted
 
 
 # --- calling -----------------------------------------------------------------------------------
-
-
-def _require_clerk(actor: Any, window: Window) -> None:
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER)
-    ensure_can_act_in(actor, window.service_point.region, action="hall.call")
 
 
 HEADS_PER_GROUP = 16
@@ -235,13 +233,14 @@ def _candidates(window: Window, now: datetime) -> list[Waiting]:
     served = {b.pk: b for b in window.businesses.all()}
     situation = policy.situation_of(window.service_point, now)
     engine = policy.engine(now)
+    first = engine.policy.priority_classes
     eligible: dict[str, list[int]] = {}
     for business_id, business in served.items():
         facts = policy.business_facts(business)
-        for applicant_class in CLASS_ORDER:
-            decision = engine.decide(situation, facts, applicant_class)
-            if window_may_serve(window.kind, decision.window_kinds, applicant_class):
-                eligible.setdefault(applicant_class, []).append(business_id)
+        for member in CLASS_ORDER:
+            decision = engine.decide(situation, facts, member)
+            if window_may_serve(window.kind, decision.window_kinds, member, first):
+                eligible.setdefault(member, []).append(business_id)
     result: list[Waiting] = []
     for applicant_class, business_ids in eligible.items():
         for on_time in (True, False):
@@ -262,15 +261,15 @@ def _candidates(window: Window, now: datetime) -> list[Waiting]:
     return result
 
 
-def call_next(actor: Any, window: Window, now: datetime | None = None) -> Ticket | None:
+def call_next(actor: Actor, window: Window, now: datetime | None = None) -> Ticket | None:
     """Claim the next ticket for this window. Races with other windows are settled by the
     conditional UPDATE: a lost race moves on to the next candidate."""
-    _require_clerk(actor, window)
+    access.check(actor, Action.HALL_SERVE, window)
     if not window.is_open:
         raise QueueRefused("window.closed", _("This window is closed."))
     moment = now or timezone.now()
     for candidate in order(_candidates(window, moment), moment, settings.HALL_AGEING_MINUTES):
-        with transaction.atomic():
+        with locking_transaction():
             claimed = Ticket.objects.filter(
                 pk=candidate.ticket_id, status=TicketStatus.WAITING
             ).update(status=TicketStatus.CALLED, window=window, called_at=moment)
@@ -287,9 +286,8 @@ def call_next(actor: Any, window: Window, now: datetime | None = None) -> Ticket
     return None
 
 
-def _own_ticket(actor: Any, ticket: Ticket, *statuses: str) -> None:
-    require_role(actor, Role.CLERK, Role.HALL_MANAGER)
-    ensure_can_act_in(actor, ticket.service_point.region, action="hall.ticket")
+def _own_ticket(actor: Actor, ticket: Ticket, *statuses: str) -> None:
+    access.check(actor, Action.HALL_SERVE, ticket)
     if ticket.status not in statuses:
         raise QueueRefused(
             "ticket.state",
@@ -298,10 +296,26 @@ def _own_ticket(actor: Any, ticket: Ticket, *statuses: str) -> None:
         )
 
 
-def recall(actor: Any, ticket: Ticket) -> Ticket:
+def _finished_elsewhere(ticket: Ticket) -> QueueRefused:
+    return QueueRefused(
+        "ticket.state",
+        _("Ticket %(label)s has just been finished or moved.") % {"label": ticket.label},
+    )
+
+
+def recall(actor: Actor, ticket: Ticket) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
-    with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(recalls=F("recalls") + 1)
+    window_id = ticket.window_id
+    if window_id is None:
+        raise _finished_elsewhere(ticket)
+    with locking_transaction():
+        if (
+            Ticket.objects.filter(
+                pk=ticket.pk, status=TicketStatus.CALLED, window_id=window_id
+            ).update(recalls=F("recalls") + 1)
+            != 1
+        ):
+            raise _finished_elsewhere(ticket)
         Call.objects.create(
             ticket=ticket,
             service_point_id=ticket.service_point_id,
@@ -313,9 +327,9 @@ def recall(actor: Any, ticket: Ticket) -> Ticket:
 
 
 def _finish(ticket: Ticket, status: str, now: datetime) -> None:
-    with transaction.atomic():
+    with locking_transaction():
         if (
-            Ticket.objects.filter(pk=ticket.pk, status__in=IN_ZONE).update(
+            Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.CALLED).update(
                 status=status, completed_at=now
             )
             != 1
@@ -323,18 +337,18 @@ def _finish(ticket: Ticket, status: str, now: datetime) -> None:
             raise QueueRefused("ticket.state", _("This ticket is already finished."))
         _leave_zone(ticket.zone_id)
         if ticket.booking_id and status == TicketStatus.DONE:
-            Booking.objects.filter(pk=ticket.booking_id).update(status=BookingStatus.DONE)
+            booking_services.served(ticket.booking_id)
     admit_waiting_outside(ticket.zone_id, now)
 
 
-def complete(actor: Any, ticket: Ticket, now: datetime | None = None) -> Ticket:
+def complete(actor: Actor, ticket: Ticket, now: datetime | None = None) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     _finish(ticket, TicketStatus.DONE, now or timezone.now())
     ticket.refresh_from_db()
     return ticket
 
 
-def skip(actor: Any, ticket: Ticket, now: datetime | None = None) -> Ticket:
+def skip(actor: Actor, ticket: Ticket, now: datetime | None = None) -> Ticket:
     """The called person did not come to the window."""
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     _finish(ticket, TicketStatus.SKIPPED, now or timezone.now())
@@ -343,7 +357,7 @@ def skip(actor: Any, ticket: Ticket, now: datetime | None = None) -> Ticket:
     return ticket
 
 
-def transfer(actor: Any, ticket: Ticket, business: Business) -> Ticket:
+def transfer(actor: Actor, ticket: Ticket, business: Business) -> Ticket:
     """Send a called ticket back to the queue for another business, keeping its arrival time."""
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     served = Window.objects.filter(
@@ -351,21 +365,32 @@ def transfer(actor: Any, ticket: Ticket, business: Business) -> Ticket:
     )
     if not served.exists():
         raise QueueRefused("no_window", _("No open window serves that business here."))
-    Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.CALLED).update(
-        status=TicketStatus.WAITING, business=business, window=None, called_at=None
-    )
-    record(actor, "hall.transfer", target=ticket, summary=f"{ticket.label} → {business.code}")
+    window_id = ticket.window_id
+    if window_id is None:
+        raise _finished_elsewhere(ticket)
+    with locking_transaction():
+        if (
+            Ticket.objects.filter(
+                pk=ticket.pk, status=TicketStatus.CALLED, window_id=window_id
+            ).update(status=TicketStatus.WAITING, business=business, window=None, called_at=None)
+            != 1
+        ):
+            raise _finished_elsewhere(ticket)
+        record(actor, "hall.transfer", target=ticket, summary=f"{ticket.label} → {business.code}")
     ticket.refresh_from_db()
     return ticket
 
 
-def set_window_open(actor: Any, window: Window, is_open: bool) -> Window:
-    require_role(actor, Role.HALL_MANAGER)
-    ensure_can_act_in(actor, window.service_point.region, action="hall.window")
-    Window.objects.filter(pk=window.pk).update(is_open=is_open)
-    record(actor, "window.open" if is_open else "window.close", target=window, summary=str(window))
-    window.refresh_from_db()
-    return window
+def current_ticket(actor: Actor, window: Window) -> Ticket | None:
+    """The ticket this window has called and not finished (for a console that lost the
+    answer to call-next)."""
+    access.check(actor, Action.HALL_SERVE, window)
+    return (
+        Ticket.objects.filter(window=window, status=TicketStatus.CALLED)
+        .select_related("zone", "business", "window")
+        .order_by("-called_at")
+        .first()
+    )
 
 
 # --- metrics -----------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import can_act_in
+from trafficdesk.accounts import access
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.vocabulary import ApplicantClass, parse_class
 from trafficdesk.hallqueue import services
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
-from trafficdesk.policy.views import CLASS_LABELS
+from trafficdesk.sites import services as sites
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 
 SSE_SECONDS = 25
@@ -46,10 +47,7 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
                 )
                 if business is None:
                     raise services.QueueRefused("business.unknown", _("Choose a business."))
-                applicant_class = request.POST.get("class", "GENERAL")
-                if applicant_class not in CLASS_LABELS:
-                    applicant_class = "GENERAL"
-                ticket = services.walk_in(found, business, applicant_class)
+                ticket = services.walk_in(found, business, parse_class(request.POST.get("class")))
         except services.QueueRefused as exc:
             refusal = exc
     status = 409 if refusal else 200
@@ -59,7 +57,7 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
         {
             "point": found,
             "businesses": businesses,
-            "classes": list(CLASS_LABELS.items()),
+            "classes": ApplicantClass.choices,
             "ticket": ticket,
             "refusal": refusal,
         },
@@ -113,12 +111,17 @@ def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
 
 
 def _my_windows(user: Any) -> Any:
-    return Window.objects.filter(service_point_id=user.service_point_id).select_related(
-        "service_point__region", "zone"
+    """The windows of the clerk's own service point."""
+    return access.scope(
+        user,
+        Window.objects.filter(service_point_id=user.service_point_id).select_related(
+            "service_point__region", "zone"
+        ),
+        Action.HALL_SERVE,
     )
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER)
+@permission_required(Action.HALL_SERVE)
 def console(request: HttpRequest) -> HttpResponse:
     """The clerk's console: choose a window, call the next ticket, recall, skip, transfer, complete."""
     user: Any = request.user
@@ -152,7 +155,7 @@ def console(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER)
+@permission_required(Action.HALL_SERVE)
 @require_POST
 def console_action(request: HttpRequest, action: str) -> HttpResponse:
     user: Any = request.user
@@ -195,7 +198,7 @@ def console_action(request: HttpRequest, action: str) -> HttpResponse:
     return redirect(f"{request.path.rsplit('/', 2)[0]}/?window={window.pk}")
 
 
-@role_required(Role.HALL_MANAGER)
+@permission_required(Action.WINDOW_OPEN_CLOSE)
 def my_hall(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.service_point_id is None:
@@ -208,21 +211,18 @@ def my_hall(request: HttpRequest) -> HttpResponse:
     return manager(request, user.service_point.code)
 
 
-@role_required(Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.HALL_WATCH)
 def manager(request: HttpRequest, point: str) -> HttpResponse:
     """The hall manager's page: windows open and closed, zone occupancy, the queue by class, waits."""
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
-    if not can_act_in(request.user, found.region):
-        return render(
-            request, "403.html", {"exception": _("This hall is outside your region.")}, status=403
-        )
+    access.check(request.user, Action.HALL_WATCH, found)
     if request.method == "POST":
         window = get_object_or_404(
             Window.objects.select_related("service_point__region"),
             pk=request.POST.get("window"),
             service_point=found,
         )
-        services.set_window_open(request.user, window, request.POST.get("open") == "1")
+        sites.set_window_open(request.user, window, request.POST.get("open") == "1")
         return redirect("hallqueue:manager", point=found.code)
     return render(
         request,

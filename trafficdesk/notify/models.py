@@ -5,26 +5,38 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SmsStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting to be sent")
+    SENDING = "sending", _("being sent")
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
 
 
 class SmsMessage(models.Model):
-    """The SMS outbox: every message the system sent, with its number masked and secrets hidden."""
+    """The SMS outbox. A notice is written here in the transaction that decides it and sent
+    by the background worker after the commit (notify.services). Once sent, only the masked
+    recipient and the masked text are kept; the full number and text are blanked."""
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=40)
     recipient_masked = models.CharField(_("recipient"), max_length=20)
     body = models.TextField(_("text"))
-    backend = models.CharField(_("backend"), max_length=120)
-    status = models.CharField(_("status"), max_length=10, choices=SmsStatus.choices)
+    backend = models.CharField(_("backend"), max_length=120, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.QUEUED
+    )
     error = models.CharField(_("error"), max_length=300, blank=True)
+    recipient = models.CharField(max_length=20, blank=True, editable=False)
+    text = models.TextField(blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claim = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("SMS message")
         verbose_name_plural = _("SMS outbox")
         default_permissions = ("view",)
+        indexes = [models.Index(fields=["status", "created_at"], name="sms_pending")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} → {self.recipient_masked}"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +15,8 @@ class Channel(models.TextChoices):
 
 
 class OnlineApplication(models.Model):
+    owner_field: ClassVar[str] = "applicant"
+
     reference = models.CharField(_("reference"), max_length=24, unique=True)
     business = models.ForeignKey(
         "catalog.Business", verbose_name=_("business"), on_delete=models.PROTECT, related_name="+"

@@ -9,16 +9,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import Role, User
-from trafficdesk.accounts.services import require_role
+from trafficdesk.accounts.services import citizen_for
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.errors import Refusal
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -29,7 +33,7 @@ from trafficdesk.core.validators import (
     parse_plate,
     parse_resident_id,
 )
-from trafficdesk.notify.services import send_sms
+from trafficdesk.notify.services import queue_sms
 from trafficdesk.online import rules
 from trafficdesk.online.carriers import adapter_for
 from trafficdesk.online.models import (
@@ -43,13 +47,13 @@ from trafficdesk.online.models import (
 )
 from trafficdesk.online.rules import FieldKind, Status
 
-STAFF = (Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
 
+class ApplicationError(Refusal):
+    code = "application.invalid"
+    status = 422
 
-class ApplicationError(ValueError):
     def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.errors = errors or {}
 
 
@@ -117,36 +121,27 @@ def _reference() -> str:
     return f"WS{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def _notify(application: OnlineApplication, text: str) -> Any:
-    mobile = application.delivery_mobile or application.applicant.mobile
-    return send_sms(mobile, text, kind=f"online.{application.status}") if mobile else None
-
-
 def _event(
     application: OnlineApplication, before: str, actor: Any, note: str = ""
 ) -> ApplicationEvent:
-    """Record a step; its SMS goes out only once the step is committed."""
-    label = actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor)
-    event = ApplicationEvent.objects.create(
-        application=application,
-        from_status=before,
-        to_status=application.status,
-        actor_label=label,
-        note=note[:300],
-    )
+    """Record a step with its notice, written to the outbox in the step's transaction (sent
+    after the commit, never if the step rolls back)."""
+    label = actor.get_username() if hasattr(actor, "get_username") else str(actor)
     text = (
         f"【交管服务】您的网上业务{application.reference}：{rules.STATUS_ZH[Status(application.status)]}"
         + (f"（{note}）" if note else "")
         + "。"
     )
-
-    def send() -> None:
-        notice = _notify(application, text)
-        if notice is not None:
-            ApplicationEvent.objects.filter(pk=event.pk).update(notice=notice)
-
-    transaction.on_commit(send)
-    return event
+    mobile = application.delivery_mobile or application.applicant.mobile
+    notice = queue_sms(mobile, text, kind=f"online.{application.status}") if mobile else None
+    return ApplicationEvent.objects.create(
+        application=application,
+        from_status=before,
+        to_status=application.status,
+        actor_label=label,
+        note=note[:300],
+        notice=notice,
+    )
 
 
 def check_upload(name: str, content: bytes) -> str:
@@ -169,6 +164,8 @@ def submit(
     filed_by: Any = None,
 ) -> OnlineApplication:
     """A citizen applies (or a clerk files for a caller: channel 'phone')."""
+    if filed_by is None:
+        access.check(applicant, Action.ONLINE_APPLY)
     if not business.online or not business.active:
         raise ApplicationError(_("This business cannot be done online."))
     cleaned = validate_form(business, data)
@@ -206,17 +203,16 @@ def submit(
 
 
 def file_by_phone(
-    clerk: Any, caller_mobile: str, business: Business, data: dict[str, Any], **delivery: str
+    clerk: Actor, caller_mobile: str, business: Business, data: dict[str, Any], **delivery: str
 ) -> OnlineApplication:
-    require_role(clerk, *STAFF)
-    mobile = normalise_mobile(caller_mobile)
-    applicant, created = User.objects.get_or_create(
-        mobile=mobile,
-        defaults={"username": f"citizen-{secrets.token_hex(6)}", "role": Role.CITIZEN},
-    )
-    if created:
-        applicant.set_unusable_password()
-        applicant.save(update_fields=["password"])
+    access.check(clerk, Action.ONLINE_PHONE_FILING)
+    try:
+        mobile = normalise_mobile(caller_mobile)
+    except InvalidValue as exc:
+        raise ApplicationError(
+            _("Some fields are not valid."), {"caller_mobile": exc.message()}
+        ) from exc
+    applicant = citizen_for(mobile)
     if applicant.role != Role.CITIZEN:
         raise ApplicationError(_("That number belongs to a staff account."))
     return submit(applicant, business, data, filed_by=clerk, **delivery)
@@ -233,10 +229,9 @@ def move(
             % {"now": rules.STATUS_ZH[Status(before)], "next": rules.STATUS_ZH[Status(target)]}
         )
     if (Status(before), Status(target)) in rules.CITIZEN_MOVES:
-        if actor.pk != application.applicant_id:
-            raise PermissionDenied(_("Only the applicant resubmits."))
+        access.check(actor, Action.ONLINE_RESUBMIT, application)
     else:
-        require_role(actor, *STAFF)
+        access.check(actor, Action.ONLINE_REVIEW, application)
     if target in (Status.REJECTED, Status.NEEDS_MORE) and not note.strip():
         raise ApplicationError(_("Say why, so that the applicant knows what to do."))
     with transaction.atomic():
@@ -263,10 +258,9 @@ def move(
 
 
 def add_attachment(
-    actor: Any, application: OnlineApplication, name: str, content: bytes
+    actor: Actor, application: OnlineApplication, name: str, content: bytes
 ) -> Attachment:
-    if actor.pk != application.applicant_id and getattr(actor, "role", None) not in STAFF:
-        raise PermissionDenied(_("This application is not yours."))
+    access.check(actor, Action.ONLINE_VIEW, application)
     kind = check_upload(name, content)
     if application.attachments.count() >= 10:
         raise ApplicationError(_("At most 10 files per application."))
@@ -322,6 +316,8 @@ def add_tracking(
     actor: Any = None,
 ) -> TrackingEvent:
     """A carrier event, entered by staff or received by the webhook. DELIVERED closes the flow."""
+    if actor is not None:
+        access.check(actor, Action.ONLINE_REVIEW, shipment.application)
     if status not in ShipmentStatus.values:
         raise ApplicationError(_("Unknown shipment status."))
     with transaction.atomic():
@@ -394,5 +390,20 @@ def receive_carrier_event(
         raise WebhookRefused(400, f"bad event: {exc}") from None
 
 
-def visible_to(actor: Any, application: OnlineApplication) -> bool:
-    return actor.pk == application.applicant_id or getattr(actor, "role", None) in STAFF
+def visible_to(actor: Actor, application: OnlineApplication) -> bool:
+    return access.allows(actor, Action.ONLINE_VIEW, application)
+
+
+def is_reviewer(actor: Actor) -> bool:
+    """Whether `actor` works the online centre's queue (for showing the review actions)."""
+    return access.allows(actor, Action.ONLINE_REVIEW)
+
+
+def review_queue(actor: Actor) -> QuerySet[OnlineApplication]:
+    """Open applications, most urgent first (the online centre's queue)."""
+    access.check(actor, Action.ONLINE_REVIEW)
+    return (
+        OnlineApplication.objects.exclude(status__in=[Status.REJECTED, Status.DELIVERED])
+        .select_related("business")
+        .order_by("sla_due_at")
+    )

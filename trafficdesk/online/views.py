@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
 from trafficdesk.online import rules, services
 from trafficdesk.online.models import OnlineApplication, ShipmentStatus
 
@@ -45,18 +44,11 @@ def _fields(business: Business, data: Any, errors: dict[str, str]) -> list[dict[
     ]
 
 
-@login_required
+@permission_required(Action.ONLINE_APPLY)
 def apply(request: HttpRequest, code: str) -> HttpResponse:
     """A citizen applies online, with photos or scans attached."""
     business = get_object_or_404(Business, code=code, online=True, active=True)
     user: Any = request.user
-    if user.role != Role.CITIZEN:
-        return render(
-            request,
-            "403.html",
-            {"exception": _("Staff file applications by telephone.")},
-            status=403,
-        )
     errors: dict[str, str] = {}
     problem = None
     if request.method == "POST":
@@ -95,7 +87,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 def mine(request: HttpRequest) -> HttpResponse:
     found = (
         OnlineApplication.objects.filter(applicant_id=request.user.pk)
@@ -105,7 +97,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "online/mine.html", {"applications": found[:100]})
 
 
-@login_required
+@permission_required(Action.ACCOUNT_VIEW)
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     application = get_object_or_404(
         OnlineApplication.objects.select_related("business", "applicant"), reference=reference
@@ -132,7 +124,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "shipment": shipment,
             "events": application.events.all(),
             "status_zh": rules.STATUS_ZH,
-            "is_staff_view": user.role in services.STAFF,
+            "is_staff_view": services.is_reviewer(user),
             "next_steps": _next_steps(application),
             "shipment_statuses": ShipmentStatus.choices,
         },
@@ -149,20 +141,18 @@ def _next_steps(application: OnlineApplication) -> list[str]:
     ]
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.ONLINE_REVIEW)
 def queue(request: HttpRequest) -> HttpResponse:
     """The online centre's review queue, most urgent first, with SLA timers."""
     now = timezone.now()
-    open_ = OnlineApplication.objects.exclude(status__in=["rejected", "delivered"]).select_related(
-        "business"
-    )
     rows = [
-        (a, (a.sla_due_at - now).total_seconds() / 3600) for a in open_.order_by("sla_due_at")[:200]
+        (a, (a.sla_due_at - now).total_seconds() / 3600)
+        for a in services.review_queue(request.user)[:200]
     ]
     return render(request, "online/queue.html", {"rows": rows, "status_zh": rules.STATUS_ZH})
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.ONLINE_REVIEW)
 def act(request: HttpRequest, reference: str) -> HttpResponse:
     application = get_object_or_404(
         OnlineApplication.objects.select_related("business", "applicant"), reference=reference
@@ -200,7 +190,7 @@ def act(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("online:detail", reference)
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN)
+@permission_required(Action.ONLINE_PHONE_FILING)
 def phone(request: HttpRequest, code: str) -> HttpResponse:
     """A clerk files an application for a caller (telephone channel)."""
     business = get_object_or_404(Business, code=code, online=True, active=True)
@@ -218,8 +208,6 @@ def phone(request: HttpRequest, code: str) -> HttpResponse:
             )
         except services.ApplicationError as exc:
             errors, problem = exc.errors, exc.message
-        except ValueError as exc:
-            errors, problem = {"caller_mobile": str(exc)}, _("Some fields are not valid.")
         else:
             messages.success(request, _("Filed as %(ref)s.") % {"ref": application.reference})
             return redirect("online:detail", application.reference)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.core.actions import Action
 from trafficdesk.planning import services
 from trafficdesk.sites.models import ServicePoint
 
@@ -35,9 +35,9 @@ class PlanQuery(Schema):
 )
 def plan(request: HttpRequest, point: str, query: Query[PlanQuery]) -> Any:
     """Windows each business group needs for the target, e.g. 90% wait under 15 minutes."""
-    require_role(request.user, Role.REGIONAL_ADMIN, Role.HALL_MANAGER)
+    access.check(request.user, Action.PLAN_VIEW)
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
-    ensure_can_act_in(request.user, found.region, action="planning.view")
+    access.check(request.user, Action.PLAN_VIEW, found)
     if not (0 < query.target_share < 1 and 0 < query.target_minutes <= 240):
         return Status(
             422, {"code": "target", "detail": "target_share in (0,1), target_minutes in (0,240]"}

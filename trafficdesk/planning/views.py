@@ -4,24 +4,21 @@ import json
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.core.actions import Action
 from trafficdesk.planning import services
 from trafficdesk.sites.models import ServicePoint
 
 
-@role_required(Role.REGIONAL_ADMIN, Role.HALL_MANAGER)
+@permission_required(Action.PLAN_VIEW)
 def planner(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    points = ServicePoint.objects.select_related("region")
-    if not user.is_superuser:
-        own = user.region.path if user.region else "-"
-        points = points.filter(Q(region__path=own) | Q(region__path__startswith=own + "/"))
+    points = access.scope(user, ServicePoint.objects.select_related("region"), Action.PLAN_VIEW)
     point = points.filter(code=request.GET.get("point", "")).first() or points.first()
     try:
         day = (

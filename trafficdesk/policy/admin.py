@@ -6,16 +6,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.accounts.services import can_act_in
-from trafficdesk.core.admin import AppendOnlyAdmin, ReadOnlyAdmin, RegionScopedAdmin
+from trafficdesk.accounts import access
+from trafficdesk.core.actions import Action
+from trafficdesk.core.admin import AppendOnlyAdmin, ReadOnlyAdmin
 from trafficdesk.policy import services
 from trafficdesk.policy.models import DomainEvent, PhaseSetting, PolicyVersion
+from trafficdesk.regions.services import regions_for
 
 
-class PolicyVersionForm(forms.ModelForm):
+class PolicyVersionForm(forms.ModelForm):  # type: ignore[type-arg]
     document = forms.CharField(
         label=_("policy document (JSON)"), widget=forms.Textarea(attrs={"rows": 30, "cols": 100})
     )
@@ -39,6 +42,8 @@ class PolicyVersionForm(forms.ModelForm):
 class PolicyVersionAdmin(AppendOnlyAdmin):
     """Every change is a new version with a reason and an effective time; old ones stay."""
 
+    view_action = Action.POLICY_OVERVIEW
+    add_action = Action.POLICY_PUBLISH
     form = PolicyVersionForm
     list_display = ("__str__", "effective_from", "author", "reason", "created_at")
     readonly_fields = ("author", "created_at")
@@ -46,17 +51,18 @@ class PolicyVersionAdmin(AppendOnlyAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"document": services.current_policy().to_json()}
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        version = services.publish_policy(
+    def save_through_service(
+        self, request: HttpRequest, obj: Any, form: ModelForm, change: bool
+    ) -> PolicyVersion:
+        return services.publish_policy(
             request.user,
             form.cleaned_data["document"],
             reason=obj.reason,
             effective_from=obj.effective_from,
         )
-        obj.pk = version.pk
 
 
-class PhaseSettingForm(forms.ModelForm):
+class PhaseSettingForm(forms.ModelForm):  # type: ignore[type-arg]
     actor: Any = None
 
     class Meta:
@@ -66,15 +72,17 @@ class PhaseSettingForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         region = data.get("region")
-        if region is not None and not can_act_in(self.actor, region):
-            raise ValidationError(
-                _("%(region)s is outside your region of authority.") % {"region": region}
-            )
+        if region is not None:
+            problem = access.why_not(self.actor, Action.PHASE_SET, region)
+            if problem:
+                raise ValidationError(problem)
         return data
 
 
 @admin.register(PhaseSetting)
-class PhaseSettingAdmin(AppendOnlyAdmin, RegionScopedAdmin):
+class PhaseSettingAdmin(AppendOnlyAdmin):
+    view_action = Action.PHASE_SET
+    add_action = Action.PHASE_SET
     form = PhaseSettingForm
     list_display = ("region", "phase", "effective_from", "author", "reason", "recorded_at")
     list_filter = ("phase",)
@@ -89,29 +97,23 @@ class PhaseSettingAdmin(AppendOnlyAdmin, RegionScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "region":
-            from trafficdesk.regions.models import Region
-
-            user: Any = request.user
-            kwargs["queryset"] = (
-                Region.objects.all()
-                if user.is_superuser
-                else Region.objects.filter(services.regions_for(user))
-            )
-            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+            kwargs["queryset"] = regions_for(request.user, Action.PHASE_SET)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        setting = services.set_phase(
+    def save_through_service(
+        self, request: HttpRequest, obj: Any, form: ModelForm, change: bool
+    ) -> PhaseSetting:
+        return services.set_phase(
             request.user,
             obj.region,
             obj.phase,
             reason=obj.reason,
             effective_from=obj.effective_from,
         )
-        obj.pk = setting.pk
 
 
 @admin.register(DomainEvent)
 class DomainEventAdmin(ReadOnlyAdmin):
+    view_action = Action.EVENTS_READ
     list_display = ("created_at", "kind", "region", "effective_from", "summary", "handled_at")
     list_filter = ("kind",)

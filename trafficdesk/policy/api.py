@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -9,14 +9,13 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.policy import services
 from trafficdesk.policy.rules import Decision
 from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint
 
 router = Router(tags=["policy"])
-
-ApplicantClass = Literal["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]
 
 
 class Problem(Schema):
@@ -45,7 +44,7 @@ class DecisionOut(Schema):
 class DecisionQuery(Schema):
     point: str = Field(..., min_length=1, max_length=20, description="service point code")
     business: str = Field(..., min_length=1, max_length=20, description="business code")
-    applicant_class: ApplicantClass = Field("GENERAL", alias="class")
+    applicant_class: ApplicantClass = Field(DEFAULT_CLASS, alias="class")
     at: datetime | None = None
 
 
@@ -64,7 +63,7 @@ class PointDecisionOut(Schema):
 class OpenServicesQuery(Schema):
     region: str = Field(..., pattern=r"^\d{6}$", description="county, city or province code")
     business: str = Field(..., min_length=1, max_length=20)
-    applicant_class: ApplicantClass = Field("GENERAL", alias="class")
+    applicant_class: ApplicantClass = Field(DEFAULT_CLASS, alias="class")
     at: datetime | None = None
 
 
@@ -116,10 +115,10 @@ class PolicyOut(Schema):
 def _decision_out(decision: Decision) -> dict[str, Any]:
     return {
         "open": decision.open,
-        "window_kinds": list(decision.window_kinds),
+        "window_kinds": [str(kind) for kind in decision.window_kinds],
         "appointment_required": decision.appointment_required,
         "capacity_factor": decision.capacity_factor,
-        "risk_level": decision.risk_level,
+        "risk_level": str(decision.risk_level),
         "effective_phase": decision.effective_phase,
         "online_alternative": decision.online_alternative,
         "recommend_more_windows": decision.recommend_more_windows,
@@ -159,7 +158,7 @@ def open_services(request: HttpRequest, query: Query[OpenServicesQuery]) -> Any:
     return {
         "region": region.code,
         "business": business.code,
-        "applicant_class": query.applicant_class,
+        "applicant_class": str(query.applicant_class),
         "online_alternative": answer.online,
         "open": [_point_out(a) for a in answer.open],
         "closed": [_point_out(a) for a in answer.closed],

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LEVELS = ("LOW", "MEDIUM", "HIGH")
-CLASSES = ("EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL")
-WINDOW_KINDS = ("normal", "emergency", "green")
-POINT_KINDS = ("hall", "branch", "exam_centre", "quick_claim", "service_station")
+from trafficdesk.core.vocabulary import ApplicantClass, RiskLevel, ServicePointKind, WindowKind
+
+LEVELS = tuple(RiskLevel.values)
+CLASSES = tuple(ApplicantClass.values)
 MAX_PHASE = 3
 DEFAULT_POLICY_FILE = Path(__file__).parent / "data" / "default_policy.json"
-
-Level = Literal["LOW", "MEDIUM", "HIGH"]
-ApplicantClassName = Literal["EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL"]
-WindowKindName = Literal["normal", "emergency", "green"]
-PointKindName = Literal["hall", "branch", "exam_centre", "quick_claim", "service_station"]
 
 
 class PolicyDocument(BaseModel):
@@ -30,14 +24,14 @@ class PolicyDocument(BaseModel):
     phase_categories: dict[str, list[str]] = Field(
         description="phase → business categories opening then"
     )
-    phase_point_kinds: dict[str, list[PointKindName]] = Field(default_factory=dict)
+    phase_point_kinds: dict[str, list[ServicePointKind]] = Field(default_factory=dict)
     default_business_phase: int = Field(MAX_PHASE, ge=0, le=MAX_PHASE)
-    priority_classes: list[ApplicantClassName]
+    priority_classes: list[ApplicantClass]
     priority_categories: list[str]
     capacity_factor: dict[str, float]
     walk_in_allowed: dict[str, bool]
-    window_kinds: dict[str, dict[str, list[WindowKindName]]]
-    unassessed_county_level: Level = "HIGH"
+    window_kinds: dict[str, dict[str, list[WindowKind]]]
+    unassessed_county_level: RiskLevel = RiskLevel.HIGH
 
     @model_validator(mode="after")
     def _risk_never_opens_more(self) -> PolicyDocument:
@@ -85,14 +79,18 @@ class PolicyDocument(BaseModel):
                     )
         for level in LEVELS:
             by_class = self.window_kinds.get(level, {})
-            someone_at_emergency = any("emergency" in kinds for kinds in by_class.values())
-            if someone_at_emergency and "emergency" not in by_class.get("EMERGENCY", []):
+            someone_at_emergency = any(WindowKind.EMERGENCY in kinds for kinds in by_class.values())
+            if someone_at_emergency and WindowKind.EMERGENCY not in by_class.get(
+                ApplicantClass.EMERGENCY, []
+            ):
                 problems.append(
                     f"at {level}, EMERGENCY applicants must be served at emergency windows"
                 )
-        if "EMERGENCY" not in self.priority_classes:
+        if ApplicantClass.EMERGENCY not in self.priority_classes:
             problems.append("EMERGENCY must be a priority class")
-        if "emergency" not in self.window_kinds.get("HIGH", {}).get("EMERGENCY", []):
+        if WindowKind.EMERGENCY not in self.window_kinds.get(RiskLevel.HIGH, {}).get(
+            ApplicantClass.EMERGENCY, []
+        ):
             problems.append("at HIGH, EMERGENCY applicants must be served at emergency windows")
         if problems:
             raise ValueError("; ".join(problems))

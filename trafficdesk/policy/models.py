@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -36,6 +38,8 @@ class PolicyVersion(models.Model):
 class PhaseSetting(models.Model):
     """A region's reopening phase from a moment on (R3). A county follows its own setting,
     else its city's, else its province's; the risk level caps it."""
+
+    region_lookup: ClassVar[str] = "region"
 
     region = models.ForeignKey(
         "regions.Region",

@@ -9,18 +9,37 @@ of values, so the engine memoises them; a province-wide sweep is mostly dictiona
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
+from trafficdesk.core.vocabulary import (
+    CLASS_RANK,
+    ApplicantClass,
+    RiskLevel,
+    WindowKind,
+    name_in,
+)
 from trafficdesk.policy.document import PolicyDocument
 
-CLASS_ORDER = ("EMERGENCY", "ESSENTIAL", "GREEN", "RESUMPTION", "GENERAL")
-LEVEL_ZH = {"LOW": "低风险", "MEDIUM": "中风险", "HIGH": "高风险"}
-CLASS_ZH = {
-    "EMERGENCY": "应急保障（救护/防疫）",
-    "ESSENTIAL": "关键物资运输",
-    "GREEN": "鲜活农产品/生活必需品运输",
-    "RESUMPTION": "复工复产/货运物流",
-    "GENERAL": "一般群众",
-}
+
+@cache
+def _zh(kind: str, value: str) -> str:
+    """The Chinese name of a risk level or applicant class, for the reasons' Chinese text."""
+    member = RiskLevel(value) if kind == "level" else ApplicantClass(value)
+    return name_in(member, "zh-hans")
+
+
+def level_zh(level: str) -> str:
+    return _zh("level", level)
+
+
+def class_zh(applicant_class: str) -> str:
+    return _zh("class", applicant_class)
+
+
+def is_priority(policy: PolicyDocument, applicant_class: str) -> bool:
+    """Whether this class is served first under this policy: it may use the capacity held
+    for priority, and emergency windows (the policy's `priority_classes`)."""
+    return applicant_class in policy.priority_classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +102,7 @@ def effective_phase(policy: PolicyDocument, risk_level: str, region_phase: int) 
 def decide(
     policy: PolicyDocument, situation: Situation, business: BusinessFacts, applicant_class: str
 ) -> Decision:
-    if applicant_class not in CLASS_ORDER:
+    if applicant_class not in CLASS_RANK:
         raise ValueError(f"unknown applicant class {applicant_class!r}")
     reasons: list[Reason] = []
     level = situation.risk_level
@@ -92,7 +111,7 @@ def decide(
         reasons.append(
             Reason(
                 "R1.UNASSESSED",
-                f"该区县尚未评定风险等级，按{LEVEL_ZH[level]}处理",
+                f"该区县尚未评定风险等级，按{level_zh(level)}处理",
                 f"the county has no risk assessment; treated as {level}",
             )
         )
@@ -101,7 +120,7 @@ def decide(
         reasons.append(
             Reason(
                 "R3.PHASE_CAPPED",
-                f"{LEVEL_ZH[level]}地区最高只能恢复到第{phase}阶段（本地设定为第{situation.region_phase}阶段）",
+                f"{level_zh(level)}地区最高只能恢复到第{phase}阶段（本地设定为第{situation.region_phase}阶段）",
                 f"{level} risk caps the phase at {phase} (the region is set to phase {situation.region_phase})",
             )
         )
@@ -135,9 +154,9 @@ class _Context:
                 f"此类服务场所在第{kind_phase}阶段恢复，当前为第{self.phase}阶段",
                 f"this kind of service point reopens in phase {kind_phase}; the current phase is {self.phase}",
             )
-        is_emergency = self.applicant_class == "EMERGENCY"
+        is_emergency = self.applicant_class == ApplicantClass.EMERGENCY
         priority_business = business.category in policy.priority_categories
-        if self.level == "HIGH":
+        if self.level == RiskLevel.HIGH:
             if not situation.designated_emergency:
                 return self.closed(
                     "R1.HIGH.NOT_DESIGNATED",
@@ -157,7 +176,7 @@ class _Context:
                     "in a high-risk county emergency windows handle only plate and licence business",
                 )
             return self.opened(
-                ("emergency",),
+                (WindowKind.EMERGENCY,),
                 appointment=False,
                 rule=(
                     "R4.EMERGENCY_AT_ONCE",
@@ -173,7 +192,7 @@ class _Context:
                     "phase 0: emergency business only",
                 )
             return self.opened(
-                ("emergency",),
+                (WindowKind.EMERGENCY,),
                 appointment=False,
                 rule=(
                     "R4.EMERGENCY_AT_ONCE",
@@ -181,17 +200,17 @@ class _Context:
                     "handled at the emergency window at once",
                 ),
             )
-        if self.applicant_class in policy.priority_classes and priority_business:
+        if is_priority(policy, self.applicant_class) and priority_business:
             rule = (
                 (
                     "R5.GREEN_CHANNEL",
                     "鲜活农产品和生活必需品运输车辆走绿色通道快速办理",
                     "fresh produce and daily necessities go through the green channel",
                 )
-                if self.applicant_class == "GREEN"
+                if self.applicant_class == ApplicantClass.GREEN
                 else (
                     "R4.PRIORITY_FIRST",
-                    f"{CLASS_ZH[self.applicant_class]}优先办理（加急办）",
+                    f"{class_zh(self.applicant_class)}优先办理（加急办）",
                     f"{self.applicant_class} applicants are served first (expedited)",
                 )
             )
@@ -219,10 +238,13 @@ class _Context:
         else:
             rule = (
                 "R1.MEDIUM.BY_APPOINTMENT",
-                f"{LEVEL_ZH[self.level]}地区须预约办理，限流运行",
+                f"{level_zh(self.level)}地区须预约办理，限流运行",
                 f"{self.level} risk: by appointment only, at reduced capacity",
             )
-        if self.applicant_class == "RESUMPTION" and business.category in policy.priority_categories:
+        if (
+            self.applicant_class == ApplicantClass.RESUMPTION
+            and business.category in policy.priority_categories
+        ):
             self.reasons.append(
                 Reason(
                     "R2.RESUMPTION_FIRST",
@@ -235,7 +257,7 @@ class _Context:
     def no_window(self) -> Decision:
         return self.closed(
             "R1.NO_WINDOW_FOR_CLASS",
-            f"{LEVEL_ZH[self.level]}地区暂无服务该类申请人的窗口",
+            f"{level_zh(self.level)}地区暂无服务该类申请人的窗口",
             f"at {self.level} risk no window kind serves this class of applicant",
         )
 
@@ -247,7 +269,7 @@ class _Context:
         self, kinds: tuple[str, ...], *, appointment: bool, rule: tuple[str, str, str]
     ) -> Decision:
         self.reasons.append(Reason(*rule))
-        more = self.level == "LOW"
+        more = self.level == RiskLevel.LOW
         if more:
             self.reasons.append(
                 Reason(

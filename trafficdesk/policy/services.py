@@ -14,17 +14,19 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticValidationError
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
+from trafficdesk.core.actions import Action
+from trafficdesk.core.errors import Refusal
 from trafficdesk.policy.document import MAX_PHASE, PolicyDocument, default_policy
 from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, PolicyVersion
 from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
@@ -39,8 +41,8 @@ VERSIONS_CACHE_KEY = "policy:versions"
 _engines: dict[tuple[int, datetime | None], Engine] = {}
 
 
-class InvalidPolicyChange(ValueError):
-    pass
+class InvalidPolicyChange(Refusal):
+    code = "policy.invalid"
 
 
 # --- the policy document, cached ----------------------------------------------------------
@@ -108,9 +110,10 @@ def parse_policy(document: Any) -> PolicyDocument:
 
 
 def publish_policy(
-    actor: Any, document: Any, *, reason: str, effective_from: datetime | None = None
+    actor: Actor, document: Any, *, reason: str, effective_from: datetime | None = None
 ) -> PolicyVersion:
-    require_role(actor, Role.REGIONAL_ADMIN)
+    """A new version of the province's policy (a province administrator), from a moment on."""
+    access.check(actor, Action.POLICY_PUBLISH)
     parsed = parse_policy(document)
     if not reason.strip():
         raise InvalidPolicyChange(_("Give a reason for the change."))
@@ -119,7 +122,7 @@ def publish_policy(
         version = PolicyVersion.objects.create(
             document=parsed.model_dump(mode="json"),
             effective_from=moment,
-            author=actor if getattr(actor, "is_authenticated", False) else None,
+            author=access.as_user(actor),
             reason=reason.strip(),
         )
         record(
@@ -147,12 +150,11 @@ def publish_policy(
 
 
 def set_phase(
-    actor: Any, region: Region, phase: int, *, reason: str, effective_from: datetime | None = None
+    actor: Actor, region: Region, phase: int, *, reason: str, effective_from: datetime | None = None
 ) -> PhaseSetting:
     """Set a region's reopening phase (0-3) from a moment on. Checked before the transaction
     so that a refusal stays in the audit log."""
-    require_role(actor, Role.REGIONAL_ADMIN)
-    ensure_can_act_in(actor, region, action="phase.set")
+    access.check(actor, Action.PHASE_SET, region)
     if not 0 <= phase <= MAX_PHASE:
         raise InvalidPolicyChange(_("The phase is 0, 1, 2 or 3."))
     if not reason.strip():
@@ -163,7 +165,7 @@ def set_phase(
             region=region,
             phase=phase,
             effective_from=moment,
-            author=actor if getattr(actor, "is_authenticated", False) else None,
+            author=access.as_user(actor),
             reason=reason.strip(),
         )
         record(
@@ -398,8 +400,3 @@ def open_next(region: Region, at: datetime | None = None) -> list[tuple[ServiceP
         key=lambda p: readiness_key(p.ppe_complete, p.service_area_m2, p.diversion_ease, p.code)
     )
     return [(p, bool(p.open_window_list)) for p in points]  # type: ignore[attr-defined]
-
-
-def regions_for(actor: Any) -> Q:
-    own = actor.region.path if getattr(actor, "region", None) else "-"
-    return Q(path=own) | Q(path__startswith=own + "/")

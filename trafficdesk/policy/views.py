@@ -1,28 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass
 from trafficdesk.policy import services
 from trafficdesk.policy.models import DomainEvent, PolicyVersion
-from trafficdesk.policy.rules import CLASS_ORDER
 from trafficdesk.regions.models import Region, RegionLevel
-from trafficdesk.regions.services import current_levels
-
-CLASS_LABELS = {
-    "EMERGENCY": "应急保障（救护/防疫）/ emergency",
-    "ESSENTIAL": "关键物资运输 / essential supplies",
-    "GREEN": "鲜活农产品/生活必需品 / green channel",
-    "RESUMPTION": "复工复产/货运物流 / work resumption",
-    "GENERAL": "一般群众 / general",
-}
+from trafficdesk.regions.services import current_levels, regions_for
 
 
 def what_is_open(request: HttpRequest) -> HttpResponse:
@@ -41,7 +31,7 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
     online_businesses = Business.objects.filter(active=True, online=True)
     county_code = request.GET.get("county", "")
     business_code = request.GET.get("business", "")
-    applicant_class = request.GET.get("class", "GENERAL")
+    applicant_class = request.GET.get("class", DEFAULT_CLASS)
     answer, problem = None, None
     if county_code or business_code:
         county = Region.objects.filter(code=county_code).select_related("parent").first()
@@ -50,7 +40,7 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
             problem = _("Choose a county.")
         elif business is None:
             problem = _("Choose a business.")
-        elif applicant_class not in CLASS_ORDER:
+        elif applicant_class not in CLASS_RANK:
             problem = _("Choose an applicant class.")
         else:
             answer = services.open_services(county, business, applicant_class)
@@ -58,7 +48,7 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
         "counties": counties,
         "businesses": businesses,
         "online_businesses": online_businesses,
-        "classes": [(c, CLASS_LABELS[c]) for c in CLASS_ORDER],
+        "classes": ApplicantClass.choices,
         "county_code": county_code,
         "business_code": business_code,
         "applicant_class": applicant_class,
@@ -71,15 +61,10 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=422 if problem else 200)
 
 
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.POLICY_OVERVIEW)
 def overview(request: HttpRequest) -> HttpResponse:
     """The administrator's view of phases, risk caps, the open-next ranking and recent changes."""
-    user: Any = request.user
-    scope = (
-        Region.objects.all()
-        if user.is_superuser
-        else Region.objects.filter(services.regions_for(user))
-    )
+    scope = regions_for(request.user, Action.PHASE_SET)
     counties = list(scope.filter(level=RegionLevel.COUNTY).select_related("parent"))
     levels = current_levels(counties)
     phases = services.phases_in_force(counties)

@@ -7,18 +7,28 @@ from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from trafficdesk.core.admin import AppendOnlyAdmin, AuditedAdmin, RegionScopedAdmin
+from trafficdesk.core.actions import Action
+from trafficdesk.core.admin import AppendOnlyAdmin, GuardedAdmin
 from trafficdesk.regions import services
 from trafficdesk.regions.models import Region, RiskAssessment
 
 
 @admin.register(Region)
-class RegionAdmin(AuditedAdmin):
+class RegionAdmin(GuardedAdmin):
+    """GB/T 2260 reference data: names may be corrected (audited); codes are the standard's."""
+
+    view_action = Action.REGION_VIEW
+    change_action = Action.REGION_EDIT
     list_display = ("code", "name_zh", "name_en", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name_zh", "name_en")
-    readonly_fields = ("path",)
-    raw_id_fields = ("parent",)
+    fields = ("code", "name_zh", "name_en", "level", "parent", "path")
+    readonly_fields = ("code", "level", "parent", "path")
+
+    def save_through_service(
+        self, request: HttpRequest, obj: Any, form: ModelForm, change: bool
+    ) -> Region:
+        return services.rename_region(request.user, obj, obj.name_zh, obj.name_en)
 
 
 class RiskAssessmentForm(ModelForm):
@@ -39,9 +49,11 @@ class RiskAssessmentForm(ModelForm):
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(AppendOnlyAdmin, RegionScopedAdmin):
+class RiskAssessmentAdmin(AppendOnlyAdmin):
     """Risk history is append-only: an assessment is added, never edited or deleted."""
 
+    view_action = Action.RISK_SET
+    add_action = Action.RISK_SET
     form = RiskAssessmentForm
     list_display = ("region", "level", "effective_from", "author", "reason", "recorded_at")
     list_filter = ("level",)
@@ -55,12 +67,18 @@ class RiskAssessmentAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         form.actor = request.user  # type: ignore[attr-defined]
         return form
 
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        created = services.set_risk_level(
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "region":
+            kwargs["queryset"] = services.counties_for(request.user, Action.RISK_SET)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_through_service(
+        self, request: HttpRequest, obj: Any, form: ModelForm, change: bool
+    ) -> RiskAssessment:
+        return services.set_risk_level(
             request.user,
             obj.region,
             obj.level,
             reason=obj.reason,
             effective_from=obj.effective_from,
         )
-        obj.pk = created.pk

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from trafficdesk.core.vocabulary import RiskLevel
 
 
 class RegionLevel(models.TextChoices):
@@ -12,17 +16,10 @@ class RegionLevel(models.TextChoices):
     COUNTY = "county", _("county")
 
 
-class RiskLevel(models.TextChoices):
-    LOW = "LOW", _("low risk")
-    MEDIUM = "MEDIUM", _("medium risk")
-    HIGH = "HIGH", _("high risk")
-
-
-RISK_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
-
-
 class Region(models.Model):
     """A GB/T 2260 administrative division. `path` holds the codes from the province down."""
+
+    region_lookup: ClassVar[str] = ""
 
     code = models.CharField(_("GB/T 2260 code"), max_length=6, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
@@ -74,6 +71,8 @@ class Region(models.Model):
 
 class RiskAssessment(models.Model):
     """A county's risk level from a moment on. History is kept: entries are never changed."""
+
+    region_lookup: ClassVar[str] = "region"
 
     region = models.ForeignKey(
         Region,

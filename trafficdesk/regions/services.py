@@ -8,17 +8,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role
-from trafficdesk.accounts.services import can_act_in, ensure_can_act_in, require_role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
+from trafficdesk.core.actions import Action
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.rules import parse_risk_level
 
@@ -29,7 +30,11 @@ risk_level_changed = Signal()
 subscribers' writes commit or roll back with it (use on_commit for work after the commit)."""
 
 
-class InvalidRiskChange(ValueError):
+class InvalidRegionChange(ValueError):
+    pass
+
+
+class InvalidRiskChange(InvalidRegionChange):
     pass
 
 
@@ -54,14 +59,11 @@ def load_divisions(province_code: str, source: Path = DIVISIONS_CSV) -> int:
     return len(rows)
 
 
-def risk_change_problem(actor: Any, region: Region) -> str | None:
+def risk_change_problem(actor: Actor, region: Region) -> str | None:
     """Why `actor` may not set this region's risk level, or None when they may."""
-    if not (
-        getattr(actor, "is_superuser", False) or getattr(actor, "role", None) == Role.REGIONAL_ADMIN
-    ):
-        return _("Only a regional administrator sets risk levels.")
-    if not can_act_in(actor, region):
-        return _("%(region)s is outside your region of authority.") % {"region": str(region)}
+    why = access.why_not(actor, Action.RISK_SET, region)
+    if why is not None:
+        return why
     if region.level != RegionLevel.COUNTY:
         return _("Risk levels are set per county; %(region)s is a %(level)s.") % {
             "region": str(region),
@@ -79,7 +81,7 @@ def _as_county(region: Region) -> None:
 
 
 def set_risk_level(
-    actor: Any,
+    actor: Actor,
     region: Region,
     level: str,
     *,
@@ -90,8 +92,7 @@ def set_risk_level(
 
     Permission is checked before the transaction opens, so that the audit entry of a
     refusal is kept."""
-    require_role(actor, Role.REGIONAL_ADMIN)
-    ensure_can_act_in(actor, region, action="risk.set")
+    access.check(actor, Action.RISK_SET, region)
     _as_county(region)
     level = parse_risk_level(level)
     if not reason.strip():
@@ -101,7 +102,7 @@ def set_risk_level(
             region=region,
             level=level,
             effective_from=effective_from or timezone.now(),
-            author=actor if getattr(actor, "is_authenticated", False) else None,
+            author=access.as_user(actor),
             reason=reason.strip(),
         )
         record(
@@ -150,7 +151,7 @@ def _parse_moment(raw: str) -> datetime | None:
 
 
 def _validate_rows(
-    actor: Any, rows: Iterable[dict[str, str]], counties: dict[str, Region]
+    actor: Actor, rows: Iterable[dict[str, str]], counties: dict[str, Region]
 ) -> tuple[list[tuple[Region, str, datetime, str]], list[RowError]]:
     valid: list[tuple[Region, str, datetime, str]] = []
     errors: list[RowError] = []
@@ -163,7 +164,7 @@ def _validate_rows(
                 RowError(line, _("%(code)s is not a known county code.") % {"code": code or "''"})
             )
             continue
-        if not can_act_in(actor, region):
+        if not access.allows(actor, Action.RISK_SET, region):
             errors.append(
                 RowError(line, _("%(code)s is outside your region of authority.") % {"code": code})
             )
@@ -203,9 +204,9 @@ def _validate_rows(
     return valid, errors
 
 
-def import_risk_levels_csv(actor: Any, content: bytes | str) -> ImportResult:
+def import_risk_levels_csv(actor: Actor, content: bytes | str) -> ImportResult:
     """Import county risk levels from CSV (code,level,effective_from,reason). All rows or none."""
-    require_role(actor, Role.REGIONAL_ADMIN)
+    access.check(actor, Action.RISK_IMPORT)
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in (reader.fieldnames or [])]
@@ -245,3 +246,25 @@ def current_levels(
     ).order_by("region_id", "-effective_from", "-id"):
         latest.setdefault(assessment.region_id, assessment)
     return latest
+
+
+def counties_for(actor: Actor, action: Action) -> QuerySet[Region]:
+    """The counties in which `actor` may do `action` (for choosers)."""
+    return access.scope(actor, Region.objects.filter(level=RegionLevel.COUNTY), action)
+
+
+def regions_for(actor: Actor, action: Action) -> QuerySet[Region]:
+    """Every region (province, city, county) in which `actor` may do `action`."""
+    return access.scope(actor, Region.objects.all(), action)
+
+
+def rename_region(actor: Actor, region: Region, name_zh: str, name_en: str) -> Region:
+    """Correct a region's names (its code, level and place are the standard's)."""
+    access.check(actor, Action.REGION_EDIT, region)
+    if not name_zh.strip():
+        raise InvalidRegionChange(_("A region needs its Chinese name."))
+    with transaction.atomic():
+        Region.objects.filter(pk=region.pk).update(name_zh=name_zh.strip(), name_en=name_en.strip())
+        record(actor, "region.rename", target=region, summary=f"{region.code} {name_zh}")
+    region.refresh_from_db()
+    return region

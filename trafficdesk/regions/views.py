@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts import access
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.core.actions import Action
+from trafficdesk.core.vocabulary import RiskLevel
 from trafficdesk.regions import services
-from trafficdesk.regions.models import Region, RegionLevel, RiskLevel
+from trafficdesk.regions.models import Region, RegionLevel
 
 MAX_CSV_BYTES = 1_000_000
 
@@ -28,37 +27,39 @@ class RiskChangeForm(forms.Form):
     effective_from = forms.DateTimeField(label=gettext_lazy("Effective from"), required=False)
 
 
-def _counties_in_scope(user: Any) -> Any:
-    queryset = Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent")
-    if user.is_superuser:
-        return queryset
-    own = user.region.path if user.region else "-"
-    return queryset.filter(Q(path=own) | Q(path__startswith=own + "/"))
-
-
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.RISK_SET)
 def risk_overview(request: HttpRequest) -> HttpResponse:
-    counties = list(_counties_in_scope(request.user))
+    counties = list(
+        access.scope(
+            request.user,
+            Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent"),
+            Action.RISK_SET,
+        )
+    )
     current = services.current_levels(counties)
     rows = [(county, current.get(county.pk)) for county in counties]
     return render(request, "regions/risk.html", {"rows": rows})
 
 
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.RISK_SET)
 def risk_change(request: HttpRequest, code: str) -> HttpResponse:
     region = get_object_or_404(Region, code=code)
     form = RiskChangeForm(request.POST or None)
     problem = services.risk_change_problem(request.user, region)
     if request.method == "POST" and form.is_valid():
-        services.set_risk_level(
-            request.user,
-            region,
-            form.cleaned_data["level"],
-            reason=form.cleaned_data["reason"],
-            effective_from=form.cleaned_data["effective_from"],
-        )
-        messages.success(request, _("Risk level of %(region)s recorded.") % {"region": region})
-        return redirect("regions:risk")
+        try:
+            services.set_risk_level(
+                request.user,
+                region,
+                form.cleaned_data["level"],
+                reason=form.cleaned_data["reason"],
+                effective_from=form.cleaned_data["effective_from"],
+            )
+        except services.InvalidRiskChange as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Risk level of %(region)s recorded.") % {"region": region})
+            return redirect("regions:risk")
     history = region.risk_assessments.select_related("author").order_by("-effective_from", "-id")[
         :50
     ]
@@ -70,7 +71,7 @@ def risk_change(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@role_required(Role.REGIONAL_ADMIN)
+@permission_required(Action.RISK_IMPORT)
 def risk_import(request: HttpRequest) -> HttpResponse:
     form = RiskImportForm(request.POST or None, request.FILES or None)
     result = None

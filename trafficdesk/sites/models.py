@@ -1,21 +1,19 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.models import BilingualName
-
-
-class ServicePointKind(models.TextChoices):
-    HALL = "hall", _("vehicle administration hall")
-    BRANCH = "branch", _("branch office")
-    EXAM_CENTRE = "exam_centre", _("exam centre")
-    QUICK_CLAIM = "quick_claim", _("accident quick-claim centre")
-    SERVICE_STATION = "service_station", _("social service station")
+from trafficdesk.core.vocabulary import ServicePointKind, WindowKind
 
 
 class ServicePoint(BilingualName):
+    region_lookup: ClassVar[str] = "region"
+    point_lookup: ClassVar[str] = ""
+
     code = models.CharField(_("code"), max_length=20, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=ServicePointKind.choices)
     region = models.ForeignKey(
@@ -53,6 +51,9 @@ class ServicePoint(BilingualName):
 class Zone(BilingualName):
     """Part of a hall with an occupancy cap that is never exceeded (分区限流)."""
 
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
+
     service_point = models.ForeignKey(
         ServicePoint,
         verbose_name=_("service point"),
@@ -88,27 +89,11 @@ class Zone(BilingualName):
     def __str__(self) -> str:
         return f"{self.service_point.code} {self.name}"
 
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        if self.occupancy_cap is not None and self.occupancy_cap < self.present:
-            raise ValidationError(
-                {
-                    "occupancy_cap": _(
-                        "%(n)d people are inside now; lower the cap once they have left."
-                    )
-                    % {"n": self.present}
-                }
-            )
-
-
-class WindowKind(models.TextChoices):
-    NORMAL = "normal", _("normal window")
-    EMERGENCY = "emergency", _("emergency window")
-    GREEN = "green", _("green channel")
-
 
 class Window(models.Model):
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
+
     service_point = models.ForeignKey(
         ServicePoint,
         verbose_name=_("service point"),

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.decorators import role_required
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.core.actions import Action
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
 
@@ -20,7 +20,7 @@ def service_point_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sites/list.html", {"rows": rows})
 
 
-@role_required(Role.CLERK, Role.HALL_MANAGER)
+@permission_required(Action.HALL_SERVE)
 def my_service_point(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.service_point_id is None:

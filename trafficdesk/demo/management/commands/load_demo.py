@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from trafficdesk.core.demo import DEMO_CITIZEN_MOBILE, load_demo
+from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE, load_demo
 
 
 class Command(BaseCommand):

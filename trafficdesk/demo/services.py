@@ -9,14 +9,26 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from trafficdesk.accounts.access import SYSTEM
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.accounts.services import create_staff_user
+from trafficdesk.booking.models import Slot
+from trafficdesk.booking.services import generate_slots
 from trafficdesk.catalog.models import Business
 from trafficdesk.catalog.services import load_catalogue
 from trafficdesk.checkpoint.models import Checkpoint, CheckpointKind
+from trafficdesk.checkpoint.services import save_checkpoint
+from trafficdesk.core.identity import id_digest
+from trafficdesk.core.validators import id_check_char, mask_resident_id
+from trafficdesk.core.vocabulary import ServicePointKind, WindowKind
+from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
+from trafficdesk.deferral.services import open_window
+from trafficdesk.policy.models import PhaseSetting
+from trafficdesk.policy.services import set_phase
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import load_divisions, set_risk_level
-from trafficdesk.sites.models import ServicePoint, ServicePointKind, Window, WindowKind, Zone
+from trafficdesk.sites.models import ServicePoint, Window, Zone
+from trafficdesk.sites.services import save_service_point, save_window, save_zone
 
 DEMO_PASSWORD = "TrafficDesk-demo-2026"  # noqa: S105 - printed for the local demo only
 DEMO_CITIZEN_MOBILE = "13800138000"
@@ -195,35 +207,29 @@ STAFF = (
 
 
 def _load_points() -> None:
+    """Through the sites services, as an administrator would (the system actor)."""
     businesses = {b.code: b for b in Business.objects.all()}
     for spec in POINTS:
-        point, _ = ServicePoint.objects.update_or_create(
-            code=spec.code,
-            defaults={
-                "name_zh": spec.name_zh,
-                "name_en": spec.name_en,
-                "kind": spec.kind,
-                "region": Region.objects.get(code=spec.county),
-                "address": spec.address,
-                "ppe_complete": spec.ppe,
-                "service_area_m2": spec.area,
-                "diversion_ease": spec.diversion,
-                "designated_emergency": spec.designated,
-            },
-        )
-        zones = [
-            Zone.objects.update_or_create(
-                service_point=point, name_zh=zh, defaults={"name_en": en, "occupancy_cap": cap}
-            )[0]
-            for zh, en, cap in spec.zones
-        ]
-        for number, kind, zone_index, codes, is_open in spec.windows:
-            window, _ = Window.objects.update_or_create(
-                service_point=point,
-                number=number,
-                defaults={"kind": kind, "zone": zones[zone_index], "is_open": is_open},
+        point = ServicePoint.objects.filter(code=spec.code).first() or ServicePoint(code=spec.code)
+        point.name_zh, point.name_en, point.kind = spec.name_zh, spec.name_en, spec.kind
+        point.region = Region.objects.get(code=spec.county)
+        point.address, point.ppe_complete = spec.address, spec.ppe
+        point.service_area_m2, point.diversion_ease = spec.area, spec.diversion
+        point.designated_emergency = spec.designated
+        save_service_point(SYSTEM, point)
+        zones = []
+        for zh, en, cap in spec.zones:
+            zone = Zone.objects.filter(service_point=point, name_zh=zh).first() or Zone(
+                service_point=point, name_zh=zh
             )
-            window.businesses.set([businesses[c] for c in codes])
+            zone.name_en, zone.occupancy_cap = en, cap
+            zones.append(save_zone(SYSTEM, zone))
+        for number, kind, zone_index, codes, is_open in spec.windows:
+            window = Window.objects.filter(service_point=point, number=number).first() or Window(
+                service_point=point, number=number
+            )
+            window.kind, window.zone, window.is_open = kind, zones[zone_index], is_open
+            save_window(SYSTEM, window, [businesses[c] for c in codes])
 
 
 def _load_staff() -> list[DemoLogin]:
@@ -264,9 +270,6 @@ def _load_risk_levels() -> None:
 
 
 def _load_phases() -> None:
-    from trafficdesk.policy.models import PhaseSetting
-    from trafficdesk.policy.services import set_phase
-
     if PhaseSetting.objects.exists():
         return
     author = User.objects.get(username="gz_admin")
@@ -288,9 +291,6 @@ def _load_phases() -> None:
 
 
 def _load_slots(days: int = 7) -> None:
-    from trafficdesk.booking.models import Slot
-    from trafficdesk.booking.services import generate_slots
-
     today = timezone.localdate()
     if Slot.objects.filter(starts_at__date__gte=today).exists():
         return
@@ -312,17 +312,16 @@ DEMO_VEHICLES = (
 
 
 def _load_deferral() -> None:
-    from trafficdesk.booking.services import id_digest
-    from trafficdesk.core.validators import id_check_char, mask_resident_id
-    from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
-
+    """The deferral window through its service; the driver and vehicle records stand for the
+    national registry's data, which TrafficDesk only reads."""
     today = timezone.localdate()
     if not DeferralWindow.objects.exists():
-        DeferralWindow.objects.create(
+        open_window(
+            SYSTEM,
+            Region.objects.get(code="520000"),
             name="疫情防控期间延期办",
             starts_on=today - timedelta(days=60),
             ends_on=None,
-            region=Region.objects.get(code="520000"),
             grace_days=30,
         )
     for number, name, mobile, classes, renewal, review in DEMO_DRIVERS:
@@ -359,14 +358,9 @@ def load_demo() -> list[DemoLogin]:
     _load_phases()
     _load_slots()
     _load_deferral()
-    Checkpoint.objects.update_or_create(
-        code="GY-N-TOLL",
-        defaults={
-            "name_zh": "贵阳北收费站",
-            "name_en": "Guiyang North toll station",
-            "kind": CheckpointKind.TOLL_STATION,
-            "region": Region.objects.get(code="520113"),
-            "road": "G75 兰海高速",
-        },
-    )
+    toll = Checkpoint.objects.filter(code="GY-N-TOLL").first() or Checkpoint(code="GY-N-TOLL")
+    toll.name_zh, toll.name_en = "贵阳北收费站", "Guiyang North toll station"
+    toll.kind, toll.region = CheckpointKind.TOLL_STATION, Region.objects.get(code="520113")
+    toll.road = "G75 兰海高速"
+    save_checkpoint(SYSTEM, toll)
     return logins

@@ -1,0 +1,56 @@
+"""What a booking request answers, the same for the page and the API: the per-user rate
+limit, the retry key, and the shapes of a booking and of a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+
+from trafficdesk.booking import idempotency, services
+from trafficdesk.booking.models import Booking
+from trafficdesk.core import ratelimits
+
+
+def booking_out(booking: Booking) -> dict[str, Any]:
+    return {
+        "token": booking.token,
+        "status": booking.status,
+        "service_point": booking.slot.service_point.code,
+        "starts_at": booking.slot.starts_at,
+        "ends_at": booking.slot.ends_at,
+        "businesses": getattr(booking, "business_codes", None)
+        or [item.business.code for item in booking.items.all()],
+        "id_masked": booking.id_masked,
+        "applicant_class": str(booking.applicant_class),
+        "minutes": booking.minutes,
+        "moves": booking.moves,
+    }
+
+
+def refusal_out(exc: services.BookingRefused) -> dict[str, Any]:
+    return {
+        "code": exc.code,
+        "detail": exc.message,
+        "reasons": exc.reasons,
+        "alternatives": [a.__dict__ for a in exc.alternatives],
+    }
+
+
+def book_answer(
+    request: HttpRequest, key: str, body: dict[str, Any], book: Callable[[], Booking]
+) -> idempotency.Answer:
+    """One booking attempt as the page and the API both make it: the per-user rate limit,
+    then the retry key (the same key and request get the first answer), then the booking.
+    `book()` books; a refusal is an answer (409) and is remembered, "busy" is not."""
+    ratelimits.check_booking(request)
+    digest = idempotency.fingerprint(body)
+    earlier = idempotency.replay(request.user, key, digest)
+    if earlier is not None:
+        return earlier
+    try:
+        answer = idempotency.Answer(201, booking_out(book()))
+    except services.BookingRefused as exc:
+        answer = idempotency.Answer(409, refusal_out(exc))
+    return idempotency.remember(request.user, key, digest, answer)

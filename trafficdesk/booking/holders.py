@@ -1,0 +1,65 @@
+"""Who may hold a booking: N no-shows within a window bar an ID number for M days (the same
+rule for first-come booking and for rush applications)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trafficdesk.booking.errors import BookingRefused
+from trafficdesk.booking.models import BookingEvent, BookingEventKind
+
+
+def no_show_ban_until(digest: str, now: datetime | None = None) -> datetime | None:
+    """N no-shows within the window bar the holder for M days from the last one."""
+    moment = now or timezone.now()
+    since = moment - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    marks = list(
+        BookingEvent.objects.filter(
+            kind=BookingEventKind.NO_SHOW, booking__id_digest=digest, at__gte=since
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)[: settings.BOOKING_NO_SHOW_LIMIT]
+    )
+    if len(marks) < settings.BOOKING_NO_SHOW_LIMIT:
+        return None
+    until = marks[0] + timedelta(days=settings.BOOKING_BAN_DAYS)
+    return until if until > moment else None
+
+
+def barred_digests(digests: Iterable[str], now: datetime | None = None) -> set[str]:
+    """The ID digests among `digests` that are barred now (one query per 20,000)."""
+    moment = now or timezone.now()
+    since = moment - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    wanted = sorted(set(digests))
+    barred: set[str] = set()
+    for start in range(0, len(wanted), 20_000):
+        rows = (
+            BookingEvent.objects.filter(
+                kind=BookingEventKind.NO_SHOW,
+                at__gte=since,
+                booking__id_digest__in=wanted[start : start + 20_000],
+            )
+            .values("booking__id_digest")
+            .annotate(marks=Count("id"), last=Max("at"))
+            .filter(marks__gte=settings.BOOKING_NO_SHOW_LIMIT)
+        )
+        for row in rows:
+            if row["last"] + timedelta(days=settings.BOOKING_BAN_DAYS) > moment:
+                barred.add(row["booking__id_digest"])
+    return barred
+
+
+def refuse_if_barred(digest: str, now: datetime | None = None) -> None:
+    until = no_show_ban_until(digest, now)
+    if until is not None:
+        raise BookingRefused(
+            "holder.barred",
+            _("Too many missed appointments: booking is possible again from %(date)s.")
+            % {"date": timezone.localtime(until).strftime("%Y-%m-%d")},
+        )

@@ -1,0 +1,55 @@
+"""The names of everything someone may or may not do. Who may do each is decided in one
+place, `trafficdesk.accounts.access` (its RULES table has one entry per action)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # citizens (and, later, enterprise agents)
+    BOOK = "booking.book"
+    RUSH_APPLY = "rush.apply"
+    ONLINE_APPLY = "online.apply"
+    ONLINE_RESUBMIT = "online.resubmit"
+    ACCOUNT_VIEW = "accounts.view"
+    # a booking: its holder, or staff of its region
+    BOOKING_VIEW = "booking.view"
+    BOOKING_CHANGE = "booking.change"
+    BOOKING_NO_SHOW = "booking.no_show"
+    BOOKING_CALENDAR = "booking.calendar"
+    BOOKING_RECORDS = "booking.records"
+    RUSH_OPEN = "rush.open"
+    RUSH_ALLOCATE = "rush.allocate"
+    # the hall
+    HALL_SERVE = "hall.serve"
+    HALL_WATCH = "hall.watch"
+    WINDOW_OPEN_CLOSE = "hall.window"
+    # sites, catalogue, regions, policy
+    SITE_EDIT = "sites.edit"
+    SITE_CREATE = "sites.create"
+    CATALOG_EDIT = "catalog.edit"
+    REGION_VIEW = "regions.view"
+    REGION_EDIT = "regions.edit"
+    RISK_SET = "risk.set"
+    RISK_IMPORT = "risk.import"
+    PHASE_SET = "phase.set"
+    POLICY_PUBLISH = "policy.publish"
+    POLICY_OVERVIEW = "policy.overview"
+    EVENTS_READ = "policy.events"
+    # deferral, online centre, checkpoints
+    DEFERRAL_OPEN = "deferral.open"
+    DEFERRAL_LOOKUP = "deferral.lookup"
+    DEFERRAL_REPORT = "deferral.report"
+    ONLINE_VIEW = "online.view"
+    ONLINE_REVIEW = "online.review"
+    ONLINE_PHONE_FILING = "online.phone_filing"
+    CHECKPOINT_WATCH = "checkpoint.watch"
+    CHECKPOINT_EDIT = "checkpoint.edit"
+    # oversight
+    DASHBOARD_VIEW = "dashboard.view"
+    PLAN_VIEW = "planning.view"
+    AUDIT_READ = "audit.read"
+    PERSONAL_DATA_REVEAL = "personal_data.view"
+    OUTBOX_READ = "notify.outbox"
+    ADMIN_SITE = "admin.site"

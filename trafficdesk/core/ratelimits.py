@@ -1,0 +1,95 @@
+"""Every rate limit, applied alike to the pages and the API (django-ratelimit over the
+default cache: Redis or the database). Over the limit raises `RateLimited`, which the API
+answers with 429 and Retry-After and pages with a "wait a moment" page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django_ratelimit.core import is_ratelimited
+
+from trafficdesk.core.context import client_ip
+from trafficdesk.core.identity import keyed_digest
+
+
+class RateLimited(Exception):
+    def __init__(self, message: Promise | str, retry_after_seconds: int) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+@dataclass(frozen=True)
+class Limit:
+    group: str
+    rate_setting: str
+    retry_after_seconds: int
+    message: Promise
+
+
+OTP_PER_PHONE = Limit(
+    "otp-phone", "OTP_RATE_PER_PHONE", 600, _("Too many codes requested; try again later.")
+)
+OTP_PER_IP = Limit(
+    "otp-ip", "OTP_RATE_PER_IP", 600, _("Too many codes requested; try again later.")
+)
+OTP_VERIFY_PER_IP = Limit(
+    "otp-verify-ip", "OTP_RATE_VERIFY_PER_IP", 600, _("Too many attempts; try again later.")
+)
+BOOKING_PER_USER = Limit(
+    "booking", "BOOKING_RATE_PER_USER", 60, _("Too many booking requests; wait a minute.")
+)
+
+
+def _ip(_group: str, request: HttpRequest) -> str:
+    """The caller's address; requests without one (unix sockets) share one bucket."""
+    return client_ip(request) or "unknown"
+
+
+def _user(_group: str, request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{_ip(_group, request)}"
+
+
+def _hit(request: HttpRequest, limit: Limit, key: object) -> bool:
+    return bool(
+        is_ratelimited(
+            request,
+            group=limit.group,
+            key=key,
+            rate=getattr(settings, limit.rate_setting),
+            increment=True,
+        )
+    )
+
+
+def _refuse(limit: Limit) -> RateLimited:
+    return RateLimited(limit.message, limit.retry_after_seconds)
+
+
+def check_otp_request(request: HttpRequest, mobile: str) -> None:
+    """A code request, counted per phone and per address (every attempt counts)."""
+    by_phone = _hit(request, OTP_PER_PHONE, lambda _g, _r: keyed_digest(mobile))
+    by_ip = _hit(request, OTP_PER_IP, _ip)
+    if by_phone or by_ip:
+        raise _refuse(OTP_PER_PHONE if by_phone else OTP_PER_IP)
+
+
+def check_otp_verify(request: HttpRequest) -> None:
+    if _hit(request, OTP_VERIFY_PER_IP, _ip):
+        raise _refuse(OTP_VERIFY_PER_IP)
+
+
+def check_booking(request: HttpRequest) -> None:
+    """A booking attempt by this user (page or API)."""
+    if _hit(request, BOOKING_PER_USER, _user):
+        raise _refuse(BOOKING_PER_USER)
