@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import get_language
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -86,8 +87,6 @@ def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRes
 
 @api.exception_handler(InvalidValue)
 def invalid_value(request: HttpRequest, exc: InvalidValue) -> HttpResponse:
-    from django.utils.translation import get_language
-
     return _error(request, 422, exc.code, exc.message(get_language()))
 
 

@@ -98,6 +98,7 @@ RULES: dict[Action, Rule] = {
     Action.ONLINE_APPLY: Rule(CITIZENS),
     Action.ONLINE_RESUBMIT: Rule(SUPERUSER_ONLY, owner=True),
     Action.ACCOUNT_VIEW: Rule(EVERYONE),
+    Action.SMS_LOGIN: Rule(CITIZENS),
     Action.BOOKING_VIEW: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_CHANGE: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_NO_SHOW: Rule(HALL_STAFF, Scope.REGION, point_bound=True),

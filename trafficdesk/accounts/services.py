@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.models import STAFF_ROLES, OtpChallenge, Role, User
+from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import keyed_digest
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import mask_mobile, normalise_mobile
@@ -99,7 +100,7 @@ def _consume_code(phone: str, code: str) -> User | None:
         ):
             return None
         user = citizen_for(phone)
-    if user.role != Role.CITIZEN or not user.is_active:
+    if not access.allows(user, Action.SMS_LOGIN):
         return None
     return user
 

@@ -8,6 +8,7 @@ class BookingConfig(AppConfig):
     verbose_name = _("booking")
 
     def ready(self) -> None:
+        # local import: both modules need the models, which load after the app configs
         from trafficdesk.booking.tasks import enqueue_rebooking
         from trafficdesk.policy.services import policy_changed
 

@@ -254,6 +254,14 @@ def lock(slot_ids: Iterable[int]) -> dict[int, Slot]:
     }
 
 
+def plan(slot: Slot, capacity: Held, sign: int) -> None:
+    """Planning under the locks of `lock`: keep the counters read there current in memory as
+    moves are decided (+1 in, -1 out). Never saved; `apply_moves` writes the result."""
+    slot.booked_minutes += sign * capacity.minutes
+    slot.booked_people += sign * capacity.people
+    slot.booked_general_minutes += sign * capacity.general_minutes
+
+
 @dataclass
 class Delta:
     minutes: int = 0

@@ -278,7 +278,7 @@ def _apply_chunk(
         for row in rows:
             if row.id not in still_active:
                 continue
-            _count(locked[row.slot_id], row.held, -1)
+            ledger.plan(locked[row.slot_id], row.held, -1)
             given[row.slot_id].add(row.held)
             target = pool.choose(row, locked, now)
             if target is None:
@@ -286,20 +286,13 @@ def _apply_chunk(
                 continue
             claim = pool.claim(row)
             moved = ledger.held(target.pk, claim.minutes, claim.general_minutes)
-            _count(target, moved, +1)
+            ledger.plan(target, moved, +1)
             taken[target.pk].add(moved)
             moves.append((row, target, claim.general_minutes))
         ledger.apply_moves(taken, given)
         _write_moves(moves)
         _write_cancels(cancels)
     return len(moves), len(cancels)
-
-
-def _count(slot: Slot, capacity: ledger.Held, sign: int) -> None:
-    """Keep the locked counters current while planning (the ledger writes them)."""
-    slot.booked_minutes += sign * capacity.minutes
-    slot.booked_people += sign * capacity.people
-    slot.booked_general_minutes += sign * capacity.general_minutes
 
 
 def _local(moment: datetime) -> str:

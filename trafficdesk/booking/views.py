@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.booking import idempotency, services
 from trafficdesk.booking.answers import book_answer
@@ -25,6 +26,7 @@ from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.policy import services as policy
 from trafficdesk.regions.models import Region, RegionLevel
+from trafficdesk.sites.models import ServicePoint
 
 
 class PersonalDataInput(forms.TextInput):
@@ -222,8 +224,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
         )
     except ValueError:
         day = timezone.localdate()
-    code = request.GET.get("point") or (user.service_point.code if user.service_point_id else "")
-    point = points.filter(code=code).first() or points.first()
+    wanted = request.GET.get("point", "")
+    if wanted:
+        point = get_object_or_404(ServicePoint.objects.select_related("region"), code=wanted)
+        access.check(user, Action.BOOKING_CALENDAR, point)
+    else:
+        point = points.filter(pk=user.service_point_id).first() or points.first()
     start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
     end = start + timedelta(days=1)
     grid: dict[str, list[Slot]] = defaultdict(list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trafficdesk.core.vocabulary import RiskLevel
+
 
 def flags(
     *, plate_province_code: str, origin_code: str, origin_risk: str | None, home_province: str
@@ -15,8 +17,8 @@ def flags(
         )
     if origin_code[:2] != home_province[:2]:
         found.append(("origin.other_province", "来自外省", "coming from another province"))
-    if origin_risk in ("MEDIUM", "HIGH"):
-        level_zh = "中风险" if origin_risk == "MEDIUM" else "高风险"
+    if origin_risk in (RiskLevel.MEDIUM, RiskLevel.HIGH):
+        level_zh = "中风险" if origin_risk == RiskLevel.MEDIUM else "高风险"
         found.append(
             (
                 f"origin.{origin_risk.lower()}",

@@ -213,7 +213,7 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
 def as_xlsx(
     rows: list[dict[str, Any]], columns: tuple[str, ...] = EXPORT_COLUMNS, title: str = "export"
 ) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # local import: heavy, and only exports need it
 
     book = Workbook()
     sheet = book.active

@@ -13,6 +13,7 @@ class Action(StrEnum):
     ONLINE_APPLY = "online.apply"
     ONLINE_RESUBMIT = "online.resubmit"
     ACCOUNT_VIEW = "accounts.view"
+    SMS_LOGIN = "accounts.sms_login"
     # a booking: its holder, or staff of its region
     BOOKING_VIEW = "booking.view"
     BOOKING_CHANGE = "booking.change"

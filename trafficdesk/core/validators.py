@@ -539,6 +539,7 @@ def mask_personal_data_in_text(text: str) -> str:
 
 
 def _raise_django_validation_error(exc: InvalidValue) -> NoReturn:
+    # local import: everything above is pure Python, usable without Django settings
     from django.core.exceptions import ValidationError
     from django.utils.translation import get_language
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from trafficdesk.booking.models import Slot
 from trafficdesk.checkpoint.models import Registration
+from trafficdesk.core.vocabulary import RiskLevel
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.online.models import OnlineApplication, Shipment
 from trafficdesk.regions.models import Region, RegionLevel
@@ -115,17 +117,21 @@ def dashboard_data(region: Region) -> dict[str, Any]:
 
 def export_sheets(data: dict[str, Any]) -> bytes:
     """All of the dashboard in one Excel workbook, a sheet per figure."""
-    import io
-
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # local import: heavy, and only exports need it
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "risk"
-    sheet.append(["city", "LOW", "MEDIUM", "HIGH", "UNASSESSED"])
+    sheet.append(["city", RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, "UNASSESSED"])
     for city, counts in data["risk_by_city"].items():
-        sheet.append([city] + [counts.get(k, 0) for k in ("LOW", "MEDIUM", "HIGH", "UNASSESSED")])
+        sheet.append(
+            [city]
+            + [
+                counts.get(k, 0)
+                for k in (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, "UNASSESSED")
+            ]
+        )
     points = book.create_sheet("service_points")
     columns = [
         "code",

@@ -20,7 +20,7 @@ from trafficdesk.checkpoint.models import Checkpoint, CheckpointKind
 from trafficdesk.checkpoint.services import save_checkpoint
 from trafficdesk.core.identity import id_digest
 from trafficdesk.core.validators import id_check_char, mask_resident_id
-from trafficdesk.core.vocabulary import ServicePointKind, WindowKind
+from trafficdesk.core.vocabulary import RiskLevel, ServicePointKind, WindowKind
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
 from trafficdesk.deferral.services import open_window
 from trafficdesk.policy.models import PhaseSetting
@@ -261,11 +261,11 @@ def _load_risk_levels() -> None:
         if county.risk_assessments.exists():
             continue
         if county.code in HIGH_COUNTIES:
-            level, reason = "HIGH", HIGH_COUNTIES[county.code]
+            level, reason = RiskLevel.HIGH, HIGH_COUNTIES[county.code]
         elif county.code in MEDIUM_COUNTIES:
-            level, reason = "MEDIUM", MEDIUM_COUNTIES[county.code]
+            level, reason = RiskLevel.MEDIUM, MEDIUM_COUNTIES[county.code]
         else:
-            level, reason = "LOW", "连续14天无新增确诊病例"
+            level, reason = RiskLevel.LOW, "连续14天无新增确诊病例"
         set_risk_level(author, county, level, reason=reason, effective_from=start)
 
 

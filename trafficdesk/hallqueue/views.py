@@ -16,7 +16,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
-from trafficdesk.core.vocabulary import ApplicantClass, parse_class
+from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.hallqueue import services
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.sites import services as sites
@@ -58,6 +58,7 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
             "point": found,
             "businesses": businesses,
             "classes": ApplicantClass.choices,
+            "default_class": DEFAULT_CLASS,
             "ticket": ticket,
             "refusal": refusal,
         },

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
-from trafficdesk.accounts.models import Role, User
+from trafficdesk.accounts.models import User
 from trafficdesk.accounts.services import citizen_for
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
@@ -213,7 +213,7 @@ def file_by_phone(
             _("Some fields are not valid."), {"caller_mobile": exc.message()}
         ) from exc
     applicant = citizen_for(mobile)
-    if applicant.role != Role.CITIZEN:
+    if not access.allows(applicant, Action.ONLINE_APPLY):
         raise ApplicationError(_("That number belongs to a staff account."))
     return submit(applicant, business, data, filed_by=clerk, **delivery)
 

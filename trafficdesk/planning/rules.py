@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import simpy
 
-CLASS_RANK = {"EMERGENCY": 0, "ESSENTIAL": 1, "GREEN": 2, "RESUMPTION": 3, "GENERAL": 4}
+from trafficdesk.core.vocabulary import CLASS_RANK
 
 
 def erlang_c(servers: int, offered_load: float) -> float:

@@ -11,16 +11,17 @@ from django.utils import timezone
 
 from trafficdesk.booking.models import ACTIVE_STATUSES, Booking
 from trafficdesk.catalog.models import BusinessCategory
+from trafficdesk.core.vocabulary import ApplicantClass
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.planning.rules import Option, SimResult, options, recommend, simulate
 from trafficdesk.sites.models import ServicePoint, Window
 
 DEFAULT_CLASS_MIX = {
-    "EMERGENCY": 0.02,
-    "ESSENTIAL": 0.05,
-    "GREEN": 0.05,
-    "RESUMPTION": 0.18,
-    "GENERAL": 0.70,
+    ApplicantClass.EMERGENCY: 0.02,
+    ApplicantClass.ESSENTIAL: 0.05,
+    ApplicantClass.GREEN: 0.05,
+    ApplicantClass.RESUMPTION: 0.18,
+    ApplicantClass.GENERAL: 0.70,
 }
 
 

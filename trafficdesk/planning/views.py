@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from trafficdesk.accounts import access
@@ -19,7 +19,12 @@ from trafficdesk.sites.models import ServicePoint
 def planner(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     points = access.scope(user, ServicePoint.objects.select_related("region"), Action.PLAN_VIEW)
-    point = points.filter(code=request.GET.get("point", "")).first() or points.first()
+    wanted = request.GET.get("point", "")
+    if wanted:
+        point = get_object_or_404(ServicePoint.objects.select_related("region"), code=wanted)
+        access.check(user, Action.PLAN_VIEW, point)
+    else:
+        point = points.first()
     try:
         day = (
             date.fromisoformat(request.GET["day"])

@@ -8,6 +8,7 @@ class PolicyConfig(AppConfig):
     verbose_name = _("reopening policy")
 
     def ready(self) -> None:
+        # local import: both modules need the models, which load after the app configs
         from trafficdesk.policy.services import record_risk_event
         from trafficdesk.regions.services import risk_level_changed
 

@@ -50,13 +50,23 @@ class PolicyDocument(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         caps = self.level_phase_cap
-        if not (MAX_PHASE >= caps["LOW"] >= caps["MEDIUM"] >= caps["HIGH"] >= 0):
+        if not (
+            MAX_PHASE >= caps[RiskLevel.LOW] >= caps[RiskLevel.MEDIUM] >= caps[RiskLevel.HIGH] >= 0
+        ):
             problems.append("phase caps must not rise with the risk level and lie in 0..3")
         factors = self.capacity_factor
-        if not (1.0 >= factors["LOW"] >= factors["MEDIUM"] >= factors["HIGH"] > 0):
+        if not (
+            1.0
+            >= factors[RiskLevel.LOW]
+            >= factors[RiskLevel.MEDIUM]
+            >= factors[RiskLevel.HIGH]
+            > 0
+        ):
             problems.append("capacity factors must lie in (0, 1] and not rise with the risk level")
         walk = self.walk_in_allowed
-        if (walk["HIGH"] and not walk["MEDIUM"]) or (walk["MEDIUM"] and not walk["LOW"]):
+        if (walk[RiskLevel.HIGH] and not walk[RiskLevel.MEDIUM]) or (
+            walk[RiskLevel.MEDIUM] and not walk[RiskLevel.LOW]
+        ):
             problems.append("walk-ins allowed at a higher risk level must be allowed at lower ones")
         for phase in list(self.phase_categories) + list(self.phase_point_kinds):
             if not phase.isdigit() or not 1 <= int(phase) <= MAX_PHASE:
@@ -69,7 +79,10 @@ class PolicyDocument(BaseModel):
                         f"category {category} is in phases {seen[category]} and {phase}"
                     )
                 seen[category] = phase
-        for lower, higher in (("LOW", "MEDIUM"), ("MEDIUM", "HIGH")):
+        for lower, higher in (
+            (RiskLevel.LOW, RiskLevel.MEDIUM),
+            (RiskLevel.MEDIUM, RiskLevel.HIGH),
+        ):
             for applicant_class in CLASSES:
                 wider = set(self.window_kinds.get(lower, {}).get(applicant_class, []))
                 narrower = set(self.window_kinds.get(higher, {}).get(applicant_class, []))

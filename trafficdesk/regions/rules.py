@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trafficdesk.core.vocabulary import RiskLevel
+
 
 @dataclass(frozen=True)
 class CaseCounts:
@@ -27,39 +29,39 @@ def suggest_risk_level(counts: CaseCounts) -> RiskSuggestion:
         raise ValueError("new cases cannot exceed the total")
     if counts.total_confirmed == 0 or counts.new_in_last_14_days == 0:
         return RiskSuggestion(
-            "LOW",
+            RiskLevel.LOW,
             "无确诊病例或连续14天无新增确诊病例",
             "no confirmed case, or none new for 14 days",
         )
     if counts.total_confirmed > 50 and counts.cluster_outbreak_in_last_14_days:
         return RiskSuggestion(
-            "HIGH",
+            RiskLevel.HIGH,
             "累计确诊超过50例且14天内有聚集性疫情",
             "more than 50 cases in total and a cluster outbreak within 14 days",
         )
     if counts.total_confirmed <= 50:
         return RiskSuggestion(
-            "MEDIUM",
+            RiskLevel.MEDIUM,
             "14天内有新增确诊，累计不超过50例",
             "new cases within 14 days, at most 50 in total",
         )
     return RiskSuggestion(
-        "MEDIUM",
+        RiskLevel.MEDIUM,
         "累计超过50例但14天内未发生聚集性疫情",
         "more than 50 cases in total without a cluster outbreak within 14 days",
     )
 
 
 RISK_ALIASES = {
-    "LOW": "LOW",
-    "低": "LOW",
-    "低风险": "LOW",
-    "MEDIUM": "MEDIUM",
-    "中": "MEDIUM",
-    "中风险": "MEDIUM",
-    "HIGH": "HIGH",
-    "高": "HIGH",
-    "高风险": "HIGH",
+    RiskLevel.LOW: RiskLevel.LOW,
+    "低": RiskLevel.LOW,
+    "低风险": RiskLevel.LOW,
+    RiskLevel.MEDIUM: RiskLevel.MEDIUM,
+    "中": RiskLevel.MEDIUM,
+    "中风险": RiskLevel.MEDIUM,
+    RiskLevel.HIGH: RiskLevel.HIGH,
+    "高": RiskLevel.HIGH,
+    "高风险": RiskLevel.HIGH,
 }
 
 
