@@ -225,6 +225,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     except ValueError:
         day = timezone.localdate()
     wanted = request.GET.get("point", "")
+    point: ServicePoint | None
     if wanted:
         point = get_object_or_404(ServicePoint.objects.select_related("region"), code=wanted)
         access.check(user, Action.BOOKING_CALENDAR, point)

@@ -20,6 +20,7 @@ def planner(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     points = access.scope(user, ServicePoint.objects.select_related("region"), Action.PLAN_VIEW)
     wanted = request.GET.get("point", "")
+    point: ServicePoint | None
     if wanted:
         point = get_object_or_404(ServicePoint.objects.select_related("region"), code=wanted)
         access.check(user, Action.PLAN_VIEW, point)
