@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import NinjaAPI
@@ -16,7 +17,7 @@ from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.booking.api import router as booking_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.errors import Refusal
-from trafficdesk.core.locking import Busy
+from trafficdesk.core.locking import Busy, is_lock_timeout
 from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.validators import InvalidValue
 from trafficdesk.deferral.api import router as deferral_router
@@ -65,6 +66,15 @@ def busy(request: HttpRequest, exc: Busy) -> HttpResponse:
     response = _error(request, 503, "busy", str(exc.message))
     response["Retry-After"] = str(exc.retry_after_seconds)
     return response
+
+
+@api.exception_handler(OperationalError)
+def database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A lock timeout outside a locking transaction (the connection's own limit, or SQLite's
+    busy timeout) is "busy" too; any other database error is not ours to hide."""
+    if is_lock_timeout(exc):
+        return busy(request, Busy())
+    raise exc
 
 
 @api.exception_handler(RateLimited)

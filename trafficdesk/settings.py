@@ -99,6 +99,10 @@ def _database_settings(url: str) -> dict[str, Any]:
         db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_HEALTH_CHECKS"] = True
+        # A backstop for every statement: no request waits on a row lock for longer than this
+        # (locking transactions set a shorter LOCK_TIMEOUT_MS); the wait ends in "busy, retry".
+        wait = config.env_int("DB_LOCK_TIMEOUT_MS", 5000, minimum=100)
+        db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={wait}"
     else:
         raise config.ConfigError(f"DATABASE_URL engine {db['ENGINE']} is not supported")
     return db

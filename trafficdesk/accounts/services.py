@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from trafficdesk.accounts import access
@@ -45,7 +44,7 @@ def request_login_code(mobile: str) -> OtpSent:
     code = generate_code()
     lifetime = settings.OTP_LIFETIME_SECONDS
     digest = keyed_digest(phone)
-    with transaction.atomic():
+    with locking_transaction():
         OtpChallenge.objects.filter(phone_digest=digest, used_at__isnull=True).update(
             used_at=timezone.now()
         )

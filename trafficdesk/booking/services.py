@@ -151,7 +151,7 @@ def generate_slots(point: ServicePoint, day: date) -> int:
         tz=tz,
     )
     release = timedelta(hours=settings.BOOKING_PRIORITY_RELEASE_HOURS)
-    with transaction.atomic():
+    with locking_transaction():
         for plan in plans:
             slot, created = Slot.objects.get_or_create(
                 service_point=point,
@@ -516,7 +516,7 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
 def mark_no_show(actor: Actor, booking: Booking) -> Booking:
     """The hall marks a booking whose holder did not come; enough of them bar the holder."""
     access.check(actor, Action.BOOKING_NO_SHOW, booking)
-    with transaction.atomic():
+    with locking_transaction():
         if not move_status(booking.pk, BookingStatus.NO_SHOW):
             raise BookingRefused(
                 "booking.not_active", _("Only an active booking can be marked as a no-show.")

@@ -14,6 +14,7 @@ from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business, BusinessCategory
 from trafficdesk.core.actions import Action
+from trafficdesk.core.locking import locking_transaction
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -66,7 +67,7 @@ def save_business(
 ) -> Business:
     """Add or change a business of the province-wide catalogue (a province administrator)."""
     access.check(actor, Action.CATALOG_EDIT, business)
-    with transaction.atomic():
+    with locking_transaction():
         if business.pk is None:
             business.save()
         else:
@@ -85,7 +86,7 @@ def save_category(
     actor: Actor, category: BusinessCategory, changed: Sequence[str] = CATEGORY_FIELDS
 ) -> BusinessCategory:
     access.check(actor, Action.CATALOG_EDIT, category)
-    with transaction.atomic():
+    with locking_transaction():
         if category.pk is None:
             category.save()
         else:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +20,7 @@ from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flags
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import id_digest
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -113,7 +113,7 @@ def save_checkpoint(
     if checkpoint.pk is not None:
         access.check(actor, Action.CHECKPOINT_EDIT, Checkpoint.objects.get(pk=checkpoint.pk))
     access.check(actor, Action.CHECKPOINT_EDIT, checkpoint)
-    with transaction.atomic():
+    with locking_transaction():
         if checkpoint.pk is None:
             checkpoint.save()
         else:

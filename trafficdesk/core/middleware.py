@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -11,7 +12,7 @@ from trafficdesk.core.context import (
     reset_request_context,
     set_request_context,
 )
-from trafficdesk.core.locking import Busy
+from trafficdesk.core.locking import Busy, is_lock_timeout
 from trafficdesk.core.ratelimits import RateLimited
 
 
@@ -44,6 +45,8 @@ class TryAgainMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         message: object
+        if isinstance(exception, OperationalError) and is_lock_timeout(exception):
+            exception = Busy()
         if isinstance(exception, Busy):
             status, message, wait = 503, exception.message, exception.retry_after_seconds
         elif isinstance(exception, RateLimited):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from trafficdesk.audit.services import record
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import InvalidValue, parse_plate, parse_resident_id
 from trafficdesk.deferral import rules
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
@@ -42,7 +42,7 @@ def open_window(
     unknown = set(kinds) - {k.value for k in rules.DeadlineKind}
     if unknown or not kinds:
         raise DeferralError(_("Choose which deadlines the window covers."))
-    with transaction.atomic():
+    with locking_transaction():
         window = DeferralWindow.objects.create(
             name=name,
             starts_on=starts_on,
@@ -65,7 +65,7 @@ def announce_end(
     access.check(actor, Action.DEFERRAL_OPEN, window)
     if ends_on < window.starts_on:
         raise DeferralError(_("The last day cannot come before the first day."))
-    with transaction.atomic():
+    with locking_transaction():
         window.ends_on = ends_on
         if grace_days is not None:
             window.grace_days = grace_days
@@ -96,7 +96,7 @@ def update_window(
         raise DeferralError(_("The last day cannot come before the first day."))
     if not (window.covers_renewal or window.covers_review or window.covers_inspection):
         raise DeferralError(_("Choose which deadlines the window covers."))
-    with transaction.atomic():
+    with locking_transaction():
         window.save(update_fields=[f for f in changed if f in WINDOW_FIELDS] or None)
         record(
             actor,

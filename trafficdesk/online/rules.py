@@ -117,6 +117,7 @@ ATTACHMENT_TYPES = {
     "image/png": b"\x89PNG",
     "application/pdf": b"%PDF",
 }
+MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
 

@@ -23,6 +23,7 @@ from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -181,7 +182,7 @@ def submit(
         if errors:
             raise ApplicationError(_("Some fields are not valid."), errors)
     now = timezone.now()
-    with transaction.atomic():
+    with locking_transaction():
         application = OnlineApplication.objects.create(
             reference=_reference(),
             business=business,
@@ -199,6 +200,26 @@ def submit(
             record(
                 filed_by, "online.phone_filing", target=application, summary=application.reference
             )
+    return application
+
+
+def submit_with_files(
+    applicant: User,
+    business: Business,
+    data: dict[str, Any],
+    files: list[tuple[str, bytes]],
+    **delivery: str,
+) -> OnlineApplication:
+    """An application with its photos or scans, all or nothing: every file is checked by
+    content before anything is written."""
+    if len(files) > rules.MAX_ATTACHMENTS:
+        raise ApplicationError(_("At most 10 files per application."))
+    for name, content in files:
+        check_upload(name, content)
+    with locking_transaction():
+        application = submit(applicant, business, data, **delivery)
+        for name, content in files:
+            add_attachment(applicant, application, name, content)
     return application
 
 
@@ -234,7 +255,7 @@ def move(
         access.check(actor, Action.ONLINE_REVIEW, application)
     if target in (Status.REJECTED, Status.NEEDS_MORE) and not note.strip():
         raise ApplicationError(_("Say why, so that the applicant knows what to do."))
-    with transaction.atomic():
+    with locking_transaction():
         changed = OnlineApplication.objects.filter(pk=application.pk, status=before).update(
             status=target,
             note=note[:300] if note else application.note,
@@ -262,7 +283,7 @@ def add_attachment(
 ) -> Attachment:
     access.check(actor, Action.ONLINE_VIEW, application)
     kind = check_upload(name, content)
-    if application.attachments.count() >= 10:
+    if application.attachments.count() >= rules.MAX_ATTACHMENTS:
         raise ApplicationError(_("At most 10 files per application."))
     attachment = Attachment(
         application=application,
@@ -285,7 +306,7 @@ def ship(actor: Any, application: OnlineApplication, carrier: str, waybill: str)
         raise ApplicationError(_("Nothing is mailed for this business."))
     if not carrier.strip() or not waybill.strip():
         raise ApplicationError(_("Give the carrier and the waybill number."))
-    with transaction.atomic():
+    with locking_transaction():
         move(actor, application, Status.SHIPPED, note=f"{carrier} {waybill}")
         try:
             with transaction.atomic():
@@ -320,7 +341,7 @@ def add_tracking(
         access.check(actor, Action.ONLINE_REVIEW, shipment.application)
     if status not in ShipmentStatus.values:
         raise ApplicationError(_("Unknown shipment status."))
-    with transaction.atomic():
+    with locking_transaction():
         event = TrackingEvent.objects.create(
             shipment=shipment,
             status=status,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -53,21 +52,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     problem = None
     if request.method == "POST":
         try:
-            uploads = [(u.name or "file", u.read()) for u in request.FILES.getlist("files")]
-            if len(uploads) > 10:
-                raise services.ApplicationError(_("At most 10 files per application."))
-            for name, content in uploads:
-                services.check_upload(name, content)
-            with transaction.atomic():
-                application = services.submit(
-                    user,
-                    business,
-                    request.POST.dict(),
-                    delivery_address=request.POST.get("delivery_address", ""),
-                    delivery_mobile=request.POST.get("delivery_mobile", ""),
-                )
-                for name, content in uploads:
-                    services.add_attachment(user, application, name, content)
+            application = services.submit_with_files(
+                user,
+                business,
+                request.POST.dict(),
+                [(u.name or "file", u.read()) for u in request.FILES.getlist("files")],
+                delivery_address=request.POST.get("delivery_address", ""),
+                delivery_mobile=request.POST.get("delivery_mobile", ""),
+            )
         except services.ApplicationError as exc:
             errors, problem = exc.errors, exc.message
         else:

@@ -27,6 +27,7 @@ from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.policy.document import MAX_PHASE, PolicyDocument, default_policy
 from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, PolicyVersion
 from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
@@ -118,7 +119,7 @@ def publish_policy(
     if not reason.strip():
         raise InvalidPolicyChange(_("Give a reason for the change."))
     moment = effective_from or timezone.now()
-    with transaction.atomic():
+    with locking_transaction():
         version = PolicyVersion.objects.create(
             document=parsed.model_dump(mode="json"),
             effective_from=moment,
@@ -160,7 +161,7 @@ def set_phase(
     if not reason.strip():
         raise InvalidPolicyChange(_("Give a reason for the change."))
     moment = effective_from or timezone.now()
-    with transaction.atomic():
+    with locking_transaction():
         setting = PhaseSetting.objects.create(
             region=region,
             phase=phase,

@@ -20,6 +20,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.core.actions import Action
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.rules import parse_risk_level
 
@@ -97,7 +98,7 @@ def set_risk_level(
     level = parse_risk_level(level)
     if not reason.strip():
         raise InvalidRiskChange(_("Give a reason for the change."))
-    with transaction.atomic():
+    with locking_transaction():
         assessment = RiskAssessment.objects.create(
             region=region,
             level=level,
@@ -227,7 +228,7 @@ def import_risk_levels_csv(actor: Actor, content: bytes | str) -> ImportResult:
         return ImportResult(errors=errors)
     if not valid:
         return ImportResult(errors=[RowError(1, _("The file has no rows."))])
-    with transaction.atomic():
+    with locking_transaction():
         for region, level, moment, reason in valid:
             set_risk_level(actor, region, level, reason=reason, effective_from=moment)
         record(actor, "risk.import", summary=f"imported {len(valid)} rows")
@@ -263,7 +264,7 @@ def rename_region(actor: Actor, region: Region, name_zh: str, name_en: str) -> R
     access.check(actor, Action.REGION_EDIT, region)
     if not name_zh.strip():
         raise InvalidRegionChange(_("A region needs its Chinese name."))
-    with transaction.atomic():
+    with locking_transaction():
         Region.objects.filter(pk=region.pk).update(name_zh=name_zh.strip(), name_en=name_en.strip())
         record(actor, "region.rename", target=region, summary=f"{region.code} {name_zh}")
     region.refresh_from_db()

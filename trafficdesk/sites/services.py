@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
@@ -15,6 +14,7 @@ from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 
 POINT_FIELDS = (
@@ -78,7 +78,7 @@ def save_service_point(
     if not creating:
         access.check(actor, Action.SITE_EDIT, ServicePoint.objects.get(pk=point.pk))
     access.check(actor, Action.SITE_CREATE if creating else Action.SITE_EDIT, point)
-    with transaction.atomic():
+    with locking_transaction():
         if creating:
             point.save()
         else:
@@ -92,7 +92,7 @@ def save_zone(actor: Actor, zone: Zone, changed: Sequence[str] = ZONE_FIELDS) ->
     is written by a conditional UPDATE that checks it."""
     access.check(actor, Action.SITE_EDIT, zone)
     creating = zone.pk is None
-    with transaction.atomic():
+    with locking_transaction():
         if creating:
             zone.present = 0
             zone.save()
@@ -129,7 +129,7 @@ def save_window(
     if problem is not None or zone is None:
         raise SiteChangeRefused(problem or _("Choose the zone of the window."), "zone")
     creating = window.pk is None
-    with transaction.atomic():
+    with locking_transaction():
         if creating:
             window.save()
         else:
@@ -148,7 +148,7 @@ def save_window(
 def set_window_open(actor: Actor, window: Window, is_open: bool) -> Window:
     """The hall manager opens or closes a window."""
     access.check(actor, Action.WINDOW_OPEN_CLOSE, window)
-    with transaction.atomic():
+    with locking_transaction():
         Window.objects.filter(pk=window.pk).update(is_open=is_open)
         record(
             actor,
@@ -166,7 +166,7 @@ def delete_zone(actor: Actor, zone: Zone) -> None:
         raise SiteChangeRefused(
             _("Only an empty zone without windows can be removed; close it instead.")
         )
-    with transaction.atomic():
+    with locking_transaction():
         label, pk = str(zone), zone.pk
         zone.delete()
         record(actor, "zone.delete", summary=label, detail={"pk": pk})
@@ -174,7 +174,7 @@ def delete_zone(actor: Actor, zone: Zone) -> None:
 
 def delete_window(actor: Actor, window: Window) -> None:
     access.check(actor, Action.SITE_EDIT, window)
-    with transaction.atomic():
+    with locking_transaction():
         label, pk = str(window), window.pk
         window.delete()
         record(actor, "window.delete", summary=label, detail={"pk": pk})
