@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.booking.conftest import citizen, make_citizen  # noqa: F401 - shared fixtures
+from tests.booking.conftest import citizen, make_citizen, make_slot  # noqa: F401 - shared fixtures
 from trafficdesk.catalog.models import Business
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 

@@ -264,19 +264,22 @@ def _apply_chunk(
     order), plan the moves on the locked counters, and write them through the ledger."""
     touched = {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
     with locking_transaction():
-        still_active = set(
-            Booking.objects.select_for_update()
+        # Where each booking is now: a booking rescheduled since it was read is left alone
+        # (its reschedule checked the policy for its new slot).
+        still_active = {
+            booking_id: slot_id
+            for booking_id, slot_id in Booking.objects.select_for_update()
             .filter(pk__in=sorted(r.id for r in rows), status=BookingStatus.ACTIVE)
             .order_by("id")
-            .values_list("id", flat=True)
-        )
+            .values_list("id", "slot_id")
+        }
         locked = ledger.lock(touched)
         taken: dict[int, ledger.Delta] = defaultdict(ledger.Delta)
         given: dict[int, ledger.Delta] = defaultdict(ledger.Delta)
         moves: list[tuple[_Row, Slot, int]] = []
         cancels: list[_Row] = []
         for row in rows:
-            if row.id not in still_active:
+            if still_active.get(row.id) != row.slot_id:
                 continue
             ledger.plan(locked[row.slot_id], row.held, -1)
             given[row.slot_id].add(row.held)

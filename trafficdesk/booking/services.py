@@ -109,6 +109,18 @@ def _held(booking: Booking) -> ledger.Held:
     return ledger.held(booking.slot_id, booking.minutes, booking.general_minutes)
 
 
+def _lock_active(booking: Booking) -> ledger.Held | None:
+    """Lock the booking's row and read what it holds now (another request may have moved it
+    since `booking` was read); None when it is no longer active."""
+    current = (
+        Booking.objects.select_for_update()
+        .filter(pk=booking.pk, status=BookingStatus.ACTIVE)
+        .values_list("slot_id", "minutes", "general_minutes")
+        .first()
+    )
+    return None if current is None else ledger.held(*current)
+
+
 # --- slots -----------------------------------------------------------------------------------
 
 
@@ -326,11 +338,7 @@ def book(
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
     if not ledger.is_first_come(slot):
-        raise BookingRefused(
-            "slot.rush",
-            _("Places in this slot are given by a published draw; apply in the draw instead."),
-            alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
-        )
+        raise _in_rush(point, businesses, applicant_class, minutes)
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
     if not all(d.open for _b, d in decisions):
         raise BookingRefused(
@@ -371,6 +379,8 @@ def book(
                 booking=booking, kind=BookingEventKind.BOOKED, notice=notice
             )
     except _SlotFull:
+        if Slot.objects.filter(pk=slot.pk, rush__isnull=False).exists():
+            raise _in_rush(point, businesses, applicant_class, minutes) from None
         raise _full(point, businesses, applicant_class, minutes, slot) from None
     except IntegrityError as exc:
         raise BookingRefused(
@@ -383,6 +393,16 @@ def book(
 
 class _SlotFull(Exception):
     pass
+
+
+def _in_rush(
+    point: ServicePoint, businesses: Sequence[Business], applicant_class: str, minutes: int
+) -> BookingRefused:
+    return BookingRefused(
+        "slot.rush",
+        _("Places in this slot are given by a published draw; apply in the draw instead."),
+        alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
+    )
 
 
 def _full(
@@ -431,7 +451,8 @@ def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = T
     access.check(actor, Action.BOOKING_CHANGE, booking)
     now = timezone.now()
     with locking_transaction():
-        if not move_status(
+        holding = _lock_active(booking)
+        if holding is None or not move_status(
             booking.pk,
             BookingStatus.CANCELLED,
             cancel_reason=reason[:300] or _("cancelled by the holder"),
@@ -440,7 +461,7 @@ def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = T
                 "booking.not_active", _("Only an active booking can be cancelled.")
             )
         BookingItem.objects.filter(booking=booking).update(active=False)
-        _release_later(_held(booking), now)
+        _release_later(holding, now)
         notice = None
         if notify:
             notice = _notice(
@@ -485,10 +506,10 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
             _("The policy does not offer this business then."),
             reasons=_refusal_reasons(decisions),
         )
-    old = _held(booking)
     claim = ledger.claim_for(booking.applicant_class, booking.minutes, now)
     with locking_transaction():
-        if (
+        old = _lock_active(booking)
+        if old is None or (
             Booking.objects.filter(
                 pk=booking.pk, status=BookingStatus.ACTIVE, slot_id=old.slot_id
             ).update(slot=new_slot, general_minutes=claim.general_minutes)
@@ -497,6 +518,8 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
             raise BookingRefused(
                 "booking.not_active", _("Only an active booking can be rescheduled.")
             )
+        if old.slot_id == new_slot.pk:
+            raise BookingRefused("slot.same", _("The booking is already in this slot."))
         if ledger.take(new_slot.pk, claim, now) is None:
             raise BookingRefused("slot.full", _("This slot is fully booked."))
         _release_later(old, now)
