@@ -41,12 +41,13 @@ from django.utils import timezone  # noqa: E402
 
 from trafficdesk.accounts.models import Role, User  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
+from trafficdesk.core.vocabulary import WindowKind  # noqa: E402
 from trafficdesk.hallqueue import services  # noqa: E402
 from trafficdesk.hallqueue.models import Ticket, TicketCounter, TicketStatus  # noqa: E402
 from trafficdesk.hallqueue.rules import order  # noqa: E402
 from trafficdesk.policy import services as policy  # noqa: E402
 from trafficdesk.regions.models import Region  # noqa: E402
-from trafficdesk.sites.models import ServicePoint, Window, WindowKind, Zone  # noqa: E402
+from trafficdesk.sites.models import ServicePoint, Window, Zone  # noqa: E402
 
 TEMPLATE_POINT, POINT, COUNTY, BUSINESS = "GY-HALL-01", "GY-BENCH-CALL", "520115", "P01"
 WARM_BUSINESS = "P02"

@@ -28,13 +28,14 @@ from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, Slot
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.validators import id_check_char
+from trafficdesk.core.vocabulary import WindowKind
 from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.hallqueue.models import Call, Ticket, TicketStatus
 from trafficdesk.policy import services as policy
 from trafficdesk.regions.models import Region
 from trafficdesk.regions.services import set_risk_level
-from trafficdesk.sites.models import ServicePoint, Window, WindowKind, Zone
+from trafficdesk.sites.models import ServicePoint, Window, Zone
 
 pytestmark = pytest.mark.browser
 

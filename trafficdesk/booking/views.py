@@ -125,29 +125,42 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         extra_choices=[(b.code, f"{b.code} {b.name}") for b in others],
     )
     refusal = None
+    status = 200
     if request.method == "POST" and form.is_valid():
         codes = [business.code, *form.cleaned_data["extra"]]
-        answer = book_answer(
-            request,
-            idempotency.clean_key(form.cleaned_data["idempotency_key"]),
-            {
-                "slot": slot.pk,
-                "businesses": codes,
-                "id_number": form.cleaned_data["id_number"],
-                "applicant_class": applicant_class,
-            },
-            lambda: services.book(
-                request.user, slot.pk, codes, form.cleaned_data["id_number"], applicant_class
-            ),
-        )
-        if answer.status_code == 201:
-            messages.success(request, _("Booked. Show the QR code when you arrive."))
-            return redirect("booking:detail", answer.body["token"])
-        refusal = services.BookingRefused(
-            answer.body["code"], answer.body["detail"], answer.body.get("reasons")
-        )
-        refusal.alternatives = [services.Alternative(**a) for a in answer.body["alternatives"]]
-    status = 409 if refusal else (422 if form.errors else 200)
+        try:
+            answer = book_answer(
+                request,
+                idempotency.clean_key(form.cleaned_data["idempotency_key"]),
+                {
+                    "slot": slot.pk,
+                    "businesses": codes,
+                    "id_number": form.cleaned_data["id_number"],
+                    "applicant_class": applicant_class,
+                },
+                lambda: services.book(
+                    request.user, slot.pk, codes, form.cleaned_data["id_number"], applicant_class
+                ),
+            )
+        except idempotency.KeyReused as exc:
+            refusal, status = services.BookingRefused(exc.code, exc.message), exc.status
+        else:
+            if answer.status_code == 201:
+                messages.success(request, _("Booked. Show the QR code when you arrive."))
+                return redirect("booking:detail", answer.body["token"])
+            refusal, status = (
+                services.BookingRefused(
+                    answer.body["code"], answer.body["detail"], answer.body.get("reasons")
+                ),
+                409,
+            )
+            refusal.alternatives = [services.Alternative(**a) for a in answer.body["alternatives"]]
+    if form.errors:
+        status = 422
+    if form.is_bound:
+        # a corrected request is a new request: the form shown again gets a new retry key
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = secrets.token_urlsafe(24)
     return render(
         request,
         "booking/book.html",
