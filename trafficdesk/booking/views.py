@@ -159,8 +159,9 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         status = 422
     if form.is_bound:
         # a corrected request is a new request: the form shown again gets a new retry key
-        form.data = form.data.copy()
-        form.data["idempotency_key"] = secrets.token_urlsafe(24)
+        data = request.POST.copy()
+        data["idempotency_key"] = secrets.token_urlsafe(24)
+        form.data = data
     return render(
         request,
         "booking/book.html",
