@@ -234,6 +234,8 @@ def test_imports_inside_functions_say_why() -> None:
 
 
 def vocabulary_words() -> set[str]:
+    """The vocabularies whose words are distinctive enough to find as literals (region levels
+    are also everyday words: "county" names a query parameter, a label)."""
     from trafficdesk.core.vocabulary import (
         ApplicantClass,
         RiskLevel,

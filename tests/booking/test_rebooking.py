@@ -163,3 +163,43 @@ def test_every_booking_stays_valid_moved_or_cancelled(
             assert BookingEvent.objects.filter(
                 booking=booking, kind="cancelled", notice__isnull=False
             ).exists()
+
+
+def test_a_slot_that_joined_a_rush_meanwhile_is_not_a_target(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any, monkeypatch: Any
+) -> None:
+    """Candidates are read before the chunk's locks; a rush that opens on one in between
+    must not receive first-come moves (the ledger would refuse, and the chunk would fail)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trafficdesk.booking import ledger
+    from trafficdesk.booking.models import RushWindow
+    from trafficdesk.catalog.models import Business
+
+    closed = make_slot(people=2, point="GY-HALL-01", hours_ahead=24 * 40)
+    target = make_slot(people=5, point="GY-BR-QZ", hours_ahead=24 * 40 + 1)
+    made = [services.book(make_citizen(), closed.pk, ["P01"], new_id()) for _ in range(2)]
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    now = timezone.now()
+    draw = RushWindow.objects.create(
+        service_point=target.service_point,
+        business=Business.objects.get(code="P01"),
+        opens_at=now,
+        closes_at=now + timedelta(hours=1),
+        seed="s",
+    )
+    lock = ledger.lock
+
+    def a_rush_opens_first(slot_ids: Any) -> Any:
+        Slot.objects.filter(pk=target.pk).update(rush=draw)
+        return lock(slot_ids)
+
+    monkeypatch.setattr(ledger, "lock", a_rush_opens_first)
+    rebook_affected("520115")
+    target.refresh_from_db()
+    assert target.booked_people == 0
+    for booking in made:
+        booking.refresh_from_db()
+        assert booking.slot_id != target.pk

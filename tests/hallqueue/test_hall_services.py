@@ -227,3 +227,12 @@ def test_a_window_can_ask_for_its_current_ticket(
     assert body["id"] == ticket.pk and body["status"] == "called"
     client.force_login(users["nanming_admin"])
     assert client.get(f"/api/v1/hall/windows/{window(3).pk}/current").status_code == 403
+
+
+def test_the_console_answers_bad_ids_without_an_error(
+    client: Client, users: dict[str, Any]
+) -> None:
+    client.force_login(users["clerk"])
+    assert client.get("/hall/console/?window=abc").status_code == 200
+    assert client.post("/hall/console/call/", {"window": "abc"}).status_code == 302
+    assert client.post("/hall/console/complete/", {"window": "x", "ticket": "y"}).status_code == 302

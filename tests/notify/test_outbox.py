@@ -39,7 +39,8 @@ def test_a_failing_backend_is_recorded_not_raised(db: Any, settings: Any) -> Non
     message = queue_sms("13912345678", "hello", kind="test")
     delivery.deliver_pending()
     message.refresh_from_db()
-    assert message.status == SmsStatus.FAILED and "gateway down" in message.error
+    assert message.status == SmsStatus.QUEUED and message.attempts == 1, "tried again later"
+    assert "gateway down" in message.error
 
 
 class BrokenBackend:
@@ -147,3 +148,29 @@ def test_load_regions_command(db: Any) -> None:
         call_command("load_regions", "4400")
     with pytest.raises(CommandError):
         call_command("load_regions", "990000")
+
+
+class FlakyBackend:
+    def send(self, phone: str, text: str) -> None:
+        raise ConnectionError("carrier busy")
+
+
+def test_a_failed_send_is_tried_again_then_given_up(db: Any, settings: Any) -> None:
+    settings.SMS_BACKEND = "tests.notify.test_outbox.FlakyBackend"
+    message = queue_sms("13912345678", "hello", kind="test")
+    for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
+        assert delivery.deliver_pending() == 0
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        if attempt < delivery.MAX_ATTEMPTS:
+            assert message.status == SmsStatus.QUEUED and message.text == "hello"
+    assert message.status == SmsStatus.FAILED and message.text == ""
+    assert "carrier busy" in message.error
+
+
+def test_a_worker_whose_claim_was_taken_over_does_not_send(db: Any) -> None:
+    sent_messages.clear()
+    message = queue_sms("13912345678", "hello", kind="test")
+    claimed = delivery.claim([message.pk])
+    SmsMessage.objects.filter(pk=message.pk).update(claim="someone-else")
+    assert delivery.send_claimed(claimed) == 0 and sent_messages == []

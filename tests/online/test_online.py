@@ -348,3 +348,19 @@ def test_carriers_plug_in_through_an_adapter(
         HTTP_X_CARRIER_SIGNATURE=services.signature("k", timestamp, body),
     )
     assert response.status_code == 200 and response.json()["status"] == "in_transit"
+
+
+def test_a_second_delivered_event_changes_nothing(
+    users: dict[str, Any], applicant: User, d01: Business
+) -> None:
+    application = apply_d01(applicant, d01)
+    for step in (Status.UNDER_REVIEW, Status.APPROVED, Status.ISSUED):
+        services.move(users["clerk"], application, step)
+    shipment = services.ship(users["clerk"], application, "EMS", "WD2")
+    for _ in range(2):
+        services.add_tracking(
+            shipment, status="delivered", at=timezone.now(), source="staff", actor=users["clerk"]
+        )
+    assert (
+        ApplicationEvent.objects.filter(application=application, to_status="delivered").count() == 1
+    )

@@ -308,3 +308,29 @@ def test_county_admin_cannot_set_another_countys_phase_in_admin(
 def test_overview_is_for_administrators_only(client: Client, users: dict[str, Any]) -> None:
     client.force_login(users["clerk"])
     assert client.get("/open/overview/").status_code == 403
+
+
+def test_a_naive_moment_from_an_api_client_is_read_in_the_configured_zone(
+    client: Client, users: dict[str, Any]
+) -> None:
+    client.force_login(users["gz_admin"])
+    response = client.post(
+        "/api/v1/policy/phases",
+        json.dumps(
+            {
+                "region": "520102",
+                "phase": 2,
+                "reason": "naive",
+                "effective_from": "2026-12-01T09:00",
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content[:300]
+    assert (
+        client.get(
+            "/api/v1/decisions",
+            {"point": "GY-HALL-01", "business": "P01", "at": "2026-12-01T10:00"},
+        ).status_code
+        == 200
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from trafficdesk.audit.models import AuditEntry
@@ -113,3 +114,51 @@ def test_a_hall_manager_edits_only_their_own_point(client: Client, users: dict[s
         403,
         404,
     )
+
+
+def test_a_refusal_in_the_admin_is_audited_although_djangos_transaction_rolls_back(
+    client: Client, users: dict[str, Any]
+) -> None:
+    business = Business.objects.get(code="P01")
+    client.force_login(users["nanming_admin"])
+    client.post(
+        f"/admin/catalog/business/{business.pk}/change/",
+        _business_form(business, service_minutes=99),
+    )
+    assert AuditEntry.objects.filter(
+        action="catalog.edit", outcome="denied", actor_label="nanming_admin"
+    ).exists()
+
+
+def test_deleting_several_zones_is_all_or_nothing(client: Client, users: dict[str, Any]) -> None:
+    from trafficdesk.sites.services import save_zone
+
+    point = ServicePoint.objects.get(code="GY-HALL-01")
+    empty = save_zone(
+        users["gz_admin"], Zone(service_point=point, name_zh="临时区", occupancy_cap=5)
+    )
+    busy = save_zone(
+        users["gz_admin"], Zone(service_point=point, name_zh="有人区", occupancy_cap=5)
+    )
+    Zone.objects.filter(pk=busy.pk).update(present=1)  # someone is inside
+    client.force_login(users["gz_admin"])
+    response = client.post(
+        "/admin/sites/zone/",
+        {"action": "delete_selected", "_selected_action": [empty.pk, busy.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Zone.objects.filter(pk__in=[empty.pk, busy.pk]).count() == 2
+
+
+def test_a_zone_or_window_stays_at_its_service_point(users: dict[str, Any]) -> None:
+    from trafficdesk.sites.services import SiteChangeRefused, save_window, save_zone
+
+    zone = Zone.objects.filter(service_point__code="GY-HALL-01").first()
+    assert zone is not None
+    zone.service_point = ServicePoint.objects.get(code="GY-BR-HX")
+    with pytest.raises(SiteChangeRefused):
+        save_zone(users["gz_admin"], zone)
+    window = Window.objects.get(service_point__code="GY-HALL-01", number=3)
+    window.service_point = ServicePoint.objects.get(code="GY-BR-HX")
+    with pytest.raises(SiteChangeRefused):
+        save_window(users["gz_admin"], window)

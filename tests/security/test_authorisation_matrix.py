@@ -460,3 +460,24 @@ def test_cross_citizen_objects_are_refused(client: Client, world: dict[str, Any]
         f"/online/a/{values['reference']}/",
     ):
         assert client.get(path).status_code in (403, 404), path
+
+
+def test_a_clerk_without_a_service_point_serves_no_window(world: dict[str, Any]) -> None:
+    """Point-bound actions fail closed: an unassigned clerk calls no ticket anywhere."""
+    clerk = world["users"]["clerk"]
+    User.objects.filter(pk=clerk.pk).update(service_point=None)
+    client = Client()
+    client.force_login(User.objects.get(pk=clerk.pk))
+    response = client.post(f"/api/v1/hall/windows/{world['values']['window']}/call-next")
+    assert response.status_code == 403 and response.json()["detail"]
+    assert client.get("/hall/console/").status_code == 403
+
+
+def test_a_superuser_is_not_a_citizen_for_the_sms_login(db: Any, sms_outbox: Any) -> None:
+    from trafficdesk.accounts.services import OtpRejected, request_login_code, verify_login_code
+
+    User.objects.create_superuser("root", password="x-very-long-password-1", mobile="13900007777")
+    request_login_code("13900007777")
+    code = next(text for phone, text in sms_outbox if phone == "13900007777").split("为 ")[1][:6]
+    with pytest.raises(OtpRejected):
+        verify_login_code("13900007777", code)

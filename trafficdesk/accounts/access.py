@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.core.actions import Action
+from trafficdesk.core.vocabulary import RegionLevel
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -65,6 +66,10 @@ class RegionLike(Protocol):
     path: str
     level: str
 
+    def contains(self, other: Any) -> bool: ...
+
+    def subtree_q(self, lookup: str = "") -> Q: ...
+
 
 class Scope(Enum):
     ANY = "any"
@@ -79,7 +84,11 @@ class Rule:
     owner: bool = False
     """The target's owner (a booking's holder, an application's applicant) may do it too."""
     point_bound: bool = False
-    """Clerks and hall managers assigned to a service point do it at that point only."""
+    """Clerks and hall managers do it at their own service point only (and not at all when
+    they have none)."""
+    identity: bool = False
+    """The rule says what kind of account this is (a citizen's), not what it may do: a
+    superuser's powers do not make it one."""
 
 
 STAFF_DESK = frozenset({Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN})
@@ -98,7 +107,7 @@ RULES: dict[Action, Rule] = {
     Action.ONLINE_APPLY: Rule(CITIZENS),
     Action.ONLINE_RESUBMIT: Rule(SUPERUSER_ONLY, owner=True),
     Action.ACCOUNT_VIEW: Rule(EVERYONE),
-    Action.SMS_LOGIN: Rule(CITIZENS),
+    Action.SMS_LOGIN: Rule(CITIZENS, identity=True),
     Action.BOOKING_VIEW: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_CHANGE: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_NO_SHOW: Rule(HALL_STAFF, Scope.REGION, point_bound=True),
@@ -192,10 +201,6 @@ def owner_id_of(target: Any) -> int | None:
     return None if field is None else getattr(target, f"{field}_id", None)
 
 
-def contains(outer: RegionLike, inner: RegionLike) -> bool:
-    return inner.path == outer.path or inner.path.startswith(outer.path + "/")
-
-
 def _role_names(roles: Iterable[str]) -> str:
     labels: dict[str, Promise] = dict(Role.choices)  # type: ignore[arg-type]
     return "、".join(str(labels[r]) for r in sorted(roles) if r in labels)
@@ -216,30 +221,34 @@ def _why_not(actor: Actor, action: Action, target: Any) -> str | None:
     if not actor.is_authenticated:
         return _("Log in first.")
     assert isinstance(actor, User)
-    if rule.owner and target is not None and owner_id_of(target) == actor.pk:
-        return None
     if not actor.is_active:
         return _("This account is not active.")
-    if not actor.is_superuser and actor.role not in rule.roles:
+    if rule.owner and target is not None and owner_id_of(target) == actor.pk:
+        return None
+    if rule.identity and (actor.is_superuser or actor.is_staff):
+        return _("This is for citizens' accounts only.")
+    superuser = actor.is_superuser and not rule.identity
+    if not superuser and actor.role not in rule.roles:
         if rule.roles:
             return _("Only %(roles)s can do this.") % {"roles": _role_names(rule.roles)}
         return _("Only a system administrator can do this.")
-    if rule.scope is Scope.ANY or actor.is_superuser:
+    if rule.scope is Scope.ANY or superuser:
         return None
-    own = actor.region
+    own: RegionLike | None = actor.region
     if own is None:
         return _("Your account has no region of authority; ask an administrator to set one.")
-    if rule.scope is Scope.PROVINCE and own.level != "province":
+    if rule.scope is Scope.PROVINCE and own.level != RegionLevel.PROVINCE:
         return _("This applies to the whole province; only a province administrator can do it.")
     region = region_of(target) if target is not None else None
-    if region is not None and not contains(own, region):
+    if region is not None and not own.contains(region):
         return _("%(region)s is outside your region of authority (%(own)s).") % {
             "region": str(region),
             "own": str(own),
         }
-    bound = rule.point_bound and actor.role in POINT_BOUND_ROLES and actor.service_point_id
-    if bound and target is not None:
-        point = point_id_of(target)
+    if rule.point_bound and actor.role in POINT_BOUND_ROLES:
+        if not actor.service_point_id:
+            return _("You are not assigned to a service point; ask your administrator.")
+        point = point_id_of(target) if target is not None else None
         if point is not None and point != actor.service_point_id:
             return _("This belongs to another service point than yours.")
     return None
@@ -272,11 +281,10 @@ def region_q(actor: Actor, lookup: str) -> Q:
     """Rows whose region (at `lookup`) lies inside the actor's region of authority."""
     if _is_system(actor) or getattr(actor, "is_superuser", False):
         return Q()
-    own = getattr(actor, "region", None)
+    own: RegionLike | None = getattr(actor, "region", None)
     if own is None:
         return Q(pk__in=[])
-    prefix = f"{lookup}__" if lookup else ""
-    return Q(**{f"{prefix}path": own.path}) | Q(**{f"{prefix}path__startswith": own.path + "/"})
+    return own.subtree_q(lookup)
 
 
 def scope(actor: Actor, queryset: QuerySet[M], action: Action) -> QuerySet[M]:
@@ -293,9 +301,13 @@ def scope(actor: Actor, queryset: QuerySet[M], action: Action) -> QuerySet[M]:
         return queryset
     found = queryset.filter(region_q(actor, lookup))
     point_lookup = getattr(queryset.model, "point_lookup", None)
-    point_id = getattr(actor, "service_point_id", None)
-    bound = rule.point_bound and getattr(actor, "role", None) in POINT_BOUND_ROLES
-    if point_lookup is not None and point_id and bound:
+    bound = (
+        rule.point_bound
+        and getattr(actor, "role", None) in POINT_BOUND_ROLES
+        and not getattr(actor, "is_superuser", False)
+    )
+    if point_lookup is not None and bound:
+        point_id = getattr(actor, "service_point_id", None)
         found = found.filter(**{f"{point_lookup}__pk" if point_lookup else "pk": point_id})
     return found
 

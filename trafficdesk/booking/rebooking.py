@@ -27,7 +27,7 @@ from trafficdesk.booking.models import (
 )
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.locking import locking_transaction
-from trafficdesk.core.vocabulary import CLASS_RANK, BookingStatus
+from trafficdesk.core.vocabulary import BOOKING_MOVES, CLASS_RANK, BookingStatus, sources_of
 from trafficdesk.notify.services import queue_sms_many
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import BusinessFacts, Engine, Situation, is_priority
@@ -93,10 +93,10 @@ class _Facts:
         )
 
 
-def _rows(region_path: str | None, now: datetime) -> list[_Row]:
+def _rows(region: Region | None, now: datetime) -> list[_Row]:
     bookings = Booking.objects.filter(status=BookingStatus.ACTIVE, slot__starts_at__gt=now)
-    if region_path:
-        bookings = bookings.filter(slot__service_point__region__path__startswith=region_path)
+    if region is not None:
+        bookings = bookings.filter(region.subtree_q("slot__service_point__region"))
     items: dict[int, list[int]] = defaultdict(list)
     values = list(
         bookings.values_list(
@@ -148,8 +148,8 @@ def _candidate_slots(
 def rebook_affected(region_code: str | None = None, *, now: datetime | None = None) -> RebookResult:
     """Move or cancel every active future booking that the policy in force no longer allows."""
     moment = now or timezone.now()
-    region_path = Region.objects.get(code=region_code).path if region_code else None
-    rows = _rows(region_path, moment)
+    region = Region.objects.get(code=region_code) if region_code else None
+    rows = _rows(region, moment)
     result = RebookResult(checked=len(rows))
     if not rows:
         return result
@@ -245,7 +245,8 @@ class _Pool:
                 while index < len(slots):
                     slot = locked[slots[index].pk]
                     if (
-                        slot.booked_people >= slot.capacity_people
+                        slot.rush_id is not None  # a rush opened since the slot was read
+                        or slot.booked_people >= slot.capacity_people
                         or slot.booked_minutes >= slot.capacity_minutes
                     ):
                         del slots[index]
@@ -267,11 +268,11 @@ def _apply_chunk(
         # Where each booking is now: a booking rescheduled since it was read is left alone
         # (its reschedule checked the policy for its new slot).
         still_active = {
-            booking_id: slot_id
-            for booking_id, slot_id in Booking.objects.select_for_update()
+            booking_id: (slot_id, minutes, general)
+            for booking_id, slot_id, minutes, general in Booking.objects.select_for_update()
             .filter(pk__in=sorted(r.id for r in rows), status=BookingStatus.ACTIVE)
             .order_by("id")
-            .values_list("id", "slot_id")
+            .values_list("id", "slot_id", "minutes", "general_minutes")
         }
         locked = ledger.lock(touched)
         taken: dict[int, ledger.Delta] = defaultdict(ledger.Delta)
@@ -279,7 +280,7 @@ def _apply_chunk(
         moves: list[tuple[_Row, Slot, int]] = []
         cancels: list[_Row] = []
         for row in rows:
-            if still_active.get(row.id) != row.slot_id:
+            if still_active.get(row.id) != (row.slot_id, row.minutes, row.general_minutes):
                 continue
             ledger.plan(locked[row.slot_id], row.held, -1)
             given[row.slot_id].add(row.held)
@@ -334,7 +335,9 @@ def _write_cancels(cancels: list[_Row]) -> None:
         return
     ids = [row.id for row in cancels]
     reason = "政策调整后无可替代的开放时段 / no equivalent open slot after a policy change"
-    Booking.objects.filter(pk__in=ids).update(status=BookingStatus.CANCELLED, cancel_reason=reason)
+    Booking.objects.filter(
+        pk__in=ids, status__in=sources_of(BOOKING_MOVES, BookingStatus.CANCELLED)
+    ).update(status=BookingStatus.CANCELLED, cancel_reason=reason)
     BookingItem.objects.filter(booking_id__in=ids).update(active=False)
     texts = [
         (

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -108,6 +109,40 @@ def apply(
     appointments is refused with the date the bar ends."""
     access.check(holder, Action.RUSH_APPLY)
     moment = now or timezone.now()
+    _refuse_unless_open(rush, moment)
+    if applicant_class not in CLASS_RANK:
+        raise BookingRefused("class.unknown", _("Unknown applicant class."))
+    try:
+        number = parse_resident_id(id_number).number
+    except InvalidValue as exc:
+        raise BookingRefused(exc.code, str(exc)) from exc
+    digest = id_digest(number)
+    holders.refuse_if_barred(digest, moment)
+    with locking_transaction():
+        # Applications share the window's row; the allocation takes it exclusively, so an
+        # application is either in the draw or refused as too late, never in between.
+        status = _share_window(rush.pk)
+        if status != RushStatus.OPEN:
+            rush.status = status or rush.status
+            _refuse_unless_open(rush, moment)
+        request, created = RushRequest.objects.get_or_create(
+            rush=rush,
+            id_digest=digest,
+            defaults={
+                "holder": holder,
+                "id_masked": mask_resident_id(number),
+                "applicant_class": applicant_class,
+                "applied_on": timezone.localtime(moment).date(),
+            },
+        )
+    if not created:
+        raise BookingRefused(
+            "rush.duplicate", _("This ID number has already applied in this window.")
+        )
+    return request
+
+
+def _refuse_unless_open(rush: RushWindow, moment: datetime) -> None:
     if not rush.opens_at <= moment < rush.closes_at or rush.status != RushStatus.OPEN:
         raise BookingRefused(
             "rush.closed",
@@ -117,29 +152,17 @@ def apply(
                 "end": timezone.localtime(rush.closes_at).strftime("%Y-%m-%d %H:%M"),
             },
         )
-    if applicant_class not in CLASS_RANK:
-        raise BookingRefused("class.unknown", _("Unknown applicant class."))
-    try:
-        number = parse_resident_id(id_number).number
-    except InvalidValue as exc:
-        raise BookingRefused(exc.code, str(exc)) from exc
-    digest = id_digest(number)
-    holders.refuse_if_barred(digest, moment)
-    request, created = RushRequest.objects.get_or_create(
-        rush=rush,
-        id_digest=digest,
-        defaults={
-            "holder": holder,
-            "id_masked": mask_resident_id(number),
-            "applicant_class": applicant_class,
-            "applied_on": timezone.localtime(moment).date(),
-        },
-    )
-    if not created:
-        raise BookingRefused(
-            "rush.duplicate", _("This ID number has already applied in this window.")
-        )
-    return request
+
+
+def _share_window(rush_id: int) -> str | None:
+    """The window's status, read under a shared row lock (PostgreSQL's FOR SHARE; SQLite's
+    transactions are serialised anyway)."""
+    if connection.vendor != "postgresql":
+        return RushWindow.objects.filter(pk=rush_id).values_list("status", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM booking_rushwindow WHERE id = %s FOR SHARE", [rush_id])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
 
 
 def _places(rush: RushWindow) -> list[Place]:

@@ -41,6 +41,7 @@ from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_re
 from trafficdesk.core.vocabulary import (
     BOOKING_MOVES,
     DEFAULT_CLASS,
+    HOLDING_STATUSES,
     BookingStatus,
     parse_class,
     sources_of,
@@ -80,29 +81,49 @@ def _verified_id(id_number: str) -> str:
 
 def move_status(booking_id: int, target: BookingStatus, **changes: Any) -> bool:
     """Move a booking to `target` from any status that may lead there (the BOOKING_MOVES
-    table), as one conditional UPDATE; True when exactly this one row changed."""
-    return (
+    table), as one conditional UPDATE; True when exactly this one row changed. A booking that
+    stops holding (served, cancelled, missed, expired) frees its ID number for the same
+    businesses in the same transaction."""
+    moved = (
         Booking.objects.filter(pk=booking_id, status__in=sources_of(BOOKING_MOVES, target)).update(
             status=target, **changes
         )
         == 1
     )
+    if moved and target not in HOLDING_STATUSES:
+        BookingItem.objects.filter(booking_id=booking_id, active=True).update(active=False)
+    return moved
 
 
 def check_in(booking: Booking) -> bool:
     """Claim the check-in of a booked visit: True for the one caller that moved it from booked
     to checked in (a second kiosk with the same code gets False)."""
-    return (
-        Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).update(
-            status=BookingStatus.CHECKED_IN
-        )
-        == 1
-    )
+    return move_status(booking.pk, BookingStatus.CHECKED_IN)
 
 
 def served(booking_id: int) -> bool:
     """The visit of a checked-in booking is over."""
     return move_status(booking_id, BookingStatus.DONE)
+
+
+def missed_at_the_window(booking_id: int) -> bool:
+    """A checked-in holder did not answer the call: a no-show, as if marked by the hall."""
+    if not move_status(booking_id, BookingStatus.NO_SHOW):
+        return False
+    BookingEvent.objects.create(booking_id=booking_id, kind=BookingEventKind.NO_SHOW)
+    return True
+
+
+def expire_ended(digest: str, now: datetime) -> int:
+    """Bookings of this ID number whose slot has ended without a recorded end (never checked
+    in, or checked in and not finished) no longer hold it: their status becomes "time
+    passed" and the ID may book those businesses again."""
+    ended = list(
+        Booking.objects.filter(
+            id_digest=digest, status__in=HOLDING_STATUSES, slot__ends_at__lt=now
+        ).values_list("id", flat=True)
+    )
+    return sum(move_status(booking_id, BookingStatus.EXPIRED) for booking_id in ended)
 
 
 def _held(booking: Booking) -> ledger.Held:
@@ -352,6 +373,38 @@ def book(
         raise _full(point, businesses, applicant_class, minutes, slot)
     holders.refuse_if_barred(digest, now)
     try:
+        booking = _book_once(
+            holder, slot, businesses, digest, number, applicant_class, claim, now, notify
+        )
+    except IntegrityError:
+        if not expire_ended(digest, now):
+            raise BookingRefused(
+                "booking.duplicate",
+                _("This ID number already has an active booking for one of these businesses."),
+            ) from None
+        booking = _book_once(
+            holder, slot, businesses, digest, number, applicant_class, claim, now, notify
+        )
+    booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
+    return booking
+
+
+def _book_once(
+    holder: User,
+    slot: Slot,
+    businesses: Sequence[Business],
+    digest: str,
+    number: str,
+    applicant_class: str,
+    claim: ledger.Claim,
+    now: datetime,
+    notify: bool,
+) -> Booking:
+    """The booking transaction: the booking and its items (the partial unique index refuses
+    a second active booking of the ID for a business), then the capacity, then the notice.
+    IntegrityError for a duplicate is the caller's."""
+    point = slot.service_point
+    try:
         with locking_transaction():
             booking = Booking.objects.create(
                 token=secrets.token_urlsafe(32),
@@ -360,7 +413,7 @@ def book(
                 id_digest=digest,
                 id_masked=mask_resident_id(number),
                 applicant_class=applicant_class,
-                minutes=minutes,
+                minutes=claim.minutes,
                 general_minutes=claim.general_minutes,
             )
             BookingItem.objects.bulk_create(
@@ -380,14 +433,8 @@ def book(
             )
     except _SlotFull:
         if Slot.objects.filter(pk=slot.pk, rush__isnull=False).exists():
-            raise _in_rush(point, businesses, applicant_class, minutes) from None
-        raise _full(point, businesses, applicant_class, minutes, slot) from None
-    except IntegrityError as exc:
-        raise BookingRefused(
-            "booking.duplicate",
-            _("This ID number already has an active booking for one of these businesses."),
-        ) from exc
-    booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
+            raise _in_rush(point, businesses, applicant_class, claim.minutes) from None
+        raise _full(point, businesses, applicant_class, claim.minutes, slot) from None
     return booking
 
 
@@ -520,6 +567,7 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
             )
         if old.slot_id == new_slot.pk:
             raise BookingRefused("slot.same", _("The booking is already in this slot."))
+        ledger.lock([old.slot_id, new_slot.pk])  # both slots, in id order, before either write
         if ledger.take(new_slot.pk, claim, now) is None:
             raise BookingRefused("slot.full", _("This slot is fully booked."))
         _release_later(old, now)

@@ -3,6 +3,7 @@ and a task that finds its rows locked ("busy") runs again a moment later."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from trafficdesk.core.locking import Busy
 from trafficdesk.policy.models import DomainEvent
 
 RETRY_AFTER = timedelta(seconds=5)
+log = logging.getLogger(__name__)
 
 
 def enqueue_after(task_: Task[Any, Any], when: datetime | None, *args: Any) -> None:
@@ -48,7 +50,10 @@ def rebook_task(event_id: int) -> dict[str, int]:
         return {"checked": 0, "moved": 0, "cancelled": 0}
     try:
         result = rebooking.rebook_affected(event.region.code if event.region else None)
-    except Busy:
+    except (Busy, ledger.LedgerError) as exc:
+        # Locked, or the counters moved under a chunk (it rolled back): run again shortly.
+        if isinstance(exc, ledger.LedgerError):
+            log.warning("rebooking for event %s runs again: %s", event_id, exc)
         _again(rebook_task, event_id)
         return {"checked": 0, "moved": 0, "cancelled": 0}
     DomainEvent.objects.filter(pk=event_id, handled_at__isnull=True).update(

@@ -11,7 +11,7 @@ from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint
 from trafficdesk.core.actions import Action
 from trafficdesk.core.admin import GuardedAdmin
-from trafficdesk.regions.models import Region
+from trafficdesk.regions.models import Region, RegionLevel
 
 
 @admin.register(Checkpoint)
@@ -25,7 +25,9 @@ class CheckpointAdmin(GuardedAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "region":
             kwargs["queryset"] = access.scope(
-                request.user, Region.objects.filter(level="county"), Action.CHECKPOINT_EDIT
+                request.user,
+                Region.objects.filter(level=RegionLevel.COUNTY),
+                Action.CHECKPOINT_EDIT,
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

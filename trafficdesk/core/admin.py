@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -57,7 +58,12 @@ class GuardedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """A service's refusal is shown on the page, not as an error."""
+        """A service's refusal is shown on the page, not as an error. A change the user may
+        not make is refused (and audited) before Django's transaction opens, so the audit
+        entry of the refusal is kept."""
+        self._check_before_saving(
+            request, object_id, self.change_action if object_id else self.add_action
+        )
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except Refusal as exc:
@@ -67,11 +73,22 @@ class GuardedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        self._check_before_saving(request, object_id, self.delete_action)
         try:
             return super().delete_view(request, object_id, extra_context)
         except Refusal as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(request.get_full_path())
+
+    def _check_before_saving(
+        self, request: HttpRequest, object_id: str | None, action: str | None
+    ) -> None:
+        if request.method != "POST" or action is None:
+            return
+        target = self.get_object(request, object_id) if object_id else None
+        if object_id and target is None:
+            return  # not in this user's list: Django answers that it does not exist
+        access_policy().check(request.user, action, target)
 
     def _allows(self, request: HttpRequest, action: str | None, obj: Any = None) -> bool:
         return action is not None and access_policy().allows(request.user, action, obj)
@@ -116,8 +133,13 @@ class GuardedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self.delete_through_service(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self.delete_through_service(request, obj)
+        """All of them or none: a refusal for one keeps them all, and says why."""
+        try:
+            with transaction.atomic():
+                for obj in queryset:
+                    self.delete_through_service(request, obj)
+        except Refusal as exc:
+            messages.error(request, exc.message)
 
     def delete_through_service(self, request: HttpRequest, obj: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} deletes only through a service")

@@ -33,6 +33,12 @@ CLASS_RANK: Mapping[str, int] = {member.value: rank for rank, member in enumerat
 DEFAULT_CLASS = ApplicantClass.GENERAL
 
 
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", _("province")
+    CITY = "city", _("city")
+    COUNTY = "county", _("county")
+
+
 class RiskLevel(models.TextChoices):
     LOW = "LOW", _("low risk")
     MEDIUM = "MEDIUM", _("medium risk")
@@ -62,18 +68,28 @@ class BookingStatus(models.TextChoices):
     DONE = "done", _("served")
     CANCELLED = "cancelled", _("cancelled")
     NO_SHOW = "no_show", _("did not come")
+    EXPIRED = "expired", _("time passed")
 
 
 #: The moves a booking may make; every status change is a conditional UPDATE from one of
-#: the statuses that lead to the target (booking.services.move_status).
+#: the statuses that lead to the target (booking.services.move_status). A booking that
+#: leaves the holding statuses no longer counts as "the" booking of its ID and business.
 BOOKING_MOVES: Mapping[BookingStatus, frozenset[BookingStatus]] = {
     BookingStatus.ACTIVE: frozenset(
-        {BookingStatus.CHECKED_IN, BookingStatus.CANCELLED, BookingStatus.NO_SHOW}
+        {
+            BookingStatus.CHECKED_IN,
+            BookingStatus.CANCELLED,
+            BookingStatus.NO_SHOW,
+            BookingStatus.EXPIRED,
+        }
     ),
-    BookingStatus.CHECKED_IN: frozenset({BookingStatus.DONE}),
+    BookingStatus.CHECKED_IN: frozenset(
+        {BookingStatus.DONE, BookingStatus.NO_SHOW, BookingStatus.EXPIRED}
+    ),
     BookingStatus.DONE: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
     BookingStatus.NO_SHOW: frozenset(),
+    BookingStatus.EXPIRED: frozenset(),
 }
 #: Bookings that hold capacity and count as "one active booking per ID and business".
 HOLDING_STATUSES: tuple[BookingStatus, ...] = (BookingStatus.ACTIVE, BookingStatus.CHECKED_IN)

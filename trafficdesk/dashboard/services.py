@@ -20,18 +20,12 @@ from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
 
 
-def _within(region: Region, field: str) -> Q:
-    return Q(**{f"{field}__path": region.path}) | Q(
-        **{f"{field}__path__startswith": region.path + "/"}
-    )
-
-
 def dashboard_data(region: Region) -> dict[str, Any]:
     today = timezone.localdate()
     start = timezone.make_aware(datetime.combine(today, time.min))
     counties = list(
         Region.objects.filter(
-            _within(region, "parent") | Q(pk=region.pk), level=RegionLevel.COUNTY
+            region.subtree_q("parent") | Q(pk=region.pk), level=RegionLevel.COUNTY
         ).select_related("parent")
     )
     counties = [c for c in counties if region.contains(c)]
@@ -45,7 +39,7 @@ def dashboard_data(region: Region) -> dict[str, Any]:
         )
         level = levels[county.pk].level if county.pk in levels else "UNASSESSED"
         risk_by_city.setdefault(city, Counter())[level] += 1
-    points = list(ServicePoint.objects.filter(_within(region, "region")).select_related("region"))
+    points = list(ServicePoint.objects.filter(region.subtree_q("region")).select_related("region"))
     open_windows = dict(
         Window.objects.filter(service_point__in=points, is_open=True)
         .values_list("service_point_id")
@@ -84,7 +78,7 @@ def dashboard_data(region: Region) -> dict[str, Any]:
     shipments = dict(Shipment.objects.values_list("status").annotate(n=Count("id")))
     arrivals: Counter[str] = Counter()
     for code, name, parent in Registration.objects.filter(
-        created_at__gte=start, checkpoint__region__path__startswith=region.path
+        region.subtree_q("checkpoint__region"), created_at__gte=start
     ).values_list("origin__code", "origin__name_zh", "origin__parent__name_zh"):
         arrivals[
             f"{parent or ''}{name}" if code[:2] == region.code[:2] else f"外省 {code[:2]}"

@@ -338,6 +338,8 @@ def _finish(ticket: Ticket, status: str, now: datetime) -> None:
         _leave_zone(ticket.zone_id)
         if ticket.booking_id and status == TicketStatus.DONE:
             booking_services.served(ticket.booking_id)
+        elif ticket.booking_id and status == TicketStatus.SKIPPED:
+            booking_services.missed_at_the_window(ticket.booking_id)
     admit_waiting_outside(ticket.zone_id, now)
 
 

@@ -25,6 +25,12 @@ from trafficdesk.sites.models import ServicePoint, Window, Zone
 SSE_SECONDS = 25
 
 
+def _number(value: object) -> int | None:
+    """A positive id from a form or query value, else None (bad input is not found)."""
+    text = str(value or "")
+    return int(text) if text.isdigit() else None
+
+
 def kiosk(request: HttpRequest, point: str) -> HttpResponse:
     """The hall kiosk: scan the booking QR (or type its code), or take a walk-in ticket."""
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
@@ -127,7 +133,7 @@ def console(request: HttpRequest) -> HttpResponse:
     """The clerk's console: choose a window, call the next ticket, recall, skip, transfer, complete."""
     user: Any = request.user
     windows = _my_windows(user)
-    window_id = request.GET.get("window") or request.session.get("hall_window")
+    window_id = _number(request.GET.get("window") or request.session.get("hall_window"))
     window = windows.filter(pk=window_id).first() if window_id else None
     if window is not None:
         request.session["hall_window"] = window.pk
@@ -162,7 +168,7 @@ def console_action(request: HttpRequest, action: str) -> HttpResponse:
     user: Any = request.user
     window = (
         _my_windows(user)
-        .filter(pk=request.POST.get("window"))
+        .filter(pk=_number(request.POST.get("window")))
         .prefetch_related("businesses")
         .first()
     )
@@ -179,7 +185,7 @@ def console_action(request: HttpRequest, action: str) -> HttpResponse:
         else:
             ticket = get_object_or_404(
                 Ticket.objects.select_related("service_point__region", "window"),
-                pk=request.POST.get("ticket"),
+                pk=_number(request.POST.get("ticket")),
                 window=window,
             )
             if action == "recall":
@@ -220,7 +226,7 @@ def manager(request: HttpRequest, point: str) -> HttpResponse:
     if request.method == "POST":
         window = get_object_or_404(
             Window.objects.select_related("service_point__region"),
-            pk=request.POST.get("window"),
+            pk=_number(request.POST.get("window")),
             service_point=found,
         )
         sites.set_window_open(request.user, window, request.POST.get("open") == "1")

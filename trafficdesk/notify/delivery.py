@@ -1,8 +1,11 @@
 """Sending what the outbox holds: run by the background worker, never inside a transaction.
 
 Messages are claimed with a conditional UPDATE that stamps a claim token, so two workers
-never send the same message; a claim left by a crashed worker is taken again after
-STALE_CLAIM (at-least-once delivery)."""
+never send the same message. Just before each send the worker renews its claim (another
+conditional UPDATE): a claim left by a crashed worker is taken again after STALE_CLAIM, and
+a worker whose claim was taken over does not send. A message goes out twice only if one
+send takes longer than STALE_CLAIM (at-least-once delivery). A failed send is tried again
+up to MAX_ATTEMPTS times."""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from trafficdesk.notify.backends import SmsBackend
 from trafficdesk.notify.models import SmsMessage, SmsStatus
 
 STALE_CLAIM = timedelta(minutes=5)
-BATCH = 2000
+BATCH = 500
+MAX_ATTEMPTS = 3
 
 
 def sms_backend() -> SmsBackend:
@@ -33,12 +37,17 @@ def _pending(now: datetime) -> Q:
     )
 
 
-def claim(ids: Sequence[int] | None = None, *, limit: int = BATCH) -> list[SmsMessage]:
-    """Claim up to `limit` pending messages (these ones, or any); returns those claimed."""
+def claim(
+    ids: Sequence[int] | None = None, *, limit: int = BATCH, untried_since: datetime | None = None
+) -> list[SmsMessage]:
+    """Claim up to `limit` pending messages (these ones, or any); with `untried_since`, not
+    those tried since then (a failed message waits for the next run). Returns those claimed."""
     now = timezone.now()
     candidates = SmsMessage.objects.filter(_pending(now))
     if ids is not None:
         candidates = candidates.filter(pk__in=list(ids))
+    if untried_since is not None:
+        candidates = candidates.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=untried_since))
     wanted = list(candidates.order_by("id").values_list("id", flat=True)[:limit])
     if not wanted:
         return []
@@ -49,30 +58,63 @@ def claim(ids: Sequence[int] | None = None, *, limit: int = BATCH) -> list[SmsMe
     return list(SmsMessage.objects.filter(claim=token, status=SmsStatus.SENDING).order_by("id"))
 
 
+def _still_ours(message: SmsMessage) -> bool:
+    """Renew this worker's claim just before sending; False if another worker took it."""
+    return (
+        SmsMessage.objects.filter(
+            pk=message.pk, claim=message.claim, status=SmsStatus.SENDING
+        ).update(claimed_at=timezone.now())
+        == 1
+    )
+
+
 def send_claimed(messages: Sequence[SmsMessage]) -> int:
     backend = sms_backend()
+    sent = 0
     for message in messages:
-        status, error = SmsStatus.SENT, ""
+        if not _still_ours(message):
+            continue
         try:
             backend.send(message.recipient, message.text)
         except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, not raised
-            status, error = SmsStatus.FAILED, str(exc)[:300]
+            _failed(message, str(exc)[:300])
+            continue
         SmsMessage.objects.filter(pk=message.pk, claim=message.claim).update(
-            status=status,
-            error=error,
+            status=SmsStatus.SENT,
+            error="",
             backend=settings.SMS_BACKEND,
             sent_at=timezone.now(),
             recipient="",
             text="",
         )
-    return len(messages)
+        sent += 1
+    return sent
+
+
+def _failed(message: SmsMessage, error: str) -> None:
+    """Queue a failed message again, or give up after MAX_ATTEMPTS (then the full number and
+    text are blanked as for a sent one)."""
+    attempts = message.attempts + 1
+    final = attempts >= MAX_ATTEMPTS
+    changes: dict[str, object] = {
+        "attempts": attempts,
+        "error": error,
+        "backend": settings.SMS_BACKEND,
+        "status": SmsStatus.FAILED if final else SmsStatus.QUEUED,
+        "claim": "",
+    }
+    if final:
+        changes.update(recipient="", text="", sent_at=timezone.now())
+    SmsMessage.objects.filter(pk=message.pk, claim=message.claim).update(**changes)
 
 
 def deliver(ids: Sequence[int] | None = None) -> int:
-    """Send these pending messages (or every pending one, in batches); returns how many."""
+    """Send these pending messages (or every pending one, in batches); returns how many were
+    sent. Each message is tried once per call."""
     handled = 0
+    started = timezone.now()
     while True:
-        batch = claim(ids)
+        batch = claim(ids, untried_since=started)
         if not batch:
             return handled
         handled += send_claimed(batch)

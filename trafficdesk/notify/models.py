@@ -29,6 +29,7 @@ class SmsMessage(models.Model):
     text = models.TextField(blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     claim = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:

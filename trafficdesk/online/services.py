@@ -212,6 +212,7 @@ def submit_with_files(
 ) -> OnlineApplication:
     """An application with its photos or scans, all or nothing: every file is checked by
     content before anything is written."""
+    access.check(applicant, Action.ONLINE_APPLY)
     if len(files) > rules.MAX_ATTACHMENTS:
         raise ApplicationError(_("At most 10 files per application."))
     for name, content in files:
@@ -234,7 +235,7 @@ def file_by_phone(
             _("Some fields are not valid."), {"caller_mobile": exc.message()}
         ) from exc
     applicant = citizen_for(mobile)
-    if not access.allows(applicant, Action.ONLINE_APPLY):
+    if not access.allows(applicant, Action.SMS_LOGIN):
         raise ApplicationError(_("That number belongs to a staff account."))
     return submit(applicant, business, data, filed_by=clerk, **delivery)
 
@@ -281,7 +282,9 @@ def move(
 def add_attachment(
     actor: Actor, application: OnlineApplication, name: str, content: bytes
 ) -> Attachment:
-    access.check(actor, Action.ONLINE_VIEW, application)
+    """A photo or scan, added by the applicant (or by the online centre)."""
+    if not access.allows(actor, Action.ONLINE_RESUBMIT, application):
+        access.check(actor, Action.ONLINE_REVIEW, application)
     kind = check_upload(name, content)
     if application.attachments.count() >= rules.MAX_ATTACHMENTS:
         raise ApplicationError(_("At most 10 files per application."))
@@ -301,7 +304,24 @@ def add_attachment(
 # --- mailing and tracking --------------------------------------------------------------------
 
 
-def ship(actor: Any, application: OnlineApplication, carrier: str, waybill: str) -> Shipment:
+def resubmit(
+    applicant: Actor, application: OnlineApplication, files: list[tuple[str, bytes]]
+) -> OnlineApplication:
+    """The applicant adds what was asked for and sends the application back for review, all
+    or nothing (files checked by content first)."""
+    access.check(applicant, Action.ONLINE_RESUBMIT, application)
+    if len(files) > rules.MAX_ATTACHMENTS:
+        raise ApplicationError(_("At most 10 files per application."))
+    for name, content in files:
+        check_upload(name, content)
+    with locking_transaction():
+        for name, content in files:
+            add_attachment(applicant, application, name, content)
+        return move(applicant, application, Status.SUBMITTED)
+
+
+def ship(actor: Actor, application: OnlineApplication, carrier: str, waybill: str) -> Shipment:
+    access.check(actor, Action.ONLINE_REVIEW, application)
     if not application.mailed:
         raise ApplicationError(_("Nothing is mailed for this business."))
     if not carrier.strip() or not waybill.strip():
@@ -353,10 +373,13 @@ def add_tracking(
         )
         Shipment.objects.filter(pk=shipment.pk).update(status=status)
         application = shipment.application
-        if status == ShipmentStatus.DELIVERED and application.status == Status.SHIPPED:
-            OnlineApplication.objects.filter(pk=application.pk, status=Status.SHIPPED).update(
+        if (
+            status == ShipmentStatus.DELIVERED
+            and OnlineApplication.objects.filter(pk=application.pk, status=Status.SHIPPED).update(
                 status=Status.DELIVERED
             )
+            == 1
+        ):
             application.refresh_from_db()
             _event(application, Status.SHIPPED, actor or f"carrier:{shipment.carrier}", location)
     return event

@@ -99,9 +99,11 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     user: Any = request.user
     if request.method == "POST" and user.pk == application.applicant_id:
         try:
-            for upload in request.FILES.getlist("files")[:10]:
-                services.add_attachment(user, application, upload.name or "file", upload.read())
-            services.move(user, application, rules.Status.SUBMITTED)
+            services.resubmit(
+                user,
+                application,
+                [(u.name or "file", u.read()) for u in request.FILES.getlist("files")],
+            )
             messages.success(request, _("Resubmitted."))
         except services.ApplicationError as exc:
             messages.error(request, exc.message)

@@ -16,7 +16,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch
 from django.dispatch import Signal
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticValidationError
 
@@ -24,7 +23,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import localcache
+from trafficdesk.core import clock, localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import locking_transaction
@@ -70,7 +69,7 @@ def _shared_version_index() -> list[tuple[int, datetime]]:
 
 
 def _version_in_force(at: datetime | None) -> tuple[int, datetime | None]:
-    moment = at or timezone.now()
+    moment = clock.moment(at)
     in_force = [(vid, since) for vid, since in _version_index() if since <= moment]
     return in_force[-1] if in_force else (0, None)
 
@@ -118,7 +117,7 @@ def publish_policy(
     parsed = parse_policy(document)
     if not reason.strip():
         raise InvalidPolicyChange(_("Give a reason for the change."))
-    moment = effective_from or timezone.now()
+    moment = clock.moment(effective_from)
     with locking_transaction():
         version = PolicyVersion.objects.create(
             document=parsed.model_dump(mode="json"),
@@ -141,9 +140,11 @@ def publish_policy(
             {"version": version.pk},
         )
         localcache.clear_all()
-        transaction.on_commit(lambda: cache.delete(VERSIONS_CACHE_KEY))
-        transaction.on_commit(localcache.clear_all)
-        transaction.on_commit(lambda: policy_changed.send(sender=PolicyVersion, event=event))
+        transaction.on_commit(lambda: cache.delete(VERSIONS_CACHE_KEY), robust=True)
+        transaction.on_commit(localcache.clear_all, robust=True)
+        transaction.on_commit(
+            lambda: policy_changed.send_robust(sender=PolicyVersion, event=event), robust=True
+        )
     return version
 
 
@@ -160,7 +161,7 @@ def set_phase(
         raise InvalidPolicyChange(_("The phase is 0, 1, 2 or 3."))
     if not reason.strip():
         raise InvalidPolicyChange(_("Give a reason for the change."))
-    moment = effective_from or timezone.now()
+    moment = clock.moment(effective_from)
     with locking_transaction():
         setting = PhaseSetting.objects.create(
             region=region,
@@ -177,7 +178,7 @@ def set_phase(
             detail={"phase": phase, "reason": setting.reason},
         )
         localcache.clear_all()
-        transaction.on_commit(localcache.clear_all)
+        transaction.on_commit(localcache.clear_all, robust=True)
         event = _event(
             EventKind.PHASE_CHANGED,
             region,
@@ -185,13 +186,15 @@ def set_phase(
             f"{region.code} → phase {phase}",
             {"phase": phase, "setting": setting.pk},
         )
-        transaction.on_commit(lambda: policy_changed.send(sender=PhaseSetting, event=event))
+        transaction.on_commit(
+            lambda: policy_changed.send_robust(sender=PhaseSetting, event=event), robust=True
+        )
     return setting
 
 
 def phases_in_force(regions: Iterable[Region], at: datetime | None = None) -> dict[int, int]:
     """Each region's phase: its own setting, else its nearest ancestor's, else 0."""
-    moment = at or timezone.now()
+    moment = clock.moment(at)
     regions = list(regions)
     codes = {code for region in regions for code in region.path.split("/")}
     latest: dict[str, int] = {}
@@ -211,7 +214,7 @@ def phases_in_force(regions: Iterable[Region], at: datetime | None = None) -> di
 def record_risk_event(sender: Any, assessment: RiskAssessment, **kwargs: Any) -> None:
     """Subscribed to regions.services.risk_level_changed."""
     localcache.clear_all()
-    transaction.on_commit(localcache.clear_all)
+    transaction.on_commit(localcache.clear_all, robust=True)
     event = _event(
         EventKind.RISK_CHANGED,
         assessment.region,
@@ -219,7 +222,9 @@ def record_risk_event(sender: Any, assessment: RiskAssessment, **kwargs: Any) ->
         f"{assessment.region.code} → {assessment.level}",
         {"level": assessment.level, "assessment": assessment.pk},
     )
-    transaction.on_commit(lambda: policy_changed.send(sender=RiskAssessment, event=event))
+    transaction.on_commit(
+        lambda: policy_changed.send_robust(sender=RiskAssessment, event=event), robust=True
+    )
 
 
 def _event(
@@ -291,11 +296,11 @@ class SituationTimeline:
 def situation_of(point: ServicePoint, at: datetime | None = None) -> Situation:
     """One point's situation, from a briefly cached timeline (see core.localcache)."""
     timeline = localcache.get_or_set(_local_timelines, point.pk, lambda: SituationTimeline([point]))
-    return timeline.at(point.pk, at or timezone.now())  # type: ignore[no-any-return]
+    return timeline.at(point.pk, clock.moment(at))  # type: ignore[no-any-return]
 
 
 def situations(points: Iterable[ServicePoint], at: datetime | None = None) -> dict[int, Situation]:
-    moment = at or timezone.now()
+    moment = clock.moment(at)
     timeline = SituationTimeline(points)
     return {point_id: timeline.at(point_id, moment) for point_id in timeline.points}
 

@@ -7,13 +7,9 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.core.vocabulary import RiskLevel
+from trafficdesk.core.vocabulary import RegionLevel, RiskLevel
 
-
-class RegionLevel(models.TextChoices):
-    PROVINCE = "province", _("province")
-    CITY = "city", _("city")
-    COUNTY = "county", _("county")
+__all__ = ["Region", "RegionLevel", "RiskAssessment", "RiskLevel"]
 
 
 class Region(models.Model):
@@ -59,6 +55,14 @@ class Region(models.Model):
     def contains(self, other: Region) -> bool:
         """True if `other` is this region or lies inside it."""
         return other.path == self.path or other.path.startswith(self.path + "/")
+
+    def subtree_q(self, lookup: str = "") -> models.Q:
+        """Rows whose region (reached through `lookup`, "" for regions themselves) is this
+        region or lies inside it — the one way region containment is asked in SQL."""
+        prefix = f"{lookup}__" if lookup else ""
+        return models.Q(**{f"{prefix}path": self.path}) | models.Q(
+            **{f"{prefix}path__startswith": self.path + "/"}
+        )
 
     def current_risk(self, at: object = None) -> RiskAssessment | None:
         moment = at or timezone.now()

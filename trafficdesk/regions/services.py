@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
+from trafficdesk.core import clock
 from trafficdesk.core.actions import Action
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
@@ -102,7 +103,7 @@ def set_risk_level(
         assessment = RiskAssessment.objects.create(
             region=region,
             level=level,
-            effective_from=effective_from or timezone.now(),
+            effective_from=clock.moment(effective_from),
             author=access.as_user(actor),
             reason=reason.strip(),
         )
@@ -239,7 +240,7 @@ def current_levels(
     regions: Iterable[Region], at: datetime | None = None
 ) -> dict[int, RiskAssessment]:
     """The assessment in force for each region, in one query."""
-    moment = at or timezone.now()
+    moment = clock.moment(at)
     ids = [r.pk for r in regions]
     latest: dict[int, RiskAssessment] = {}
     for assessment in RiskAssessment.objects.filter(

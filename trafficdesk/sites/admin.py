@@ -20,6 +20,12 @@ class SiteAdmin(GuardedAdmin):
     change_action: ClassVar[str | None] = Action.SITE_EDIT
     add_action: ClassVar[str | None] = Action.SITE_EDIT
     delete_action: ClassVar[str | None] = Action.SITE_EDIT
+    fixed_on_change: ClassVar[tuple[str, ...]] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """What may not change once created (a zone's and a window's service point)."""
+        fixed = self.fixed_on_change if obj is not None else ()
+        return tuple(super().get_readonly_fields(request, obj)) + fixed
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         """Choosers offer only what this user may use: counties, points and zones in scope."""
@@ -59,7 +65,7 @@ class WindowForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        point = data.get("service_point")
+        point = data.get("service_point") or getattr(self.instance, "service_point", None)
         problem = services.window_zone_problem(point.pk if point else None, data.get("zone"))
         if problem:
             self.add_error("zone", problem)
@@ -111,6 +117,7 @@ class ServicePointAdmin(SiteAdmin):
 @admin.register(Zone)
 class ZoneAdmin(SiteAdmin):
     form = ZoneForm
+    fixed_on_change = ("service_point",)
     list_display = ("service_point", "name_zh", "occupancy_cap", "present", "is_open")
     list_filter = ("is_open",)
     readonly_fields = ("present",)
@@ -128,6 +135,7 @@ class ZoneAdmin(SiteAdmin):
 @admin.register(Window)
 class WindowAdmin(SiteAdmin):
     form = WindowForm
+    fixed_on_change = ("service_point",)
     list_display = ("service_point", "number", "kind", "zone", "is_open")
     list_filter = ("kind", "is_open")
     filter_horizontal = ("businesses",)

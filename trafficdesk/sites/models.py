@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.models import BilingualName
-from trafficdesk.core.vocabulary import ServicePointKind, WindowKind
+from trafficdesk.core.vocabulary import RegionLevel, ServicePointKind, WindowKind
 
 
 class ServicePoint(BilingualName):
@@ -21,7 +21,7 @@ class ServicePoint(BilingualName):
         verbose_name=_("county"),
         on_delete=models.PROTECT,
         related_name="service_points",
-        limit_choices_to={"level": "county"},
+        limit_choices_to={"level": RegionLevel.COUNTY},
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     ppe_complete = models.BooleanField(_("protective equipment complete"), default=False)

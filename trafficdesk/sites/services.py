@@ -64,6 +64,15 @@ def window_zone_problem(point_id: int | None, zone: Zone | None) -> str | None:
     return None
 
 
+def _stays_at_its_point(model: type[Zone] | type[Window], pk: int, point_id: int) -> None:
+    stored = model.objects.filter(pk=pk).values_list("service_point_id", flat=True).first()
+    if stored != point_id:
+        raise SiteChangeRefused(
+            _("A zone or window stays at its service point; add a new one at the other point."),
+            "service_point",
+        )
+
+
 def _audit(actor: Actor, action: str, target: Model, changed: Iterable[str]) -> None:
     record(actor, action, target=target, summary=str(target), detail={"fields": sorted(changed)})
 
@@ -92,6 +101,8 @@ def save_zone(actor: Actor, zone: Zone, changed: Sequence[str] = ZONE_FIELDS) ->
     is written by a conditional UPDATE that checks it."""
     access.check(actor, Action.SITE_EDIT, zone)
     creating = zone.pk is None
+    if not creating:
+        _stays_at_its_point(Zone, zone.pk, zone.service_point_id)
     with locking_transaction():
         if creating:
             zone.present = 0
@@ -124,6 +135,8 @@ def save_window(
 ) -> Window:
     """Create or change a window: its zone must be in the same service point."""
     access.check(actor, Action.SITE_EDIT, window)
+    if window.pk is not None:
+        _stays_at_its_point(Window, window.pk, window.service_point_id)
     zone = Zone.objects.filter(pk=window.zone_id).only("service_point_id").first()
     problem = window_zone_problem(window.service_point_id, zone)
     if problem is not None or zone is None:
