@@ -14,8 +14,9 @@ booking transaction in the same run.
   LOAD_DEADLINE_S (120 s unless BOOKING_RUSH_SECONDS says otherwise); `requests` is the
   number actually sent, `requests_planned` the number planned.
 * pgbench (-c 20 -j 2 -T 15, simple protocol, like Django's client-side binding) runs the
-  transaction of services.book(): BEGIN; SET LOCAL lock_timeout; INSERT booking; INSERT
-  item; conditional UPDATE of the slot; INSERT event; COMMIT — or ROLLBACK when the UPDATE
+  transaction of services.book() (the connection carries the lock timeout): BEGIN; INSERT
+  booking; INSERT item; conditional UPDATE of the slot; INSERT the SMS into the outbox;
+  INSERT event; COMMIT — or ROLLBACK when the UPDATE
   took no capacity. pgbench_tps counts committed bookings only, with the same hot/cold mix.
 * Afterwards the database is checked: no slot over capacity, and per slot the active
   bookings equal booked_people and their minutes booked_minutes.
@@ -196,12 +197,12 @@ def pgbench_script(data: dict[str, Any]) -> str:
 \\endif
 \\set holder random({user_lo}, {user_hi})
 BEGIN;
-SET LOCAL lock_timeout = '2000ms';
-INSERT INTO booking_booking (token, holder_id, slot_id, id_digest, id_masked, applicant_class, minutes, status, created_at, updated_at, moves, cancel_reason, rush_request_id) VALUES (md5(random()::text) || substr(md5(random()::text), 1, 11), :holder, :slot, md5(random()::text) || md5(random()::text), '520115********0010', 'GENERAL', {m}, 'active', now(), now(), 0, '', NULL) RETURNING id AS bid, id_digest AS dg \\gset
+INSERT INTO booking_booking (token, holder_id, slot_id, id_digest, id_masked, applicant_class, minutes, general_minutes, status, created_at, updated_at, moves, cancel_reason, rush_request_id) VALUES (md5(random()::text) || substr(md5(random()::text), 1, 11), :holder, :slot, md5(random()::text) || md5(random()::text), '520115********0010', 'GENERAL', {m}, {m}, 'active', now(), now(), 0, '', NULL) RETURNING id AS bid, id_digest AS dg \\gset
 INSERT INTO booking_bookingitem (booking_id, business_id, id_digest, active) VALUES (:bid, {data["business_id"]}, ':dg', true);
-WITH took AS (UPDATE booking_slot SET booked_minutes = booked_minutes + {m}, booked_people = booked_people + 1, booked_general_minutes = booked_general_minutes + {m} WHERE booked_minutes <= capacity_minutes - {m} AND booked_people < capacity_people AND (priority_release_at <= now() OR booked_general_minutes <= capacity_minutes - priority_reserved_minutes - {m}) AND id = :slot RETURNING 1) SELECT count(*) AS took FROM took \\gset
+WITH took AS (UPDATE booking_slot SET booked_minutes = booked_minutes + {m}, booked_people = booked_people + 1, booked_general_minutes = booked_general_minutes + {m} WHERE rush_id IS NULL AND booked_minutes <= capacity_minutes - {m} AND booked_people <= capacity_people - 1 AND (priority_release_at <= now() OR booked_general_minutes <= capacity_minutes - priority_reserved_minutes - {m}) AND id = :slot RETURNING 1) SELECT count(*) AS took FROM took \\gset
 \\if :took
-INSERT INTO booking_bookingevent (booking_id, kind, at, detail, from_slot_id, notice_id) VALUES (:bid, 'booked', now(), '', NULL, NULL);
+INSERT INTO notify_smsmessage (created_at, kind, recipient_masked, body, backend, status, error, recipient, text, claimed_at, claim, attempts, sent_at) VALUES (now(), 'booking.booked', '138****0000', 'booked', '', 'queued', '', '13800000000', 'booked', NULL, '', 0, NULL) RETURNING id AS sid \\gset
+INSERT INTO booking_bookingevent (booking_id, kind, at, detail, from_slot_id, notice_id) VALUES (:bid, 'booked', now(), '', NULL, :sid);
 COMMIT;
 \\else
 ROLLBACK;
@@ -216,7 +217,12 @@ def run_pgbench(db_url: str, data: dict[str, Any], workdir: Path) -> dict[str, A
     script = workdir / "book.sql"
     script.write_text(pgbench_script(data))
     parts = urllib.parse.urlsplit(db_url)
-    env = {**os.environ, "PGPASSWORD": urllib.parse.unquote(parts.password or "")}
+    env = {
+        **os.environ,
+        "PGPASSWORD": urllib.parse.unquote(parts.password or ""),
+        # as every server connection: the lock timeout is the connection's, not a statement
+        "PGOPTIONS": "-c lock_timeout=2000",
+    }
     command = [
         binary, "-n", "-M", "simple",
         "-c", str(PGBENCH_CLIENTS), "-j", str(PGBENCH_THREADS), "-T", str(PGBENCH_SECONDS),
@@ -482,12 +488,13 @@ def run() -> dict[str, Any]:
                     "pgbench_note": (
                         f"pgbench -M simple -c {PGBENCH_CLIENTS} -j {PGBENCH_THREADS} "
                         f"-T {PGBENCH_SECONDS}, same database, own identical slot set, same "
-                        f"{HOT_SHARE:.0%} hot mix; book()'s transaction (SET LOCAL lock_timeout, "
-                        "INSERT booking, INSERT item, conditional UPDATE of the slot, INSERT "
-                        "event, COMMIT; ROLLBACK when the UPDATE took nothing). pgbench_tps = "
+                        f"{HOT_SHARE:.0%} hot mix; book()'s transaction (INSERT booking, "
+                        "INSERT item, conditional UPDATE of the slot, INSERT the SMS into the "
+                        "outbox, INSERT event, COMMIT; ROLLBACK when the UPDATE took nothing; "
+                        "lock_timeout set on the connection as the server's are). pgbench_tps = "
                         "committed bookings / run time; pgbench_raw_tps counts the rolled-back "
                         "refusals too. Not included: the reads before the transaction and the "
-                        "SMS row after it."
+                        "delivery task enqueued after it."
                     ),
                 }
             )

@@ -85,6 +85,18 @@ TEMPLATES = [
 ]
 
 
+# How long a statement waits for a row lock before the answer is "busy, retry" (PostgreSQL).
+# It is set once per connection (no statement per transaction); behind a pooler that drops
+# connection options (PgBouncer in transaction mode), set LOCK_TIMEOUT_PER_TRANSACTION=true
+# and every locking transaction sets it itself. BOOKING_LOCK_TIMEOUT_MS is its older name.
+LOCK_TIMEOUT_MS = config.env_int(
+    "LOCK_TIMEOUT_MS", config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10), minimum=10
+)
+LOCK_TIMEOUT_PER_TRANSACTION = config.env_bool("LOCK_TIMEOUT_PER_TRANSACTION", False)
+#: The lock timeout every connection already has (None: each transaction sets its own).
+CONNECTION_LOCK_TIMEOUT_MS = None if LOCK_TIMEOUT_PER_TRANSACTION else LOCK_TIMEOUT_MS
+
+
 def _database_settings(url: str) -> dict[str, Any]:
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -99,10 +111,10 @@ def _database_settings(url: str) -> dict[str, Any]:
         db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_HEALTH_CHECKS"] = True
-        # A backstop for every statement: no request waits on a row lock for longer than this
-        # (locking transactions set a shorter LOCK_TIMEOUT_MS); the wait ends in "busy, retry".
-        wait = config.env_int("DB_LOCK_TIMEOUT_MS", 5000, minimum=100)
-        db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={wait}"
+        if CONNECTION_LOCK_TIMEOUT_MS is not None:
+            db.setdefault("OPTIONS", {})["options"] = (
+                f"-c lock_timeout={CONNECTION_LOCK_TIMEOUT_MS}"
+            )
     else:
         raise config.ConfigError(f"DATABASE_URL engine {db['ENGINE']} is not supported")
     return db
@@ -225,11 +237,7 @@ BOOKING_RELEASE_DELAY_SECONDS = config.env_int("BOOKING_RELEASE_DELAY_SECONDS", 
 BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
 BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
-# How long a transaction waits for a row lock before answering "busy, retry" (PostgreSQL).
-# BOOKING_LOCK_TIMEOUT_MS is the older name of the same setting.
-LOCK_TIMEOUT_MS = config.env_int(
-    "LOCK_TIMEOUT_MS", config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10), minimum=10
-)
+
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
 HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)
 HALL_EARLY_MINUTES = config.env_int("HALL_EARLY_MINUTES", 30, minimum=0)

@@ -1,10 +1,11 @@
 """Transactions that take row locks, and the one place where a lock timeout becomes "busy,
 retry" (docs/locking.md).
 
-SQLite opens every transaction IMMEDIATE with a busy timeout (settings); PostgreSQL gets a
-short `lock_timeout` for the transaction. Either way, a transaction that could not get its
-locks in time raises `Busy`, which the API answers with 503 and Retry-After, pages with a
-"try again" page, and background tasks by running again a moment later.
+SQLite opens every transaction IMMEDIATE with a busy timeout (settings); on PostgreSQL every
+connection has a short `lock_timeout` (LOCK_TIMEOUT_MS), or each locking transaction sets it
+(LOCK_TIMEOUT_PER_TRANSACTION). Either way, a transaction that could not get its locks in
+time raises `Busy`, which the API answers with 503 and Retry-After, pages with a "try again"
+page, and background tasks by running again a moment later.
 """
 
 from __future__ import annotations
@@ -49,10 +50,13 @@ def is_lock_timeout(exc: BaseException) -> bool:
 
 def set_lock_timeout(milliseconds: int | None = None) -> None:
     """Limit how long this transaction waits for a row lock (PostgreSQL; SQLite waits for the
-    busy timeout instead)."""
+    busy timeout instead). Nothing to do when the connection already has this limit, which
+    it gets when it opens (settings.CONNECTION_LOCK_TIMEOUT_MS)."""
     if connection.vendor != "postgresql":
         return
     wait = int(milliseconds if milliseconds is not None else settings.LOCK_TIMEOUT_MS)
+    if wait == settings.CONNECTION_LOCK_TIMEOUT_MS:
+        return
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{wait}ms'")
 
