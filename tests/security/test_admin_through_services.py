@@ -57,7 +57,7 @@ def test_the_province_edits_the_catalogue_and_it_is_audited(
     assert response.status_code == 302, response.content[:400]
     business.refresh_from_db()
     assert business.service_minutes == 25
-    entry = AuditEntry.objects.get(action="business.save", object_id=str(business.pk))
+    entry = AuditEntry.objects.get(action="business.change", object_id=str(business.pk))
     assert entry.actor_label == "gz_admin" and "service_minutes" in entry.detail["fields"]
 
 

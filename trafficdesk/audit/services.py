@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -10,7 +11,10 @@ from trafficdesk.accounts import access
 from trafficdesk.audit.models import AuditEntry, Outcome
 from trafficdesk.core.actions import Action
 from trafficdesk.core.context import current_request_context
+from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import mask_personal_data_in_text
+
+M = TypeVar("M", bound=models.Model)
 
 
 def _label(actor: Any) -> str:
@@ -63,3 +67,26 @@ def reveal_mobile(actor: Any, subject: Any) -> str:
     access.check(actor, Action.PERSONAL_DATA_REVEAL, subject)
     record(actor, "personal_data.view", target=subject, summary="viewed unmasked mobile number")
     return str(subject.mobile or "")
+
+
+def save_recorded(
+    actor: Any, obj: M, *, fields: Sequence[str], changed: Sequence[str], action: str
+) -> M:
+    """Save a new object whole, or only the `changed` ones of its editable `fields`, and
+    record who did it as `<action>.add` or `<action>.change` — in one locking transaction.
+    The caller has checked access (before, so that a refusal stays in the log)."""
+    creating = obj.pk is None
+    written = sorted(fields) if creating else sorted(f for f in changed if f in fields)
+    with locking_transaction():
+        if creating:
+            obj.save()
+        elif written:
+            obj.save(update_fields=written)
+        record(
+            actor,
+            f"{action}.{'add' if creating else 'change'}",
+            target=obj,
+            summary=str(obj),
+            detail={"fields": written},
+        )
+    return obj

@@ -11,10 +11,9 @@ from django.db import transaction
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
-from trafficdesk.audit.services import record
+from trafficdesk.audit.services import save_recorded
 from trafficdesk.catalog.models import Business, BusinessCategory
 from trafficdesk.core.actions import Action
-from trafficdesk.core.locking import locking_transaction
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -67,35 +66,15 @@ def save_business(
 ) -> Business:
     """Add or change a business of the province-wide catalogue (a province administrator)."""
     access.check(actor, Action.CATALOG_EDIT, business)
-    with locking_transaction():
-        if business.pk is None:
-            business.save()
-        else:
-            business.save(update_fields=[f for f in changed if f in BUSINESS_FIELDS] or None)
-        record(
-            actor,
-            "business.save",
-            target=business,
-            summary=str(business),
-            detail={"fields": sorted(changed)},
-        )
-    return business
+    return save_recorded(
+        actor, business, fields=BUSINESS_FIELDS, changed=changed, action="business"
+    )
 
 
 def save_category(
     actor: Actor, category: BusinessCategory, changed: Sequence[str] = CATEGORY_FIELDS
 ) -> BusinessCategory:
     access.check(actor, Action.CATALOG_EDIT, category)
-    with locking_transaction():
-        if category.pk is None:
-            category.save()
-        else:
-            category.save(update_fields=[f for f in changed if f in CATEGORY_FIELDS] or None)
-        record(
-            actor,
-            "businesscategory.save",
-            target=category,
-            summary=str(category),
-            detail={"fields": sorted(changed)},
-        )
-    return category
+    return save_recorded(
+        actor, category, fields=CATEGORY_FIELDS, changed=changed, action="businesscategory"
+    )

@@ -15,12 +15,11 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
-from trafficdesk.audit.services import record
+from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flags
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import id_digest
-from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -113,13 +112,9 @@ def save_checkpoint(
     if checkpoint.pk is not None:
         access.check(actor, Action.CHECKPOINT_EDIT, Checkpoint.objects.get(pk=checkpoint.pk))
     access.check(actor, Action.CHECKPOINT_EDIT, checkpoint)
-    with locking_transaction():
-        if checkpoint.pk is None:
-            checkpoint.save()
-        else:
-            checkpoint.save(update_fields=[f for f in changed if f in CHECKPOINT_FIELDS] or None)
-        record(actor, "checkpoint.save", target=checkpoint, summary=str(checkpoint))
-    return checkpoint
+    return save_recorded(
+        actor, checkpoint, fields=CHECKPOINT_FIELDS, changed=changed, action="checkpoint"
+    )
 
 
 def visible_checkpoints(actor: Actor) -> QuerySet[Checkpoint]:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
-from trafficdesk.audit.services import record
+from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
@@ -96,16 +96,7 @@ def update_window(
         raise DeferralError(_("The last day cannot come before the first day."))
     if not (window.covers_renewal or window.covers_review or window.covers_inspection):
         raise DeferralError(_("Choose which deadlines the window covers."))
-    with locking_transaction():
-        window.save(update_fields=[f for f in changed if f in WINDOW_FIELDS] or None)
-        record(
-            actor,
-            "deferral.change",
-            target=window,
-            summary=str(window),
-            detail={"fields": list(changed)},
-        )
-    return window
+    return save_recorded(actor, window, fields=WINDOW_FIELDS, changed=changed, action="deferral")
 
 
 def windows_for(region: Region | None = None) -> list[rules.Window]:

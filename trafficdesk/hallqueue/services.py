@@ -303,19 +303,22 @@ def _finished_elsewhere(ticket: Ticket) -> QueueRefused:
     )
 
 
+def _claim_called(ticket: Ticket, **changes: Any) -> None:
+    """Change a ticket that is still called at the window that called it: exactly one row,
+    or a refusal that says it has just been finished or moved."""
+    if ticket.window_id is None or (
+        Ticket.objects.filter(
+            pk=ticket.pk, status=TicketStatus.CALLED, window_id=ticket.window_id
+        ).update(**changes)
+        != 1
+    ):
+        raise _finished_elsewhere(ticket)
+
+
 def recall(actor: Actor, ticket: Ticket) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
-    window_id = ticket.window_id
-    if window_id is None:
-        raise _finished_elsewhere(ticket)
     with locking_transaction():
-        if (
-            Ticket.objects.filter(
-                pk=ticket.pk, status=TicketStatus.CALLED, window_id=window_id
-            ).update(recalls=F("recalls") + 1)
-            != 1
-        ):
-            raise _finished_elsewhere(ticket)
+        _claim_called(ticket, recalls=F("recalls") + 1)
         Call.objects.create(
             ticket=ticket,
             service_point_id=ticket.service_point_id,
@@ -367,17 +370,10 @@ def transfer(actor: Actor, ticket: Ticket, business: Business) -> Ticket:
     )
     if not served.exists():
         raise QueueRefused("no_window", _("No open window serves that business here."))
-    window_id = ticket.window_id
-    if window_id is None:
-        raise _finished_elsewhere(ticket)
     with locking_transaction():
-        if (
-            Ticket.objects.filter(
-                pk=ticket.pk, status=TicketStatus.CALLED, window_id=window_id
-            ).update(status=TicketStatus.WAITING, business=business, window=None, called_at=None)
-            != 1
-        ):
-            raise _finished_elsewhere(ticket)
+        _claim_called(
+            ticket, status=TicketStatus.WAITING, business=business, window=None, called_at=None
+        )
         record(actor, "hall.transfer", target=ticket, summary=f"{ticket.label} → {business.code}")
     ticket.refresh_from_db()
     return ticket

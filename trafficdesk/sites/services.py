@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
-from trafficdesk.audit.services import record
+from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
@@ -87,13 +87,7 @@ def save_service_point(
     if not creating:
         access.check(actor, Action.SITE_EDIT, ServicePoint.objects.get(pk=point.pk))
     access.check(actor, Action.SITE_CREATE if creating else Action.SITE_EDIT, point)
-    with locking_transaction():
-        if creating:
-            point.save()
-        else:
-            point.save(update_fields=[f for f in changed if f in POINT_FIELDS] or None)
-        _audit(actor, "servicepoint.add" if creating else "servicepoint.change", point, changed)
-    return point
+    return save_recorded(actor, point, fields=POINT_FIELDS, changed=changed, action="servicepoint")
 
 
 def save_zone(actor: Actor, zone: Zone, changed: Sequence[str] = ZONE_FIELDS) -> Zone:
