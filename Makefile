@@ -30,7 +30,7 @@ demo: $(STAMP) var/secret_key
 	@export SECRET_KEY=$$(cat var/secret_key); \
 	  $(PY) manage.py db_worker --interval 1 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(VENV)/bin/gunicorn trafficdesk.wsgi --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 4 --access-logfile -
+	  WEB_BIND=$(HOST):$(PORT) WEB_ACCESS_LOG=- $(VENV)/bin/gunicorn -c python:trafficdesk.gunicornconf trafficdesk.asgi:application
 
 test: $(STAMP)
 	$(PY) scripts/run_tests.py $(ARGS)

@@ -45,6 +45,18 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         load_demo()
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """The product's ASGI application under uvicorn, as production serves it (tests/asgi_server);
+    pytest-django still gives every test that uses it transactional database access."""
+    from tests.asgi_server import AsgiLiveServer
+
+    with django_db_blocker.unblock():
+        server = AsgiLiveServer()
+        yield server
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers

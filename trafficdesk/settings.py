@@ -96,6 +96,22 @@ LOCK_TIMEOUT_PER_TRANSACTION = config.env_bool("LOCK_TIMEOUT_PER_TRANSACTION", F
 #: The lock timeout every connection already has (None: each transaction sets its own).
 CONNECTION_LOCK_TIMEOUT_MS = None if LOCK_TIMEOUT_PER_TRANSACTION else LOCK_TIMEOUT_MS
 
+#: Threads per server process that run sync views under ASGI, each with its persistent
+#: database connection (trafficdesk/asgi.py); live streams run on the event loop beside them.
+ASGI_SYNC_THREADS = config.env_int("ASGI_SYNC_THREADS", 4, minimum=1)
+
+# Live screens (trafficdesk/core/live.py). LIVE_BACKEND: "postgres" (LISTEN/NOTIFY), "redis"
+# (pub/sub) or "poll"; empty chooses Redis when REDIS_URL is set, else the database's own.
+LIVE_BACKEND = config.env_str("LIVE_BACKEND", "")
+if LIVE_BACKEND not in ("", "postgres", "redis", "poll"):
+    raise config.ConfigError("LIVE_BACKEND must be postgres, redis or poll (or empty)")
+LIVE_POLL_SECONDS = config.env_int("LIVE_POLL_MS", 250, minimum=20) / 1000
+LIVE_SAMPLE_SECONDS = config.env_int("LIVE_SAMPLE_MS", 1000, minimum=100) / 1000
+LIVE_STREAM_SECONDS = config.env_int("LIVE_STREAM_SECONDS", 300, minimum=5)
+LIVE_KEEPALIVE_SECONDS = config.env_int("LIVE_KEEPALIVE_SECONDS", 15, minimum=1)
+LIVE_RETRY_MS = 2000
+LIVE_EVENT_RETENTION_SECONDS = config.env_int("LIVE_EVENT_RETENTION_SECONDS", 3600, minimum=60)
+
 
 def _database_settings(url: str) -> dict[str, Any]:
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))

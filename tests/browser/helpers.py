@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,11 +23,8 @@ def staff_login(page: Any, username: str) -> None:
     page.get_by_test_id("who").wait_for()
 
 
-def wait_for_server_requests(timeout: float = 3.0) -> None:
-    """A request (an htmx poll, the board's event stream) may still be answered in a
-    live-server thread when the browser contexts close; let it finish before the test's
-    database is flushed."""
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
-            thread.join(max(0.0, deadline - time.monotonic()))
+def wait_for_server_requests(live_server: Any, timeout: float = 3.0) -> None:
+    """A request (a live panel's refresh, the board's event stream) may still be answered by
+    the server when the browser contexts close; let it finish before the test's database is
+    flushed."""
+    live_server.wait_idle(timeout)

@@ -27,6 +27,8 @@ from trafficdesk.accounts.services import request_login_code, verify_login_code
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, Slot
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import live
+from trafficdesk.core.models import LiveEvent
 from trafficdesk.core.validators import id_check_char
 from trafficdesk.core.vocabulary import WindowKind
 from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
@@ -71,7 +73,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
-    wait_for_server_requests()
+    wait_for_server_requests(live_server)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -339,13 +341,11 @@ def test_walk_in_is_refused_when_the_county_needs_appointments(new_page: Any, de
 
 
 def test_board_reconnects_with_last_event_id_and_misses_no_call(
-    new_page: Any, demo: Any, monkeypatch: pytest.MonkeyPatch
+    new_page: Any, demo: Any, settings: Any
 ) -> None:
-    """The stream ends after SSE_SECONDS (shortened here) and the browser reconnects with
-    Last-Event-ID; a call made after the reconnection still reaches the same page."""
-    from trafficdesk.hallqueue import views as hall_views
-
-    monkeypatch.setattr(hall_views, "SSE_SECONDS", 1)
+    """The stream ends after LIVE_STREAM_SECONDS (shortened here) and the browser reconnects
+    with Last-Event-ID; a call made after the reconnection still reaches the same page."""
+    settings.LIVE_STREAM_SECONDS = 1
     window = clerk_window()
     point = ServicePoint.objects.get(code=HALL)
     business = Business.objects.select_related("category").get(code=NEW_CAR_PLATES)
@@ -359,12 +359,16 @@ def test_board_reconnects_with_last_event_id_and_misses_no_call(
     called = hall.call_next(clerk, window)
     assert called is not None and called.pk == first.pk
     expect(board.get_by_test_id("now")).to_contain_text(f"{first.label} → {CLERK_WINDOW}")
-    first_call = Call.objects.get(ticket=first)
+    first_event = LiveEvent.objects.filter(
+        channel=live.hall_channel(point.pk),
+        kind="call",
+        data__call=Call.objects.get(ticket=first).pk,
+    ).get()
 
     with board.expect_request(
         lambda request: (
             urlsplit(request.url).path == events_path
-            and request.all_headers().get("last-event-id") == str(first_call.pk)
+            and request.all_headers().get("last-event-id") == str(first_event.pk)
         ),
         timeout=TIMEOUT_MS,
     ):
@@ -381,3 +385,40 @@ def test_board_reconnects_with_last_event_id_and_misses_no_call(
         f"请 {second.label} 号到 {CLERK_WINDOW} 号窗口办理"
     )
     assert board.evaluate("() => window.sameDocument") is True
+
+
+def test_the_console_and_the_managers_page_follow_the_queue_without_reloading(
+    new_page: Any, demo: Any
+) -> None:
+    """Both staff screens re-read their panel when the hall's stream says the queue changed:
+    a walk-in raises the waiting count on each, without a reload."""
+    window = clerk_window()
+    point = ServicePoint.objects.get(code=HALL)
+    business = Business.objects.select_related("category").get(code=NEW_CAR_PLATES)
+
+    console = new_page()
+    staff_login(console, CLERK)
+    console.goto(f"{reverse('hallqueue:console')}?window={window.pk}")
+    manager = new_page()
+    staff_login(manager, "manager")
+    manager.goto(reverse("hallqueue:manager", args=[HALL]))
+    screens = {
+        "console": (console, console.get_by_test_id("console-live")),
+        "manager": (manager, manager.get_by_test_id("manager-live")),
+    }
+    before = {}
+    for name, (page, panel) in screens.items():
+        expect(panel).to_have_attribute("data-live-ready", "1", timeout=TIMEOUT_MS)
+        page.evaluate("() => { window.sameDocument = true; }")
+        before[name] = int(panel.get_by_test_id("waiting").inner_text())
+
+    hall.walk_in(point, business)
+
+    for name, (page, panel) in screens.items():
+        expect(panel.get_by_test_id("waiting")).to_have_text(
+            str(before[name] + 1), timeout=TIMEOUT_MS
+        )
+        assert page.evaluate("() => window.sameDocument") is True, f"the {name} reloaded"
+    # The classes are named for people, not by their internal codes.
+    by_class = manager.get_by_test_id("waiting-by-class").inner_text()
+    assert GENERAL not in by_class and by_class.strip()

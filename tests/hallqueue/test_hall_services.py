@@ -14,6 +14,7 @@ from django.utils import timezone
 from tests.booking.conftest import make_id
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Slot
+from trafficdesk.core import live
 from trafficdesk.hallqueue import services
 from trafficdesk.hallqueue.models import Call, Ticket
 from trafficdesk.regions.services import set_risk_level
@@ -174,19 +175,20 @@ def test_hall_api(client: Client, users: dict[str, Any], window: Any) -> None:
     )
 
 
-def test_board_events_stream_calls(
-    client: Client, users: dict[str, Any], hall: Any, p01: Any, window: Any, settings: Any
+def test_a_call_is_published_for_the_board_and_queue_changes_for_the_staff_screens(
+    users: dict[str, Any], hall: Any, p01: Any, window: Any
 ) -> None:
-    from trafficdesk.hallqueue import views
-
-    views.SSE_SECONDS = 0.6
+    """What the live streams carry (tests/hallqueue/test_live_streams serves them for real)."""
+    channel = live.hall_channel(hall.pk)
+    before = live.latest_id(channel)
     ticket = services.walk_in(hall, p01)
     services.call_next(users["clerk"], window(3))
-    response = client.get("/hall/GY-HALL-01/board/events/?after=0", HTTP_LAST_EVENT_ID="0")
-    body = b"".join(response.streaming_content).decode()
-    assert response["Content-Type"] == "text/event-stream"
-    assert f"请 {ticket.label} 号到 3 号窗口办理" in body
-    views.SSE_SECONDS = 25
+    events = live.events_after(channel, before)
+    assert [e.kind for e in events] == ["queue", "call"]
+    call = events[1].data
+    assert call["label"] == ticket.label and call["window"] == 3
+    assert call["speech"] == f"请 {ticket.label} 号到 3 号窗口办理"
+    assert call["call"] == Call.objects.get(ticket=ticket).pk
 
 
 def test_call_next_picks_what_the_full_ordering_picks(

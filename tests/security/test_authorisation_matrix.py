@@ -212,6 +212,11 @@ ROWS: tuple[Row, ...] = (
         page=get("/hall/GY-HALL-01/manage/"),
     ),  # fmt: skip
     Row(
+        "the Guiyang hall's live events (consoles, manager)",
+        frozenset({"clerk", "manager", "gz_admin"}),
+        page=get("/hall/GY-HALL-01/events/"),
+    ),  # fmt: skip
+    Row(
         "open or close a window",
         frozenset({"manager"}),
         page=post("/hall/GY-HALL-01/manage/", {"window": "{window}", "open": "1"}),
@@ -227,6 +232,11 @@ ROWS: tuple[Row, ...] = (
     Row("dashboard", ADMINS, page=get("/dashboard/")),
     Row("checkpoints", frozenset({"officer"}), page=get("/checkpoints/")),
     Row("checkpoint console", frozenset({"officer"}), page=get("/checkpoints/GY-N-TOLL/console/")),
+    Row(
+        "checkpoint arrivals stream",
+        frozenset({"officer"}),
+        page=get("/checkpoints/GY-N-TOLL/console/events/"),
+    ),  # fmt: skip
     Row(
         "checkpoint export", frozenset({"officer"}), page=get("/checkpoints/GY-N-TOLL/export.csv")
     ),  # fmt: skip

@@ -1,4 +1,4 @@
-"""Crash safety: a booking rush against the real server (gunicorn), SIGKILL in the middle of
+"""Crash safety: a booking rush against the real server (tests/real_server), SIGKILL in the middle of
 the load, restart, and check that every booking a client saw acknowledged exists, that no
 slot is over capacity (counters equal the bookings) and that no zone is over its cap.
 
@@ -8,96 +8,26 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from tests.booking.conftest import make_id
+from tests.real_server import free_port, kill_hard, start_server
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.models import Booking, Slot
 from trafficdesk.catalog.models import Business
 from trafficdesk.sites.models import ServicePoint, Zone
 
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CLIENTS = 8
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url(),
-        SECRET_KEY=settings.SECRET_KEY,
-        LOG_LEVEL="ERROR",
-        SMS_BACKEND="trafficdesk.notify.backends.MemorySmsBackend",
-        DJANGO_SETTINGS_MODULE="trafficdesk.settings",
-        TRAFFICDESK_VAR_DIR=str(settings.VAR_DIR),
-        BOOKING_RATE_PER_USER="100000/m",
-    )
-    env.pop("TRAFFICDESK_DB_TESTS_ONLY", None)
-    server = subprocess.Popen(
-        [
-            GUNICORN,
-            "trafficdesk.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--log-level",
-            "error",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the server did not start")
-
-
-def kill_hard(server: subprocess.Popen[bytes]) -> None:
-    os.killpg(server.pid, signal.SIGKILL)
-    server.wait(10)
+SERVER_ENV = {"BOOKING_RATE_PER_USER": "100000/m", "ASGI_SYNC_THREADS": "4"}
 
 
 def session_for(user: User) -> tuple[str, str]:
@@ -136,7 +66,7 @@ def test_no_acknowledged_booking_is_lost_when_the_server_is_killed(
     acknowledged: list[str] = []
     lock = threading.Lock()
     state = {"port": free_port(), "stop": False, "serial": 0}
-    server = start_server(state["port"])
+    server = start_server(state["port"], **SERVER_ENV)
 
     def client(index: int) -> None:
         session_key, csrf = sessions[index]
@@ -181,7 +111,7 @@ def test_no_acknowledged_booking_is_lost_when_the_server_is_killed(
         time.sleep(3)
         before_kill = len(acknowledged)
         kill_hard(server)
-        server = start_server(state["port"])
+        server = start_server(state["port"], **SERVER_ENV)
         time.sleep(2)
     finally:
         state["stop"] = True

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flags
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import id_digest
 from trafficdesk.core.validators import (
@@ -84,22 +86,25 @@ def register(
         home_province=checkpoint.region.code,
     )
     codes = {code for code, _zh, _en in reasons}
-    return Registration.objects.create(
-        token=secrets.token_urlsafe(16),
-        checkpoint=checkpoint,
-        name=name,
-        id_digest=id_digest(cleaned["id_number"]),
-        id_masked=mask_resident_id(cleaned["id_number"]),
-        mobile=cleaned["mobile"],
-        plate=plate.number,
-        origin=origin,
-        destination=destination,
-        passengers=passengers,
-        origin_risk=level.level if level else "",
-        out_of_province=bool(codes & {"plate.other_province", "origin.other_province"}),
-        from_risk_area=bool(codes & {"origin.medium", "origin.high"}),
-        flag_reasons=[list(r) for r in reasons],
-    )
+    with transaction.atomic():
+        registration = Registration.objects.create(
+            token=secrets.token_urlsafe(16),
+            checkpoint=checkpoint,
+            name=name,
+            id_digest=id_digest(cleaned["id_number"]),
+            id_masked=mask_resident_id(cleaned["id_number"]),
+            mobile=cleaned["mobile"],
+            plate=plate.number,
+            origin=origin,
+            destination=destination,
+            passengers=passengers,
+            origin_risk=level.level if level else "",
+            out_of_province=bool(codes & {"plate.other_province", "origin.other_province"}),
+            from_risk_area=bool(codes & {"origin.medium", "origin.high"}),
+            flag_reasons=[list(r) for r in reasons],
+        )
+        live.publish(live.checkpoint_channel(checkpoint.pk), "arrival", {})
+    return registration
 
 
 CHECKPOINT_FIELDS = ("code", "name_zh", "name_en", "kind", "region", "road", "active")

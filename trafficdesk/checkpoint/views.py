@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import segno
+from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 
+from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.regions.models import Region, RegionLevel
 
@@ -85,8 +90,11 @@ def receipt(request: HttpRequest, code: str, token: str) -> HttpResponse:
 
 @permission_required(Action.CHECKPOINT_WATCH)
 def console(request: HttpRequest, code: str) -> HttpResponse:
-    """Arrivals as they come (refreshed by htmx), flagged ones marked, search by plate."""
+    """Arrivals as they come (re-read on each arrival event), flagged ones marked, search by
+    plate."""
     checkpoint = get_object_or_404(Checkpoint.objects.select_related("region"), code=code)
+    # Read before the list, so that the page's stream gets every arrival after it.
+    live_after = live.latest_id(live.checkpoint_channel(checkpoint.pk))
     plate = request.GET.get("plate", "")[:12]
     flagged_only = request.GET.get("flagged") == "1"
     rows = [
@@ -101,8 +109,29 @@ def console(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         template,
-        {"checkpoint": checkpoint, "rows": rows, "plate": plate, "flagged_only": flagged_only},
+        {
+            "checkpoint": checkpoint,
+            "rows": rows,
+            "plate": plate,
+            "flagged_only": flagged_only,
+            "live_after": live_after,
+        },
     )
+
+
+async def console_events(request: HttpRequest, code: str) -> HttpResponseBase:
+    """Server-sent events: an "arrival" event for each registration at this checkpoint; the
+    officer's list then re-reads itself. Async: holds no thread while it waits."""
+    user = await request.auser()
+    checkpoint = await sync_to_async(_watched_checkpoint)(user, code)
+    channel = live.checkpoint_channel(checkpoint.pk)
+    return await live.channel_response(request, channel, kinds=("arrival",))
+
+
+def _watched_checkpoint(user: Any, code: str) -> Checkpoint:
+    checkpoint = get_object_or_404(Checkpoint.objects.select_related("region"), code=code)
+    access.check(user, Action.CHECKPOINT_WATCH, checkpoint)
+    return checkpoint
 
 
 @permission_required(Action.CHECKPOINT_WATCH)

@@ -19,3 +19,19 @@ class BilingualName(models.Model):
         if translation.get_language() == "en" and self.name_en:
             return self.name_en
         return self.name_zh
+
+
+class LiveEvent(models.Model):
+    """One event for live screens (core.live): written in the transaction that causes it, so a
+    screen that reconnects catches up from its Last-Event-ID. Kept LIVE_EVENT_RETENTION_SECONDS."""
+
+    channel = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)
+    data = models.JSONField(default=dict)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "id"], name="live_event_channel_id")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} #{self.pk}"

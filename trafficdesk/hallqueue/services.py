@@ -24,6 +24,7 @@ from trafficdesk.audit.services import record
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.models import Booking
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import locking_transaction
@@ -48,6 +49,36 @@ PREFIX_BY_CATEGORY = {
 class QueueRefused(Refusal):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, code)
+
+
+# --- live screens ------------------------------------------------------------------------------
+
+
+def check_may_follow(actor: Actor, point: ServicePoint) -> None:
+    """Staff who serve at this hall's windows, or watch it, may follow its live events."""
+    if not access.allows(actor, Action.HALL_SERVE, point):
+        access.check(actor, Action.HALL_WATCH, point)
+
+
+def queue_changed(point_id: int) -> None:
+    """Tell the hall's consoles and manager screen that the queue changed (at commit)."""
+    live.publish(live.hall_channel(point_id), "queue", {})
+
+
+def announce(call: Call, window_id: int | None) -> None:
+    """Put a call on the hall's boards (at commit) and refresh its consoles."""
+    live.publish(
+        live.hall_channel(call.service_point_id),
+        "call",
+        {
+            "call": call.pk,
+            "label": call.label,
+            "window": call.window_number,
+            "window_id": window_id,
+            "at": timezone.localtime(call.at).strftime("%H:%M:%S"),
+            "speech": f"请 {call.label} 号到 {call.window_number} 号窗口办理",
+        },
+    )
 
 
 # --- numbering and zones -------------------------------------------------------------------
@@ -122,6 +153,7 @@ def _issue(
             arrived_at=now,
             admitted_at=now if inside else None,
         )
+        queue_changed(point.pk)
     return ticket
 
 
@@ -216,6 +248,7 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
                     f"【交管服务】{ticket.label} 号，大厅已有空位，请进入等候区。",
                     kind="hall.room",
                 )
+            queue_changed(ticket.service_point_id)
         admitted.append(ticket)
     return admitted
 
@@ -276,12 +309,13 @@ def call_next(actor: Actor, window: Window, now: datetime | None = None) -> Tick
             if claimed != 1:
                 continue
             ticket = Ticket.objects.select_related("business").get(pk=candidate.ticket_id)
-            Call.objects.create(
+            call = Call.objects.create(
                 ticket=ticket,
                 service_point_id=window.service_point_id,
                 window_number=window.number,
                 label=ticket.label,
             )
+            announce(call, window.pk)
         return ticket
     return None
 
@@ -319,12 +353,13 @@ def recall(actor: Actor, ticket: Ticket) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     with locking_transaction():
         _claim_called(ticket, recalls=F("recalls") + 1)
-        Call.objects.create(
+        call = Call.objects.create(
             ticket=ticket,
             service_point_id=ticket.service_point_id,
             window_number=ticket.window.number if ticket.window else 0,
             label=ticket.label,
         )
+        announce(call, ticket.window_id)
     ticket.refresh_from_db()
     return ticket
 
@@ -339,6 +374,7 @@ def _finish(ticket: Ticket, status: str, now: datetime) -> None:
         ):
             raise QueueRefused("ticket.state", _("This ticket is already finished."))
         _leave_zone(ticket.zone_id)
+        queue_changed(ticket.service_point_id)
         if ticket.booking_id and status == TicketStatus.DONE:
             booking_services.served(ticket.booking_id)
         elif ticket.booking_id and status == TicketStatus.SKIPPED:
@@ -374,6 +410,7 @@ def transfer(actor: Actor, ticket: Ticket, business: Business) -> Ticket:
         _claim_called(
             ticket, status=TicketStatus.WAITING, business=business, window=None, called_at=None
         )
+        queue_changed(ticket.service_point_id)
         record(actor, "hall.transfer", target=ticket, summary=f"{ticket.label} → {business.code}")
     ticket.refresh_from_db()
     return ticket
@@ -405,6 +442,15 @@ class HallMetrics:
     service_avg_min: float | None
     service_p90_min: float | None
     waiting_by_class: dict[str, int]
+
+    @property
+    def waiting_by_class_labels(self) -> list[tuple[str, int]]:
+        """(class name in the reader's language, count), highest class first."""
+        return [
+            (str(member.label), self.waiting_by_class[member])
+            for member in CLASS_ORDER
+            if self.waiting_by_class.get(member)
+        ]
 
 
 def metrics(point: ServicePoint, day: Any = None) -> HallMetrics:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:point>/board/", views.board, name="board"),
     path("<str:point>/board/events/", views.board_events, name="board-events"),
     path("<str:point>/manage/", views.manager, name="manager"),
+    path("<str:point>/events/", views.hall_events, name="hall-events"),
 ]

@@ -1,28 +1,25 @@
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.hallqueue import services
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.sites import services as sites
 from trafficdesk.sites.models import ServicePoint, Window, Zone
-
-SSE_SECONDS = 25
 
 
 def _number(value: object) -> int | None:
@@ -73,48 +70,42 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
 
 
 def board(request: HttpRequest, point: str) -> HttpResponse:
+    """The TV board: the latest calls, then each new one as it is made (board_events)."""
     found = get_object_or_404(ServicePoint, code=point)
+    after = live.latest_id(live.hall_channel(found.pk))
     return render(
-        request, "hallqueue/board.html", {"point": found, "calls": services.recent_calls(found.pk)}
+        request,
+        "hallqueue/board.html",
+        {"point": found, "calls": services.recent_calls(found.pk), "after": after},
     )
 
 
-def board_events(request: HttpRequest, point: str) -> StreamingHttpResponse:
-    """Server-sent events: each new call, as it happens. The stream ends after a while and the
-    browser reconnects with Last-Event-ID, so no call is missed."""
-    found = get_object_or_404(ServicePoint, code=point)
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
-    try:
-        after = int(raw) if raw is not None else None
-    except ValueError:
-        after = None
-    if after is None:
-        latest = services.recent_calls(found.pk, 1)
-        after = latest[0].pk if latest else 0
+async def board_events(request: HttpRequest, point: str) -> HttpResponseBase:
+    """Server-sent events: each call, as it is made. Async: an open board holds no thread and
+    no database connection; it resumes after Last-Event-ID, so no call is missed."""
+    found = await ServicePoint.objects.filter(code=point).values_list("pk", flat=True).afirst()
+    if found is None:
+        raise Http404
+    return await live.channel_response(request, live.hall_channel(found), kinds=("call",))
 
-    start_after: int = after
 
-    def stream() -> Iterator[str]:
-        after = start_after
-        yield f"retry: 1000\nid: {after}\n\n"
-        deadline = time.monotonic() + SSE_SECONDS
-        while time.monotonic() < deadline:
-            for call in services.calls_since(found.pk, after):
-                after = call.pk
-                data = {
-                    "label": call.label,
-                    "window": call.window_number,
-                    "at": timezone.localtime(call.at).strftime("%H:%M:%S"),
-                    "speech": f"请 {call.label} 号到 {call.window_number} 号窗口办理",
-                }
-                yield f"id: {call.pk}\nevent: call\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-            time.sleep(0.5)
-            yield ": keep-alive\n\n"
+async def hall_events(request: HttpRequest, point: str) -> HttpResponseBase:
+    """Server-sent events for the staff screens of a hall (consoles, the manager's page): a
+    "queue" or "call" event whenever something they show changes; they then re-read it."""
+    user = await request.auser()
+    found = await sync_to_async(_followed_point)(user, point)
+    return await live.channel_response(request, live.hall_channel(found.pk))
 
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-store"
-    response["X-Accel-Buffering"] = "no"
-    return response
+
+def _followed_point(user: Any, point: str) -> ServicePoint:
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    services.check_may_follow(user, found)
+    return found
+
+
+def _live_part(request: HttpRequest) -> bool:
+    """A live panel re-reading its part of the page (live.js, on a stream event)."""
+    return request.GET.get("part") == "live"
 
 
 def _my_windows(user: Any) -> Any:
@@ -132,6 +123,8 @@ def _my_windows(user: Any) -> Any:
 def console(request: HttpRequest) -> HttpResponse:
     """The clerk's console: choose a window, call the next ticket, recall, skip, transfer, complete."""
     user: Any = request.user
+    # Read before the page, so that the page's stream gets every change after it.
+    live_after = live.latest_id(live.hall_channel(user.service_point_id or 0))
     windows = _my_windows(user)
     window_id = _number(request.GET.get("window") or request.session.get("hall_window"))
     window = windows.filter(pk=window_id).first() if window_id else None
@@ -151,13 +144,14 @@ def console(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "hallqueue/console.html",
+        "hallqueue/_console_live.html" if _live_part(request) else "hallqueue/console.html",
         {
             "windows": windows,
             "window": window,
             "current": current,
             "businesses": businesses,
             "metrics": services.metrics(window.service_point) if window else None,
+            "live_after": live_after,
         },
     )
 
@@ -231,9 +225,10 @@ def manager(request: HttpRequest, point: str) -> HttpResponse:
         )
         sites.set_window_open(request.user, window, request.POST.get("open") == "1")
         return redirect("hallqueue:manager", point=found.code)
+    live_after = live.latest_id(live.hall_channel(found.pk))
     return render(
         request,
-        "hallqueue/manager.html",
+        "hallqueue/_manager_live.html" if _live_part(request) else "hallqueue/manager.html",
         {
             "point": found,
             "windows": Window.objects.filter(service_point=found)
@@ -244,5 +239,6 @@ def manager(request: HttpRequest, point: str) -> HttpResponse:
             "outside": Ticket.objects.filter(
                 service_point=found, status=TicketStatus.OUTSIDE
             ).count(),
+            "live_after": live_after,
         },
     )

@@ -12,6 +12,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import locking_transaction
@@ -157,6 +158,7 @@ def set_window_open(actor: Actor, window: Window, is_open: bool) -> Window:
     access.check(actor, Action.WINDOW_OPEN_CLOSE, window)
     with locking_transaction():
         Window.objects.filter(pk=window.pk).update(is_open=is_open)
+        live.publish(live.hall_channel(window.service_point_id), "queue", {})
         record(
             actor,
             "window.open" if is_open else "window.close",

@@ -1,0 +1,109 @@
+"""The production server (gunicorn with uvicorn workers, trafficdesk/gunicornconf.py) started
+as its own process on the test database of the current pass (SQLite or PostgreSQL), for the
+tests that need the real thing: crash safety, live streams holding no thread.
+
+The test must use `transactional_db` so that the server sees its data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db["USER"] or "postgres"
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int, workers: int = 2, **env_extra: str) -> subprocess.Popen[bytes]:
+    """Start the server and wait until it accepts connections."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        LOG_LEVEL="ERROR",
+        WEB_LOG_LEVEL="error",
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_WORKERS=str(workers),
+        SMS_BACKEND="trafficdesk.notify.backends.MemorySmsBackend",
+        DJANGO_SETTINGS_MODULE="trafficdesk.settings",
+        TRAFFICDESK_VAR_DIR=str(settings.VAR_DIR),
+        **env_extra,
+    )
+    env.pop("TRAFFICDESK_DB_TESTS_ONLY", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(
+        [GUNICORN, "-c", "python:trafficdesk.gunicornconf", "trafficdesk.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    kill_hard(server)
+    raise RuntimeError("the server did not start")
+
+
+def kill_hard(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(10)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop gracefully (SIGTERM), then hard if it lingers."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        kill_hard(server)
+    except ProcessLookupError:
+        pass
+
+
+def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The worker processes of a running gunicorn (its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server.pid:
+            found.append(int(entry.name))
+    return found
+
+
+def thread_count(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))

@@ -1,0 +1,108 @@
+"""The ASGI application that production and `make demo` serve (docs/adr/0001-asgi-server.md).
+
+Live streams are async views: an open TV board holds no thread and no database connection.
+The rest of the product is sync Django code; Django's own ASGI handler runs each request's
+sync code in a thread made for that request, which means a new database connection per
+request (CONN_MAX_AGE cannot persist it) and costs more than the WSGI server it replaces.
+This handler runs sync code on a fixed set of long-lived threads instead (ASGI_SYNC_THREADS
+per process), each keeping its persistent connection, and gives each request the least
+busy one — the same shape as a threaded WSGI worker, with the event loop free for streams.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import django
+from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trafficdesk.settings")
+
+
+class SyncThreadPool:
+    """Single-thread executors, each with its own persistent database connection; a request
+    takes the one with the fewest requests in its sync code."""
+
+    def __init__(self, size: int) -> None:
+        self.executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{i}") for i in range(size)
+        ]
+        self.busy = [0] * size
+
+    def acquire(self) -> int:
+        index = min(range(len(self.busy)), key=self.busy.__getitem__)
+        self.busy[index] += 1
+        return index
+
+    def release(self, index: int) -> None:
+        self.busy[index] -= 1
+
+
+class _Slot:
+    """A request's place on a sync thread, given back once its sync work is over."""
+
+    def __init__(self, pool: SyncThreadPool) -> None:
+        self.pool = pool
+        self.index: int | None = pool.acquire()
+
+    def release(self) -> None:
+        if self.index is not None:
+            self.pool.release(self.index)
+            self.index = None
+
+
+_slot: contextvars.ContextVar[_Slot] = contextvars.ContextVar("trafficdesk_sync_slot")
+
+
+class TrafficDeskASGIHandler(ASGIHandler):
+    def __init__(self, sync_threads: int) -> None:
+        super().__init__()
+        self.pool = SyncThreadPool(sync_threads)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"TrafficDesk serves HTTP only, not {scope['type']}")
+        slot = _Slot(self.pool)
+        token = _slot.set(slot)
+        try:
+            assert slot.index is not None
+            async with ThreadSensitiveContext(executor=self.pool.executors[slot.index]):
+                await self.handle(scope, receive, send)
+        finally:
+            slot.release()
+            _slot.reset(token)
+
+    async def run_get_response(self, request: Any) -> Any:
+        response = await super().run_get_response(request)
+        if getattr(response, "is_async", False):
+            # A live stream: it waits on the event loop from now on, so its thread is free
+            # for other requests (its rare catch-up reads still run there).
+            _slot.get().release()
+        return response
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """Start-up and shut-down: nothing to prepare, but answer so servers do not warn."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def get_application() -> TrafficDeskASGIHandler:
+    django.setup(set_prefix=False)
+    return TrafficDeskASGIHandler(settings.ASGI_SYNC_THREADS)
+
+
+application = get_application()
