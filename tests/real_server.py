@@ -6,19 +6,37 @@ The test must use `transactional_db` so that the server sees its data."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
+from django.utils.crypto import get_random_string
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def session_for(user: Any) -> tuple[str, str]:
+    """A logged-in session for `user` (what django.contrib.auth.login stores), in the
+    configured session engine, and a CSRF token to send with it."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    assert store.session_key is not None
+    return store.session_key, get_random_string(32)
 
 
 def database_url() -> str:
@@ -107,3 +125,58 @@ def worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
 
 def thread_count(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+# --- reading event streams --------------------------------------------------------------------
+
+WAIT_S = 10.0
+
+OPEN: list[EventReader] = []
+"""Readers still open; a fixture closes them before it stops the server."""
+
+
+class EventReader:
+    """One open event stream, read on a thread of its own."""
+
+    def __init__(self, port: int, path: str, headers: dict[str, str] | None = None) -> None:
+        OPEN.append(self)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
+        self.response = self.conn.getresponse()
+        self.events: list[dict[str, str]] = []
+        self.opened = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        current: dict[str, str] = {}
+        try:
+            while True:
+                line = self.response.readline()
+                if not line:
+                    return
+                text = line.decode().rstrip("\n")
+                if text.startswith("retry:"):
+                    self.opened.set()
+                elif text == "":
+                    if "data" in current:
+                        self.events.append(current)
+                    current = {}
+                elif not text.startswith(":") and ":" in text:
+                    key, value = text.split(":", 1)
+                    current[key] = value.strip()
+        except Exception:  # closed by the test (or the server): the stream is over
+            return
+
+    def wait_for(self, count: int, timeout: float = WAIT_S) -> list[dict[str, str]]:
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.events)
+
+    def close(self) -> None:
+        try:
+            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()

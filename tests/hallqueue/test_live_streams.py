@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,8 +21,17 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from tests.real_server import free_port, start_server, stop, thread_count, worker_pids
-from tests.security.test_crash_safety import session_for
+from tests.real_server import (
+    OPEN,
+    WAIT_S,
+    EventReader,
+    free_port,
+    session_for,
+    start_server,
+    stop,
+    thread_count,
+    worker_pids,
+)
 from trafficdesk.accounts.access import SYSTEM
 from trafficdesk.accounts.models import User
 from trafficdesk.catalog.models import Business
@@ -36,57 +44,6 @@ WARM_UP = 10
 # What may appear once per server whatever the number of streams: per worker, its sync threads'
 # connections and the listener's (2 x (4 + 1)). A thread or connection per stream would be 60.
 FIXED_PER_SERVER = 10
-WAIT_S = 10.0
-
-
-OPEN: list[EventReader] = []
-
-
-class EventReader:
-    """One open event stream, read on a thread of its own."""
-
-    def __init__(self, port: int, path: str, headers: dict[str, str] | None = None) -> None:
-        OPEN.append(self)
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
-        self.response = self.conn.getresponse()
-        self.events: list[dict[str, str]] = []
-        self.opened = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        current: dict[str, str] = {}
-        try:
-            while True:
-                line = self.response.readline()
-                if not line:
-                    return
-                text = line.decode().rstrip("\n")
-                if text.startswith("retry:"):
-                    self.opened.set()
-                elif text == "":
-                    if "data" in current:
-                        self.events.append(current)
-                    current = {}
-                elif not text.startswith(":") and ":" in text:
-                    key, value = text.split(":", 1)
-                    current[key] = value.strip()
-        except Exception:  # closed by the test (or the server): the stream is over
-            return
-
-    def wait_for(self, count: int, timeout: float = WAIT_S) -> list[dict[str, str]]:
-        deadline = time.monotonic() + timeout
-        while len(self.events) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return list(self.events)
-
-    def close(self) -> None:
-        try:
-            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.conn.close()
 
 
 def _redis_available() -> bool:

@@ -253,6 +253,7 @@ COVERED_ELSEWHERE = {
     "accounts:logout",
     "online:act",
     "hallqueue:board-events",
+    "booking:rush-events",  # public; tests/booking/test_rush_counter_stream.py
     "checkpoint:qr",
     "receipt",
 }

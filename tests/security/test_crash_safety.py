@@ -13,14 +13,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db.models import Count, F, Q
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 
 from tests.booking.conftest import make_id
-from tests.real_server import free_port, kill_hard, start_server
+from tests.real_server import free_port, kill_hard, session_for, start_server
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.models import Booking, Slot
 from trafficdesk.catalog.models import Business
@@ -28,16 +25,6 @@ from trafficdesk.sites.models import ServicePoint, Zone
 
 CLIENTS = 8
 SERVER_ENV = {"BOOKING_RATE_PER_USER": "100000/m", "ASGI_SYNC_THREADS": "4"}
-
-
-def session_for(user: User) -> tuple[str, str]:
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    assert store.session_key is not None
-    return store.session_key, get_random_string(32)
 
 
 def test_no_acknowledged_booking_is_lost_when_the_server_is_killed(

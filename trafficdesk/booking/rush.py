@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -163,6 +164,28 @@ def _share_window(rush_id: int) -> str | None:
         cursor.execute("SELECT status FROM booking_rushwindow WHERE id = %s FOR SHARE", [rush_id])
         row = cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+def counts(rush_id: int) -> dict[str, Any] | None:
+    """What a rush's public counter shows: applications so far, places in the draw, and its
+    status (None for no such rush). Two reads, shared by every screen (core.live.sse_watch)."""
+    window = (
+        RushWindow.objects.filter(pk=rush_id).values("status", "business__service_minutes").first()
+    )
+    if window is None:
+        return None
+    minutes = max(1, window["business__service_minutes"])
+    seats = sum(
+        max(0, min(people - booked, (capacity - booked_minutes) // minutes))
+        for people, booked, capacity, booked_minutes in Slot.objects.filter(
+            rush_id=rush_id
+        ).values_list("capacity_people", "booked_people", "capacity_minutes", "booked_minutes")
+    )
+    return {
+        "applications": RushRequest.objects.filter(rush_id=rush_id).count(),
+        "places": seats,
+        "status": str(window["status"]),
+    }
 
 
 def _places(rush: RushWindow) -> list[Place]:

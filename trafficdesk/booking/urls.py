@@ -11,4 +11,5 @@ urlpatterns = [
     path("b/<str:token>/cancel/", views.cancel, name="cancel"),
     path("b/<str:token>/no-show/", views.no_show, name="no-show"),
     path("calendar/", views.calendar, name="calendar"),
+    path("rush/<int:rush_id>/events/", views.rush_events, name="rush-events"),
 ]

@@ -5,10 +5,12 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib import messages
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,11 +19,12 @@ from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
-from trafficdesk.booking import idempotency, services
+from trafficdesk.booking import idempotency, rush, services
 from trafficdesk.booking.answers import book_answer
 from trafficdesk.booking.models import Booking, Slot
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.policy import services as policy
@@ -275,4 +278,14 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "previous": day - timedelta(days=1),
             "next": day + timedelta(days=1),
         },
+    )
+
+
+async def rush_events(request: HttpRequest, rush_id: int) -> HttpResponseBase:
+    """Server-sent events: a rush's live counter (applications, places, status) as it
+    changes. Read once a second per server process for all its viewers; no write per viewer."""
+    if await sync_to_async(rush.counts)(rush_id) is None:
+        raise Http404
+    return live.sse_response(
+        live.sse_watch(f"rush:{rush_id}", lambda: rush.counts(rush_id), "counts")
     )
