@@ -76,12 +76,21 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture(autouse=True)
 def _fresh_local_caches() -> Iterator[None]:
-    """Process-local caches outlive a test's rolled-back transaction; start each test clean."""
+    """Process-local caches (and the rate-limit counters kept in memory without Redis)
+    outlive a test's rolled-back transaction; start each test clean."""
+    from django.conf import settings
+    from django.core.cache import caches
+
     from trafficdesk.core.localcache import clear_all
 
-    clear_all()
+    def clean() -> None:
+        clear_all()
+        if "ratelimit" in settings.CACHES:
+            caches["ratelimit"].clear()
+
+    clean()
     yield
-    clear_all()
+    clean()
 
 
 @pytest.fixture

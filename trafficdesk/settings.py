@@ -153,26 +153,40 @@ if REDIS_URL:
             "KEY_PREFIX": "trafficdesk",
         }
     }
+    # Sessions read from Redis, written through to the database (not lost with Redis).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
+    SESSION_ENGINE = "trafficdesk.accounts.sessions"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "trafficdesk_cache",
-            # Rate-limit counters live here: culling at the default 300 entries would drop
-            # counters mid-window, and django-ratelimit fails closed on a vanished counter.
             "OPTIONS": {"MAX_ENTRIES": config.env_int("CACHE_MAX_ENTRIES", 200_000, minimum=1000)},
-        }
+        },
+        # Rate-limit counters without Redis: in each server process's memory, so that a
+        # request costs no database write; each process counts its own requests (README).
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "trafficdesk-ratelimit",
+            "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 10},
+        },
     }
+RATELIMIT_USE_CACHE = "ratelimit" if "ratelimit" in CACHES else "default"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A delivery task sends every queued notice; one per process in this many seconds serves them
+# all (notify.services); 0: one task per notice.
+SMS_DELIVERY_BATCH_SECONDS = config.env_int("SMS_DELIVERY_BATCH_MS", 500, minimum=0) / 1000
 
 AUTH_USER_MODEL = "accounts.User"
 # Who may do what: the access module, taken by interface by the admin base classes (core).
 ACCESS_POLICY = "trafficdesk.accounts.access.POLICY"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "trafficdesk.accounts.backends.AccountBackend",
 ]
+#: The backend a session made without a password (the SMS login, tests, benchmarks) names.
+SESSION_AUTH_BACKEND = "trafficdesk.accounts.backends.AccountBackend"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

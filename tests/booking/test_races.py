@@ -87,13 +87,13 @@ def _race_booking_against_the_rush(
     """The bookers read the slot while it is not in a rush; then the rush opens on it; then
     the bookers try to take capacity; then the draw is allocated."""
     opened = threading.Event()
-    check = holders.refuse_if_barred
+    condition = holders.not_barred_sql  # built right before the booking statement is sent
 
-    def check_after_the_rush_opened(*args: Any, **kwargs: Any) -> None:
+    def condition_after_the_rush_opened(*args: Any, **kwargs: Any) -> Any:
         opened.wait(5)
-        check(*args, **kwargs)
+        return condition(*args, **kwargs)
 
-    monkeypatch.setattr(holders, "refuse_if_barred", check_after_the_rush_opened)
+    monkeypatch.setattr(holders, "not_barred_sql", condition_after_the_rush_opened)
 
     def work(i: int) -> Any:
         if i == 0:
@@ -126,18 +126,16 @@ def test_race_first_come_booking_and_rush_allocation(
 def test_negative_control_without_the_rush_guard_first_come_takes_the_draws_places(
     transactional_db: Any, make_citizen: Any, make_slot: Any, monkeypatch: Any
 ) -> None:
-    """The ledger's take without FIRST_COME (as before): bookings that read the slot before
+    """The ledger's take without its rush guard: bookings that read the slot before
     the rush opened take its places, and the draw gives out fewer than it announced."""
 
-    def take_ignoring_the_rush(slot_id: int, claim: ledger.Claim, now: Any) -> Any:
-        changed = Slot.objects.filter(ledger.room_q(claim, now), pk=slot_id).update(
-            booked_minutes=F("booked_minutes") + claim.minutes,
-            booked_people=F("booked_people") + 1,
-            booked_general_minutes=F("booked_general_minutes") + claim.general_minutes,
-        )
-        return ledger.held(slot_id, claim.minutes, claim.general_minutes) if changed else None
+    statement = ledger.take_statement
 
-    monkeypatch.setattr(ledger, "take", take_ignoring_the_rush)
+    def take_ignoring_the_rush(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
+        sql, params = statement(*args, **kwargs)
+        return sql.replace(" AND booking_slot.rush_id IS NULL", ""), params
+
+    monkeypatch.setattr(ledger, "take_statement", take_ignoring_the_rush)
     slot = make_slot(people=6)
     window = _rush_with_applicants(slot, make_citizen, 6)
     results = _race_booking_against_the_rush(

@@ -52,13 +52,14 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 def _fresh_caches(transactional_db: Any) -> Iterator[None]:
     """Rate limits and the policy version index live in the database cache table, which a flush
     leaves alone, and parsed policies and situations are kept per process; start each test clean."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     from trafficdesk.core.localcache import clear_all
     from trafficdesk.policy import services as policy
 
     def clean() -> None:
-        cache.clear()
+        for each in caches.all():
+            each.clear()
         policy._engines.clear()
         clear_all()
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from tests.booking.test_concurrency import run_together
 from trafficdesk.notify import delivery
@@ -62,14 +63,30 @@ def test_delivery_is_enqueued_after_the_commit_only(
 ) -> None:
     from django_tasks_db.models import DBTaskResult
 
+    from trafficdesk.notify import services
+
+    services._scheduled_at[0] = 0.0
     before = DBTaskResult.objects.count()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         queue_sms("13912345678", "hello", kind="test")
     assert DBTaskResult.objects.count() == before, "nothing is enqueued inside the transaction"
     assert len(callbacks) == 1
+    committed = timezone.now()
     callbacks[0]()
     task = DBTaskResult.objects.order_by("-enqueued_at").first()
     assert task is not None and task.task_path.endswith("deliver_task")
+    assert task.run_after is not None and task.run_after >= committed, "it runs after the commit"
+
+    # More notices before that task runs: it sends them too, so none is enqueued for them.
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_sms("13912345679", "hello again", kind="test")
+        queue_sms("13912345670", "and again", kind="test")
+    assert DBTaskResult.objects.count() == before + 1
+    # Once it has run (its moment passed), the next notice gets a task of its own.
+    services._scheduled_at[0] = 0.0
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_sms("13912345671", "later", kind="test")
+    assert DBTaskResult.objects.count() == before + 2
 
 
 def test_a_message_left_by_a_crashed_worker_is_sent_again(db: Any) -> None:

@@ -100,6 +100,7 @@ def test_rate_limits_work_with_redis(
             "KEY_PREFIX": f"td-test-{secrets.token_hex(4)}",
         }
     }
+    settings.RATELIMIT_USE_CACHE = "default"  # as settings.py does when REDIS_URL is set
     from django.core.cache import cache
 
     statuses = [

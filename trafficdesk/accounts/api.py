@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -70,7 +71,7 @@ def verify_code(request: HttpRequest, payload: OtpVerifyIn) -> Any:
         return Status(
             400, {"code": "otp_rejected", "detail": _("The code is wrong or has expired.")}
         )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=settings.SESSION_AUTH_BACKEND)
     return Status(200, _me(user))
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -89,7 +90,7 @@ def citizen_verify(request: HttpRequest) -> HttpResponse:
     except (services.OtpRejected, ValueError):
         form.add_error("code", _("The code is wrong or has expired. Ask for a new one if needed."))
         return render(request, "accounts/citizen_code.html", {"form": form}, status=400)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=settings.SESSION_AUTH_BACKEND)
     request.session.pop(OTP_SESSION_KEY, None)
     return redirect(request.session.pop(NEXT_SESSION_KEY, None) or "accounts:me")
 

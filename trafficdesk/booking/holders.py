@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trafficdesk.booking.errors import BookingRefused
-from trafficdesk.booking.models import BookingEvent, BookingEventKind
+from trafficdesk.booking.models import Booking, BookingEvent, BookingEventKind
 
 
 def no_show_ban_until(digest: str, now: datetime | None = None) -> datetime | None:
@@ -30,6 +32,29 @@ def no_show_ban_until(digest: str, now: datetime | None = None) -> datetime | No
         return None
     until = marks[0] + timedelta(days=settings.BOOKING_BAN_DAYS)
     return until if until > moment else None
+
+
+def not_barred_sql(digest: str, now: datetime) -> tuple[str, list[Any]]:
+    """The same rule as `no_show_ban_until`, as an SQL condition "this ID is not barred now",
+    for the booking statement (tests/booking/test_holders.py checks that they agree)."""
+    since = now - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    ban_from = now - timedelta(days=settings.BOOKING_BAN_DAYS)
+    event, booking = BookingEvent._meta.db_table, Booking._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        "NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS marks, max(ev.at) AS last"  # noqa: S608 - names and placeholders only; values are bound
+        f" FROM {event} ev JOIN {booking} bk ON bk.id = ev.booking_id"
+        " WHERE ev.kind = %s AND bk.id_digest = %s AND ev.at >= %s) AS no_shows"
+        " WHERE no_shows.marks >= %s AND no_shows.last > %s)"
+    )
+    params = [
+        BookingEventKind.NO_SHOW.value,
+        digest,
+        adapt(since),
+        settings.BOOKING_NO_SHOW_LIMIT,
+        adapt(ban_from),
+    ]
+    return sql, params
 
 
 def barred_digests(digests: Iterable[str], now: datetime | None = None) -> set[str]:

@@ -4,7 +4,8 @@ booked_people, booked_general_minutes). tests/architecture checks that nothing e
 Every change is a conditional UPDATE whose row count is checked:
 
 * `take` — first come, first served: one booking into a slot that is not part of a rush,
-  if it has room for this claim (the hold rule below);
+  if it has room for this claim (the hold rule below); `take_statement` is the same
+  UPDATE for a caller that sends the whole booking as one statement;
 * `give_back` — a booking's capacity returns at once (rebooking, a due release);
 * `release_later` / `release_due` — a cancelled booking's capacity returns at a random moment
   within the anti-trading delay, claimed so that it returns once;
@@ -14,9 +15,9 @@ Every change is a conditional UPDATE whose row count is checked:
 
 The hold rule: part of each slot (`priority_reserved_minutes`) is held for the applicant
 classes the policy in force serves first (`priority_classes`) until `priority_release_at`.
-It is written twice, side by side: `has_room` (Python, for pre-checks and planning) and
-`room_q` (SQL, for the UPDATEs and the listing); tests/booking/test_ledger.py checks that
-they agree on every case Hypothesis finds.
+It is written twice, side by side: `has_room` (Python, for planning) and `room_sql` (SQL,
+for the booking statement, the UPDATEs and, as `room_q`, the listing);
+tests/booking/test_ledger.py checks that they agree on every case Hypothesis finds.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
-from django.db.models.expressions import Combinable
+from django.db import connection
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -104,21 +106,32 @@ def has_room(slot: Counters, claim: Claim, now: datetime) -> bool:
     )
 
 
-def room_q(claim: Claim, now: datetime) -> Q:
-    """The same rule as `has_room`, as a condition on the row."""
-    room = Q(booked_minutes__lte=F("capacity_minutes") - claim.minutes) & Q(
-        booked_people__lte=F("capacity_people") - claim.people
+SLOT_TABLE = Slot._meta.db_table
+
+
+def room_sql(claim: Claim, now: datetime) -> tuple[str, list[Any]]:
+    """The same rule as `has_room`, as SQL over the slot's row: for the booking statement,
+    the UPDATEs and the listing (`room_q`)."""
+    t = SLOT_TABLE
+    sql = (
+        f"{t}.booked_minutes + %s <= {t}.capacity_minutes"
+        f" AND {t}.booked_people + %s <= {t}.capacity_people"
     )
-    if claim.priority:
-        return room
-    return room & (
-        Q(priority_release_at__lte=now)
-        | Q(
-            booked_general_minutes__lte=F("capacity_minutes")
-            - F("priority_reserved_minutes")
-            - claim.minutes
+    params: list[Any] = [claim.minutes, claim.people]
+    if not claim.priority:
+        sql += (
+            f" AND ({t}.priority_release_at <= %s"
+            f" OR {t}.booked_general_minutes + %s <= {t}.capacity_minutes"
+            f" - {t}.priority_reserved_minutes)"
         )
-    )
+        params += [connection.ops.adapt_datetimefield_value(now), claim.minutes]
+    return sql, params
+
+
+def room_q(claim: Claim, now: datetime) -> Q:
+    """`room_sql` as a filter on Slot querysets."""
+    sql, params = room_sql(claim, now)
+    return Q(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611 - a fixed condition; values are bound
 
 
 FIRST_COME = Q(rush__isnull=True)
@@ -153,12 +166,33 @@ def _less(minutes: int, people: int, general: int) -> dict[str, Combinable]:
     }
 
 
+def take_statement(
+    slot_id: int, claim: Claim, now: datetime, *, unless: tuple[str, list[Any]] | None = None
+) -> tuple[str, list[Any]]:
+    """`take` as one statement, `UPDATE … RETURNING id`, for callers that build the whole
+    booking into one round trip; `unless` adds a condition (the holder's bar)."""
+    t = SLOT_TABLE
+    room, room_params = room_sql(claim, now)
+    sql = (
+        f"UPDATE {t} SET booked_minutes = booked_minutes + %s,"  # noqa: S608 - names and placeholders only; values are bound
+        f" booked_people = booked_people + %s,"
+        f" booked_general_minutes = booked_general_minutes + %s"
+        f" WHERE {t}.id = %s AND {t}.rush_id IS NULL AND {room}"
+    )
+    params: list[Any] = [claim.minutes, claim.people, claim.general_minutes, slot_id, *room_params]
+    if unless is not None:
+        sql += f" AND {unless[0]}"
+        params += unless[1]
+    return sql + f" RETURNING {t}.id", params
+
+
 def take(slot_id: int, claim: Claim, now: datetime) -> Held | None:
     """Take capacity first come, first served; None when the slot has no room for it (or is
     part of a rush). Exactly one row changes, or none."""
-    changed = Slot.objects.filter(FIRST_COME, room_q(claim, now), pk=slot_id).update(
-        **_more(claim.minutes, claim.people, claim.general_minutes)
-    )
+    sql, params = take_statement(slot_id, claim, now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        changed = len(cursor.fetchall())
     if changed == 1:
         return Held(slot_id, claim.minutes, claim.general_minutes, claim.people)
     return None

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,8 @@ from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import id_digest
-from trafficdesk.core.locking import Busy, locking_transaction
+from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
+from trafficdesk.core.sql import insert_statement
 from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
 from trafficdesk.core.vocabulary import (
     BOOKING_MOVES,
@@ -47,7 +48,7 @@ from trafficdesk.core.vocabulary import (
     sources_of,
 )
 from trafficdesk.notify.models import SmsMessage
-from trafficdesk.notify.services import queue_sms
+from trafficdesk.notify.services import deliver_after_commit, outbox_row, queue_sms
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import Decision
 from trafficdesk.sites.models import ServicePoint, Window
@@ -319,6 +320,30 @@ def _refusal_reasons(decisions: Iterable[tuple[Business, Decision]]) -> list[dic
     ]
 
 
+_local_slots = localcache.ttl_cache(maxsize=8192)
+_local_full = localcache.ttl_cache(maxsize=65536)
+_local_alternatives = localcache.ttl_cache(maxsize=4096)
+
+
+def _slot_facts(slot_id: int) -> Slot | None:
+    """The slot with its service point, region and group, read at most once a
+    LOCAL_CACHE_SECONDS per process: what a booking needs to know about it besides its
+    counters. The counters are never taken from here; the conditional UPDATE decides."""
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_slots,
+        slot_id,
+        lambda: (
+            Slot.objects.select_related("service_point__region__parent", "category")
+            .filter(pk=slot_id)
+            .first()
+        ),
+    )
+
+
+def _full_key(slot_id: int, claim: ledger.Claim) -> tuple[int, bool, int]:
+    return (slot_id, claim.priority, claim.minutes)
+
+
 def book(
     holder: Actor,
     slot_id: int,
@@ -329,17 +354,14 @@ def book(
     notify: bool = True,
 ) -> Booking:
     """Book a slot for one or more businesses at its service point, first come first served.
-    Refusals (policy, full, duplicate, barred) raise BookingRefused with reasons and alternatives."""
+    Refusals (policy, full, duplicate, barred) raise BookingRefused with reasons and
+    alternatives. A slot found full is refused from memory for LOCAL_CACHE_SECONDS (it
+    frees no place sooner: a cancelled place returns after the anti-trading delay)."""
     access.check(holder, Action.BOOK)
     assert isinstance(holder, User)
     applicant_class = parse_class(applicant_class)
     number = _verified_id(id_number)
-    digest = id_digest(number)
-    slot = (
-        Slot.objects.select_related("service_point__region__parent", "category")
-        .filter(pk=slot_id)
-        .first()
-    )
+    slot = _slot_facts(slot_id)
     if slot is None:
         raise BookingRefused("slot.unknown", _("There is no such slot."))
     now = timezone.now()
@@ -360,6 +382,10 @@ def book(
         )
     if not ledger.is_first_come(slot):
         raise _in_rush(point, businesses, applicant_class, minutes)
+    claim = ledger.claim_for(applicant_class, minutes, now)
+    known_full_until = localcache.peek(_local_full, _full_key(slot.pk, claim))
+    if known_full_until is not None and now < known_full_until:
+        raise _full(point, businesses, applicant_class, minutes, slot)
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
     if not all(d.open for _b, d in decisions):
         raise BookingRefused(
@@ -368,10 +394,7 @@ def book(
             reasons=_refusal_reasons(decisions),
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
-    claim = ledger.claim_for(applicant_class, minutes, now)
-    if not ledger.has_room(slot, claim, now):
-        raise _full(point, businesses, applicant_class, minutes, slot)
-    holders.refuse_if_barred(digest, now)
+    digest = id_digest(number)
     try:
         booking = _book_once(
             holder, slot, businesses, digest, number, applicant_class, claim, now, notify
@@ -385,8 +408,35 @@ def book(
         booking = _book_once(
             holder, slot, businesses, digest, number, applicant_class, claim, now, notify
         )
+    if booking is None:
+        raise _not_taken(slot, businesses, applicant_class, claim, digest, now)
     booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
     return booking
+
+
+def _not_taken(
+    slot: Slot,
+    businesses: Sequence[Business],
+    applicant_class: str,
+    claim: ledger.Claim,
+    digest: str,
+    now: datetime,
+) -> BookingRefused:
+    """Why the booking statement took nothing: the holder is barred, the slot has gone into
+    a rush, or it is full (remembered for a moment)."""
+    holders.refuse_if_barred(digest, now)
+    point = slot.service_point
+    if Slot.objects.filter(pk=slot.pk, rush__isnull=False).exists():
+        return _in_rush(point, businesses, applicant_class, claim.minutes)
+    # Remembered until the priority hold is released at the latest: then the places held for
+    # the priority classes open to everyone.
+    until = (
+        slot.priority_release_at
+        if slot.priority_release_at > now
+        else datetime.max.replace(tzinfo=UTC)
+    )
+    localcache.put(_local_full, _full_key(slot.pk, claim), until)
+    return _full(point, businesses, applicant_class, claim.minutes, slot)
 
 
 def _book_once(
@@ -399,47 +449,117 @@ def _book_once(
     claim: ledger.Claim,
     now: datetime,
     notify: bool,
-) -> Booking:
-    """The booking transaction: the booking and its items (the partial unique index refuses
-    a second active booking of the ID for a business), then the capacity, then the notice.
-    IntegrityError for a duplicate is the caller's."""
+) -> Booking | None:
+    """The booking transaction: the capacity (the ledger's conditional UPDATE, unless the
+    holder is barred), the booking and its items (the partial unique index refuses a second
+    active booking of the ID for a business: IntegrityError, the caller's), the notice in the
+    outbox and the event. One statement on PostgreSQL; in order, in one transaction, on
+    SQLite. None when no capacity was taken."""
     point = slot.service_point
-    try:
+    booking = Booking(
+        token=secrets.token_urlsafe(32),
+        holder=holder,
+        slot=slot,
+        id_digest=digest,
+        id_masked=mask_resident_id(number),
+        applicant_class=applicant_class,
+        minutes=claim.minutes,
+        general_minutes=claim.general_minutes,
+        status=BookingStatus.ACTIVE,
+    )
+    items = [BookingItem(business=b, id_digest=digest, active=True) for b in businesses]
+    notice = None
+    if notify and holder.mobile:
+        notice = outbox_row(
+            holder.mobile,
+            f"【交管服务】预约成功：{point.name_zh} {_when(slot)}，请凭预约码按时到场。",
+            "booking.booked",
+        )
+    event = BookingEvent(kind=BookingEventKind.BOOKED)
+    take = ledger.take_statement(slot.pk, claim, now, unless=holders.not_barred_sql(digest, now))
+    if connection.vendor == "postgresql":
+        with locking_statement():
+            written = _write_in_one_statement(take, booking, items, notice, event)
+    else:
         with locking_transaction():
-            booking = Booking.objects.create(
-                token=secrets.token_urlsafe(32),
-                holder=holder,
-                slot=slot,
-                id_digest=digest,
-                id_masked=mask_resident_id(number),
-                applicant_class=applicant_class,
-                minutes=claim.minutes,
-                general_minutes=claim.general_minutes,
-            )
-            BookingItem.objects.bulk_create(
-                [BookingItem(booking=booking, business=b, id_digest=digest) for b in businesses]
-            )
-            if ledger.take(slot.pk, claim, now) is None:
-                raise _SlotFull
-            notice = None
-            if notify and holder.mobile:
-                notice = queue_sms(
-                    holder.mobile,
-                    f"【交管服务】预约成功：{point.name_zh} {_when(slot)}，请凭预约码按时到场。",
-                    kind="booking.booked",
-                )
-            BookingEvent.objects.create(
-                booking=booking, kind=BookingEventKind.BOOKED, notice=notice
-            )
-    except _SlotFull:
-        if Slot.objects.filter(pk=slot.pk, rush__isnull=False).exists():
-            raise _in_rush(point, businesses, applicant_class, claim.minutes) from None
-        raise _full(point, businesses, applicant_class, claim.minutes, slot) from None
+            written = _write_in_steps(take, booking, items, notice, event)
+    if written is None:
+        return None
+    booking.pk, notice_id = written
+    booking._state.adding = False
+    booking._state.db = DEFAULT_DB_ALIAS
+    if notice is not None and notice_id is not None:
+        notice.pk = notice_id
+        deliver_after_commit([notice_id])
     return booking
 
 
-class _SlotFull(Exception):
-    pass
+def _write_in_one_statement(
+    take: tuple[str, list[Any]],
+    booking: Booking,
+    items: Sequence[BookingItem],
+    notice: SmsMessage | None,
+    event: BookingEvent,
+) -> tuple[int, int | None] | None:
+    """PostgreSQL: every part a data-modifying WITH, each insert one row per row taken."""
+    parts, params = [f"took AS ({take[0]})"], list(take[1])
+
+    def add(name: str, statement: tuple[str, list[Any]]) -> None:
+        parts.append(f"{name} AS ({statement[0]})")
+        params.extend(statement[1])
+
+    add("b", insert_statement(booking, select_from="took"))
+    for i, item in enumerate(items):
+        add(
+            f"i{i}",
+            insert_statement(item, select_from="b", expressions=_BY_BOOKING, returning=False),
+        )
+    notice_id = "NULL"
+    if notice is not None:
+        add("s", insert_statement(notice, select_from="b"))
+        notice_id = "(SELECT id FROM s)"
+    add(
+        "e",
+        insert_statement(
+            event,
+            select_from="b",
+            expressions={**_BY_BOOKING, "notice_id": notice_id},
+            returning=False,
+        ),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT b.id, {notice_id} FROM b", params)  # noqa: S608 - names and placeholders only; values are bound
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+_BY_BOOKING = {"booking_id": "b.id"}
+
+
+def _write_in_steps(
+    take: tuple[str, list[Any]],
+    booking: Booking,
+    items: Sequence[BookingItem],
+    notice: SmsMessage | None,
+    event: BookingEvent,
+) -> tuple[int, int | None] | None:
+    """SQLite: the same writes in order, inside the caller's (IMMEDIATE) transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(*take)
+        if not cursor.fetchall():
+            return None
+        cursor.execute(*insert_statement(booking))
+        booking_id = int(cursor.fetchone()[0])
+        for item in items:
+            item.booking_id = booking_id
+            cursor.execute(*insert_statement(item, returning=False))
+        notice_id = None
+        if notice is not None:
+            cursor.execute(*insert_statement(notice))
+            notice_id = int(cursor.fetchone()[0])
+        event.booking_id, event.notice_id = booking_id, notice_id
+        cursor.execute(*insert_statement(event, returning=False))
+    return booking_id, notice_id
 
 
 def _in_rush(
@@ -459,13 +579,17 @@ def _full(
     minutes: int,
     slot: Slot,
 ) -> BookingRefused:
-    return BookingRefused(
-        "slot.full",
-        _("This slot is fully booked."),
-        alternatives=alternatives_for(
+    """ "Full", with the alternatives a moment ago's refusal of the same slot offered (in a
+    rush every refusal asks the same question)."""
+    key = (slot.pk, tuple(b.pk for b in businesses), applicant_class, minutes)
+    alternatives = localcache.get_or_set(
+        _local_alternatives,
+        key,
+        lambda: alternatives_for(
             point, businesses, applicant_class, minutes=minutes, exclude_slot=slot.pk
         ),
     )
+    return BookingRefused("slot.full", _("This slot is fully booked."), alternatives=alternatives)
 
 
 def _when(slot: Slot) -> str:

@@ -42,3 +42,17 @@ def clear_all(*args: Any, **kwargs: Any) -> None:
     with _lock:
         for cache in _caches:
             cache.clear()
+
+
+def peek(cache: TTLCache[Any, Any], key: Any) -> Any:
+    """The cached value, or None."""
+    if settings.LOCAL_CACHE_SECONDS == 0:
+        return None
+    return cache.get(key)
+
+
+def put(cache: TTLCache[Any, Any], key: Any, value: Any) -> None:
+    if settings.LOCAL_CACHE_SECONDS == 0:
+        return
+    with _lock:
+        cache[key] = value

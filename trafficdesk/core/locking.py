@@ -83,3 +83,21 @@ def locking(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapped
+
+
+@contextmanager
+def locking_statement() -> Iterator[None]:
+    """One statement that takes row locks and is a whole transaction by itself (PostgreSQL's
+    data-modifying WITH): no BEGIN/COMMIT round trips in autocommit, a savepoint inside an
+    outer transaction; a lock it cannot get in time raises Busy. The connection's
+    lock_timeout applies (it is set when the connection opens)."""
+    try:
+        if connection.in_atomic_block or settings.CONNECTION_LOCK_TIMEOUT_MS is None:
+            with locking_transaction():
+                yield
+        else:
+            yield
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise Busy from exc
+        raise

@@ -8,13 +8,23 @@ loses nothing: the row is still queued and the next delivery run picks it up.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 
 from trafficdesk.core.validators import mask_mobile, mask_personal_data_in_text
 from trafficdesk.notify.models import SmsMessage, SmsStatus
 from trafficdesk.notify.tasks import deliver_task
+
+
+def outbox_row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:
+    """A notice as the outbox keeps it (not saved): for a caller that writes it in its own
+    statement (booking) and then calls `deliver_after_commit`."""
+    return _row(phone, text, kind, secret)
 
 
 def _row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:
@@ -29,8 +39,30 @@ def _row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMess
     )
 
 
-def _deliver_after_commit(ids: list[int]) -> None:
-    transaction.on_commit(lambda: deliver_task.enqueue(ids), robust=True)
+#: When this process's last delivery task runs (epoch seconds); see `_schedule_delivery`.
+_scheduled_at = [0.0]
+_schedule_lock = threading.Lock()
+
+
+def _schedule_delivery(ids: list[int]) -> None:
+    """After a commit: make sure a delivery runs after it. Each delivery sends everything
+    still queued, so one task per process every SMS_DELIVERY_BATCH_SECONDS serves all the
+    notices committed before it runs, instead of one task (a database write) per notice."""
+    now = time.time()
+    wait = settings.SMS_DELIVERY_BATCH_SECONDS
+    with _schedule_lock:
+        if wait and _scheduled_at[0] > now:
+            return  # a task of this process runs after this commit and sends this notice
+        _scheduled_at[0] = now + wait
+    if wait:
+        deliver_task.using(run_after=datetime.fromtimestamp(now + wait, UTC)).enqueue(ids)
+    else:
+        deliver_task.enqueue(ids)
+
+
+def deliver_after_commit(ids: list[int]) -> None:
+    """Send these notices (and anything else queued) once the caller's transaction commits."""
+    transaction.on_commit(lambda: _schedule_delivery(ids), robust=True)
 
 
 def queue_sms(phone: str, text: str, *, kind: str, secret: str | None = None) -> SmsMessage:
@@ -38,7 +70,7 @@ def queue_sms(phone: str, text: str, *, kind: str, secret: str | None = None) ->
     `secret` (a one-time code) is hidden in the kept copy of the text."""
     message = _row(phone, text, kind, secret)
     message.save()
-    _deliver_after_commit([message.pk])
+    deliver_after_commit([message.pk])
     return message
 
 
@@ -48,5 +80,5 @@ def queue_sms_many(messages: Iterable[tuple[str, str, str]]) -> list[SmsMessage]
         [_row(phone, text, kind) for phone, text, kind in messages], batch_size=2000
     )
     if rows:
-        _deliver_after_commit([m.pk for m in rows])
+        deliver_after_commit([m.pk for m in rows])
     return rows
