@@ -111,12 +111,46 @@ def publish(channel: str, kind: str, data: dict[str, Any]) -> int:
                 [channel, kind, body, at],
             )
         event_id = int(cursor.fetchone()[0])
-    if chosen == "redis":
+    published(event_id, channel, kind, data)
+    return event_id
+
+
+def published(event_id: int, channel: str, kind: str, data: dict[str, Any]) -> None:
+    """After an event's row is written (by publish, or by a statement that wrote it with
+    event_part): on Redis, publish it at commit; now and then, prune old events."""
+    if backend() == "redis":
         event = Event(event_id, channel, kind, data)
         transaction.on_commit(lambda: _redis_publish(event))
     if event_id % PRUNE_EVERY == 0:
         prune()
-    return event_id
+
+
+def event_part(
+    channel: str, kind: str, data_sql: str, params: list[Any], source: str
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: a data-modifying WITH part that records the event for every row of
+    `source`, its data made in SQL (`data_sql`, a json expression over `source`), returning
+    id and data. The statement's final SELECT must add notify_sql() for the alias given to it,
+    and the caller must call published() with the id and data it returns."""
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    return (
+        "INSERT INTO core_liveevent (channel, kind, data, at)"  # noqa: S608 - names and placeholders only; values are bound
+        f" SELECT %s, %s, ({data_sql})::jsonb, %s FROM {source} RETURNING id, data",
+        [channel, kind, *params, at],
+    )
+
+
+def notify_sql(alias: str, channel: str, kind: str) -> tuple[str, list[Any]]:
+    """The final SELECT's expression that tells the listeners of an event_part's row (none
+    when the part wrote no row, and nothing to tell unless the backend is PostgreSQL)."""
+    if backend() != "postgres":
+        return "NULL", []
+    return (
+        f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE pg_notify(%s, json_build_object("
+        f"'id', {alias}.id, 'channel', %s::text, 'kind', %s::text, 'data', {alias}.data)::text)"
+        " END",
+        [PG_CHANNEL, channel, kind],
+    )
 
 
 def _redis_publish(event: Event) -> None:

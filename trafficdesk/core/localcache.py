@@ -56,3 +56,8 @@ def put(cache: TTLCache[Any, Any], key: Any, value: Any) -> None:
         return
     with _lock:
         cache[key] = value
+
+
+def drop(cache: TTLCache[Any, Any], key: Any) -> None:
+    with _lock:
+        cache.pop(key, None)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
@@ -78,10 +79,10 @@ def _refused(exc: services.QueueRefused) -> Any:
 
 
 def _ticket(ticket_id: int) -> Ticket:
-    return get_object_or_404(
-        Ticket.objects.select_related("service_point__region", "zone", "business", "window"),
-        pk=ticket_id,
-    )
+    ticket = services.ticket_for_staff(ticket_id)
+    if ticket is None:
+        raise Http404(_("There is no such ticket."))
+    return ticket
 
 
 @router.post(
@@ -118,23 +119,15 @@ def walk_in(request: HttpRequest, point: str, payload: WalkInIn) -> Any:
 )
 def call_next(request: HttpRequest, window_id: int) -> Any:
     """Claim the next ticket for this window (204 when nobody is waiting for it)."""
-    window = get_object_or_404(
-        Window.objects.select_related("service_point__region").prefetch_related(
-            "businesses__category"
-        ),
-        pk=window_id,
-    )
     try:
-        ticket = services.call_next(request.user, window)
+        ticket = services.call_next(request.user, window_id)
     except services.QueueRefused as exc:
+        if exc.code == "window.unknown":
+            return Status(404, {"code": exc.code, "detail": exc.message})
         return _refused(exc)
     if ticket is None:
         return Status(204, None)
-    ticket.window = window
-    return Status(
-        200,
-        ticket_out(Ticket.objects.select_related("zone", "business", "window").get(pk=ticket.pk)),
-    )
+    return Status(200, ticket_out(ticket))
 
 
 @router.get(

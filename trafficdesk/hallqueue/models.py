@@ -7,7 +7,17 @@ from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, IN_ZONE, ApplicantClass, TicketStatus
 
-__all__ = ["IN_ZONE", "Call", "Ticket", "TicketCounter", "TicketStatus"]
+__all__ = ["IN_ZONE", "Call", "Ticket", "TicketCounter", "TicketStatus", "label_sql"]
+
+
+def label_sql(alias: str) -> str:
+    """Ticket.label in SQL over a ticket row: the prefix and the number, three digits at
+    least (A007, A123, A1234)."""
+    number = f"{alias}.number"
+    return (
+        f"({alias}.prefix || CASE WHEN {number} < 1000"
+        f" THEN lpad({number}::text, 3, '0') ELSE {number}::text END)"
+    )
 
 
 class TicketCounter(models.Model):

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from trafficdesk.core.vocabulary import CLASS_RANK, WindowKind
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +23,10 @@ class Waiting:
 
 
 def effective_rank(ticket: Waiting, now: datetime, ageing_minutes: int) -> int:
-    waited = max(0.0, (now - ticket.arrived_at).total_seconds() / 60)
-    return CLASS_RANK[ticket.applicant_class] - int(waited // ageing_minutes)
+    """The class rank, lifted one for every whole `ageing_minutes` waited (exact: whole
+    microseconds, as the database counts them in order_sql)."""
+    waited = max(0, (now - ticket.arrived_at) // _MICROSECOND)
+    return CLASS_RANK[ticket.applicant_class] - waited // (ageing_minutes * 60_000_000)
 
 
 def order(tickets: Iterable[Waiting], now: datetime, ageing_minutes: int) -> list[Waiting]:
@@ -35,6 +39,20 @@ def order(tickets: Iterable[Waiting], now: datetime, ageing_minutes: int) -> lis
             t.ticket_id,
         ),
     )
+
+
+def order_sql(table: str, now: datetime, ageing_minutes: int) -> tuple[str, list[object]]:
+    """The same order as `order`, as a PostgreSQL ORDER BY over `table` (a ticket row), with
+    its parameters. Exact: an interval's epoch is numeric, so whole ageing steps are counted
+    as in effective_rank (tests/hallqueue/test_order_sql.py)."""
+    ranks = " ".join(f"WHEN %s THEN {rank}" for rank in CLASS_RANK.values())
+    sql = (
+        f"(CASE {table}.applicant_class {ranks} END)"
+        f" - floor(greatest(0, extract(epoch FROM (%s::timestamptz - {table}.arrived_at)))"
+        f" / {int(ageing_minutes) * 60}),"
+        f" NOT {table}.on_time, {table}.arrived_at, {table}.id"
+    )
+    return sql, [*CLASS_RANK.keys(), now]
 
 
 def window_may_serve(

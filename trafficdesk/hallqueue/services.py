@@ -9,12 +9,15 @@ transaction that locks runs in core.locking.locking_transaction ("busy, retry" o
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,13 +27,13 @@ from trafficdesk.audit.services import record
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.models import Booking
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import live
+from trafficdesk.core import live, localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
-from trafficdesk.core.locking import locking_transaction
+from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
 from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatus
-from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus
-from trafficdesk.hallqueue.rules import Waiting, order, percentile, window_may_serve
+from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus, label_sql
+from trafficdesk.hallqueue.rules import Waiting, order, order_sql, percentile, window_may_serve
 from trafficdesk.notify.services import queue_sms
 from trafficdesk.policy import services as policy
 from trafficdesk.sites.models import ServicePoint, Window, Zone
@@ -76,7 +79,7 @@ def announce(call: Call, window_id: int | None) -> None:
             "window": call.window_number,
             "window_id": window_id,
             "at": timezone.localtime(call.at).strftime("%H:%M:%S"),
-            "speech": f"请 {call.label} 号到 {call.window_number} 号窗口办理",
+            "speech": SPEECH % (call.label, call.window_number),
         },
     )
 
@@ -255,69 +258,265 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
 
 # --- calling -----------------------------------------------------------------------------------
 
+#: What the board says for a call; the same template in Python and in the claiming statement.
+SPEECH = "请 %s 号到 %s 号窗口办理"
 
-HEADS_PER_GROUP = 16
+
+@dataclass(frozen=True)
+class WindowFacts:
+    """What a console's call needs to know about its window, read at most once a
+    LOCAL_CACHE_SECONDS per process: the window (with its point and region, for access and
+    answers), its revision, and the businesses it serves. Whether it is open, and whether this
+    copy is still current (the revision), the claiming statement itself checks."""
+
+    window: Window
+    revision: int
+    businesses: dict[int, Business]
 
 
-def _candidates(window: Window, now: datetime) -> list[Waiting]:
-    """The few tickets that can come first: within one class and one booked/walk-in group the
-    rule order is plain arrival order (ageing only moves whole groups), so the oldest few of
-    each eligible group suffice, whatever the length of the queue."""
-    served = {b.pk: b for b in window.businesses.all()}
-    situation = policy.situation_of(window.service_point, now)
+_local_windows = localcache.ttl_cache(maxsize=4096)
+_local_eligible = localcache.ttl_cache(maxsize=4096)
+
+
+def _window_facts(window_id: int) -> WindowFacts | None:
+    found = localcache.peek(_local_windows, window_id)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    window = Window.objects.select_related("service_point__region").filter(pk=window_id).first()
+    if window is None:
+        return None
+    businesses = {b.pk: b for b in window.businesses.select_related("category")}
+    facts = WindowFacts(window, window.revision, businesses)
+    localcache.put(_local_windows, window_id, facts)
+    return facts
+
+
+def _forget_window(window_id: int) -> None:
+    localcache.drop(_local_windows, window_id)
+
+
+def _eligible(facts: WindowFacts, now: datetime) -> dict[str, tuple[int, ...]]:
+    """Per applicant class, the businesses this window may serve to it now (the policy in
+    force, the county's situation, the window's kind)."""
+    point = facts.window.service_point
+    situation = policy.situation_of(point, now)
     engine = policy.engine(now)
+    key = (facts.window.pk, facts.revision, id(engine), situation)  # engines live on
+    found = localcache.peek(_local_eligible, key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     first = engine.policy.priority_classes
     eligible: dict[str, list[int]] = {}
-    for business_id, business in served.items():
-        facts = policy.business_facts(business)
+    for business_id, business in facts.businesses.items():
+        business_facts = policy.business_facts(business)
         for member in CLASS_ORDER:
-            decision = engine.decide(situation, facts, member)
-            if window_may_serve(window.kind, decision.window_kinds, member, first):
+            decision = engine.decide(situation, business_facts, member)
+            if window_may_serve(facts.window.kind, decision.window_kinds, member, first):
                 eligible.setdefault(member, []).append(business_id)
-    result: list[Waiting] = []
-    for applicant_class, business_ids in eligible.items():
-        for on_time in (True, False):
-            heads = (
-                Ticket.objects.filter(
-                    service_point_id=window.service_point_id,
-                    status=TicketStatus.WAITING,
-                    applicant_class=applicant_class,
-                    on_time=on_time,
-                    business_id__in=business_ids,
-                )
-                .order_by("arrived_at", "id")
-                .values_list("id", "arrived_at", "business_id")[:HEADS_PER_GROUP]
-            )
-            result += [
-                Waiting(tid, applicant_class, on_time, arrived, bid) for tid, arrived, bid in heads
-            ]
+    result = {member: tuple(ids) for member, ids in eligible.items()}
+    localcache.put(_local_eligible, key, result)
     return result
 
 
-def call_next(actor: Actor, window: Window, now: datetime | None = None) -> Ticket | None:
-    """Claim the next ticket for this window. Races with other windows are settled by the
-    conditional UPDATE: a lost race moves on to the next candidate."""
-    access.check(actor, Action.HALL_SERVE, window)
-    if not window.is_open:
-        raise QueueRefused("window.closed", _("This window is closed."))
+class _Stale(Exception):
+    """The window changed since this process read it: read it again."""
+
+
+def call_next(actor: Actor, window: Window | int, now: datetime | None = None) -> Ticket | None:
+    """Claim the next ticket for this window, by the rule order (rules.order), or None when
+    nobody waits for it. One claiming statement on PostgreSQL (SKIP LOCKED: windows calling at
+    once take different tickets, nobody waits for another's lock); on SQLite the same steps in
+    one IMMEDIATE transaction."""
+    window_id = window if isinstance(window, int) else int(window.pk)
     moment = now or timezone.now()
-    for candidate in order(_candidates(window, moment), moment, settings.HALL_AGEING_MINUTES):
-        with locking_transaction():
-            claimed = Ticket.objects.filter(
-                pk=candidate.ticket_id, status=TicketStatus.WAITING
-            ).update(status=TicketStatus.CALLED, window=window, called_at=moment)
-            if claimed != 1:
-                continue
-            ticket = Ticket.objects.select_related("business").get(pk=candidate.ticket_id)
-            call = Call.objects.create(
-                ticket=ticket,
-                service_point_id=window.service_point_id,
-                window_number=window.number,
-                label=ticket.label,
-            )
-            announce(call, window.pk)
-        return ticket
-    return None
+    for _attempt in range(3):
+        facts = _window_facts(window_id)
+        if facts is None:
+            raise QueueRefused("window.unknown", _("There is no such window."))
+        access.check(actor, Action.HALL_SERVE, facts.window)
+        eligible = _eligible(facts, moment)
+        try:
+            if connection.vendor == "postgresql":
+                with locking_statement():
+                    return _claim_in_one_statement(facts, eligible, moment)
+            with locking_transaction():
+                return _claim_in_steps(facts, eligible, moment)
+        except _Stale:
+            _forget_window(window_id)
+    raise Busy
+
+
+def _closed_or_stale(facts: WindowFacts, is_open: bool | None, revision: int | None) -> None:
+    if is_open is None:
+        _forget_window(facts.window.pk)
+        raise QueueRefused("window.unknown", _("There is no such window."))
+    if revision != facts.revision:
+        raise _Stale
+    if not is_open:
+        raise QueueRefused("window.closed", _("This window is closed."))
+
+
+_TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
+_TICKET_FIELDS = [f.attname for f in Ticket._meta.concrete_fields]
+
+
+def _eligible_sql(eligible: dict[str, tuple[int, ...]]) -> tuple[str, list[Any]]:
+    if not eligible:
+        return "FALSE", []
+    terms = " OR ".join("(t.applicant_class = %s AND t.business_id = ANY(%s))" for _ in eligible)
+    params: list[Any] = []
+    for member, business_ids in eligible.items():
+        params += [member, list(business_ids)]
+    return f"({terms})", params
+
+
+def _claim_in_one_statement(
+    facts: WindowFacts, eligible: dict[str, tuple[int, ...]], now: datetime
+) -> Ticket | None:
+    window = facts.window
+    channel = live.hall_channel(window.service_point_id)
+    where, where_params = _eligible_sql(eligible)
+    order_by, order_params = order_sql("t", now, settings.HALL_AGEING_MINUTES)
+    at = timezone.localtime(now).strftime("%H:%M:%S")
+    event_sql, event_params = live.event_part(
+        channel,
+        "call",
+        "json_build_object('call', c.id, 'label', c.label, 'window', %s, 'window_id', %s,"
+        " 'at', %s::text, 'speech', format(%s, c.label, %s))",
+        [window.number, window.pk, at, SPEECH, window.number],
+        "c",
+    )
+    notify, notify_params = live.notify_sql("e", channel, "call")
+    took = ", ".join(f"took.{c}" for c in _TICKET_COLUMNS)
+    sql = (
+        "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound
+        " pick AS (SELECT t.id FROM hallqueue_ticket t"
+        " WHERE (SELECT is_open AND revision = %s FROM w) AND t.service_point_id = %s"
+        f" AND t.status = %s AND {where} ORDER BY {order_by} LIMIT 1 FOR UPDATE SKIP LOCKED),"
+        " took AS (UPDATE hallqueue_ticket t SET status = %s, window_id = %s, called_at = %s"
+        " FROM pick WHERE t.id = pick.id AND t.status = %s RETURNING t.*),"
+        " c AS (INSERT INTO hallqueue_call (ticket_id, service_point_id, window_number, label, at)"
+        f" SELECT took.id, took.service_point_id, %s, {label_sql('took')}, %s FROM took"
+        " RETURNING id, label),"
+        f" e AS ({event_sql})"
+        f" SELECT w.is_open, w.revision, e.id, e.data, {notify},"
+        " (SELECT name_zh FROM sites_zone z WHERE z.id = took.zone_id), "
+        f"{took} FROM w LEFT JOIN took ON TRUE LEFT JOIN c ON TRUE LEFT JOIN e ON TRUE"
+    )
+    params = [
+        window.pk,
+        facts.revision,
+        window.service_point_id,
+        TicketStatus.WAITING,
+        *where_params,
+        *order_params,
+        TicketStatus.CALLED,
+        window.pk,
+        now,
+        TicketStatus.WAITING,
+        window.number,
+        now,
+        *event_params,
+        *notify_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        _closed_or_stale(facts, None, None)
+    is_open, revision, event_id, event_data, _notified, zone_name, *values = row
+    if values[0] is None:
+        _closed_or_stale(facts, is_open, revision)
+        return None
+    live.published(int(event_id), channel, "call", event_data)
+    return _called_ticket(facts, values, zone_name)
+
+
+def _called_ticket(facts: WindowFacts, values: list[Any], zone_name: str) -> Ticket:
+    """The claimed row as a Ticket, with the window, business and zone name attached (what
+    the answers show), without reading them again."""
+    ticket = Ticket.from_db(connection.alias, _TICKET_FIELDS, values)
+    ticket.window = facts.window
+    ticket.business = facts.businesses[ticket.business_id]
+    ticket.zone = Zone.from_db(connection.alias, ["id", "name_zh"], [ticket.zone_id, zone_name])
+    return ticket
+
+
+def _claim_in_steps(
+    facts: WindowFacts, eligible: dict[str, tuple[int, ...]], now: datetime
+) -> Ticket | None:
+    window = facts.window
+    state = Window.objects.filter(pk=window.pk).values_list("is_open", "revision").first()
+    is_open, revision = state if state is not None else (None, None)
+    if not is_open or revision != facts.revision:
+        _closed_or_stale(facts, is_open, revision)
+    waiting = Ticket.objects.filter(
+        service_point_id=window.service_point_id, status=TicketStatus.WAITING
+    ).filter(
+        functools.reduce(
+            operator.or_,
+            (Q(applicant_class=member, business_id__in=ids) for member, ids in eligible.items()),
+            Q(pk__in=[]),
+        )
+    )
+    rows = waiting.values_list("id", "applicant_class", "on_time", "arrived_at", "business_id")
+    ordered = order((Waiting(*row) for row in rows), now, settings.HALL_AGEING_MINUTES)
+    if not ordered:
+        return None
+    chosen = ordered[0].ticket_id
+    claimed = Ticket.objects.filter(pk=chosen, status=TicketStatus.WAITING).update(
+        status=TicketStatus.CALLED, window=window, called_at=now
+    )
+    if claimed != 1:  # cannot happen under SQLite's single writer; never claim twice
+        raise Busy
+    ticket = Ticket.objects.select_related("business", "zone").get(pk=chosen)
+    ticket.window = window
+    call = Call.objects.create(
+        ticket=ticket,
+        service_point_id=window.service_point_id,
+        window_number=window.number,
+        label=ticket.label,
+    )
+    announce(call, window.pk)
+    return ticket
+
+
+_local_points = localcache.ttl_cache(maxsize=4096)
+
+
+def _point_facts(point_id: int) -> ServicePoint:
+    """A service point with its region (what access decides by), read at most once a
+    LOCAL_CACHE_SECONDS per process."""
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_points,
+        point_id,
+        lambda: ServicePoint.objects.select_related("region").get(pk=point_id),
+    )
+
+
+def ticket_for_staff(ticket_id: int) -> Ticket | None:
+    """A ticket for a window's action (complete, skip, recall, transfer), read in one plain
+    statement with its zone's name; its point, window and business come from this process's
+    short-lived copies (the actions' conditional UPDATEs check the state that matters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT z.name_zh, {', '.join(f't.{c}' for c in _TICKET_COLUMNS)}"  # noqa: S608 - column names only
+            " FROM hallqueue_ticket t JOIN sites_zone z ON z.id = t.zone_id WHERE t.id = %s",
+            [ticket_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    zone_name, *values = row
+    ticket = Ticket.from_db(connection.alias, _TICKET_FIELDS, values)
+    ticket.service_point = _point_facts(ticket.service_point_id)
+    ticket.zone = Zone.from_db(connection.alias, ["id", "name_zh"], [ticket.zone_id, zone_name])
+    facts = _window_facts(ticket.window_id) if ticket.window_id else None
+    if facts is not None and facts.window.service_point_id == ticket.service_point_id:
+        ticket.window = facts.window
+        if ticket.business_id in facts.businesses:
+            ticket.business = facts.businesses[ticket.business_id]
+    return ticket
 
 
 def _own_ticket(actor: Actor, ticket: Ticket, *statuses: str) -> None:
@@ -365,27 +564,69 @@ def recall(actor: Actor, ticket: Ticket) -> Ticket:
 
 
 def _finish(ticket: Ticket, status: str, now: datetime) -> None:
-    with locking_transaction():
-        if (
-            Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.CALLED).update(
-                status=status, completed_at=now
-            )
-            != 1
-        ):
-            raise QueueRefused("ticket.state", _("This ticket is already finished."))
-        _leave_zone(ticket.zone_id)
-        queue_changed(ticket.service_point_id)
-        if ticket.booking_id and status == TicketStatus.DONE:
-            booking_services.served(ticket.booking_id)
-        elif ticket.booking_id and status == TicketStatus.SKIPPED:
-            booking_services.missed_at_the_window(ticket.booking_id)
-    admit_waiting_outside(ticket.zone_id, now)
+    """End a called ticket's visit: its status, its place in the zone, its booking; then let
+    someone waiting outside in. Exactly one row must change, else it was finished already."""
+    if connection.vendor == "postgresql" and ticket.booking_id is None:
+        with locking_statement():
+            outside = _finish_in_one_statement(ticket, status, now)
+    else:
+        with locking_transaction():
+            outside = _finish_in_steps(ticket, status, now)
+    ticket.status, ticket.completed_at = status, now
+    if outside:
+        admit_waiting_outside(ticket.zone_id, now)
+
+
+def _already_finished() -> QueueRefused:
+    return QueueRefused("ticket.state", _("This ticket is already finished."))
+
+
+def _finish_in_steps(ticket: Ticket, status: str, now: datetime) -> bool:
+    if (
+        Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.CALLED).update(
+            status=status, completed_at=now
+        )
+        != 1
+    ):
+        raise _already_finished()
+    _leave_zone(ticket.zone_id)
+    queue_changed(ticket.service_point_id)
+    if ticket.booking_id and status == TicketStatus.DONE:
+        booking_services.served(ticket.booking_id)
+    elif ticket.booking_id and status == TicketStatus.SKIPPED:
+        booking_services.missed_at_the_window(ticket.booking_id)
+    return Ticket.objects.filter(zone_id=ticket.zone_id, status=TicketStatus.OUTSIDE).exists()
+
+
+def _finish_in_one_statement(ticket: Ticket, status: str, now: datetime) -> bool:
+    """PostgreSQL, a ticket without a booking: the status, the zone place and the screens'
+    event in one statement, which also says whether anyone waits outside."""
+    channel = live.hall_channel(ticket.service_point_id)
+    event_sql, event_params = live.event_part(channel, "queue", "'{}'::json", [], "done")
+    notify, notify_params = live.notify_sql("e", channel, "queue")
+    sql = (
+        "WITH done AS (UPDATE hallqueue_ticket SET status = %s, completed_at = %s"  # noqa: S608 - names and placeholders only; values are bound
+        " WHERE id = %s AND status = %s RETURNING zone_id),"
+        " z AS (UPDATE sites_zone SET present = present - 1"
+        " WHERE id = (SELECT zone_id FROM done) AND present > 0),"
+        f" e AS ({event_sql})"
+        " SELECT EXISTS (SELECT 1 FROM hallqueue_ticket o WHERE o.zone_id = done.zone_id"
+        f" AND o.status = %s), e.id, e.data, {notify} FROM done LEFT JOIN e ON TRUE"
+    )
+    params = [status, now, ticket.pk, TicketStatus.CALLED, *event_params, TicketStatus.OUTSIDE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *notify_params])
+        row = cursor.fetchone()
+    if row is None:
+        raise _already_finished()
+    outside, event_id, event_data, _notified = row
+    live.published(int(event_id), channel, "queue", event_data)
+    return bool(outside)
 
 
 def complete(actor: Actor, ticket: Ticket, now: datetime | None = None) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     _finish(ticket, TicketStatus.DONE, now or timezone.now())
-    ticket.refresh_from_db()
     return ticket
 
 
@@ -394,7 +635,6 @@ def skip(actor: Actor, ticket: Ticket, now: datetime | None = None) -> Ticket:
     _own_ticket(actor, ticket, TicketStatus.CALLED)
     _finish(ticket, TicketStatus.SKIPPED, now or timezone.now())
     record(actor, "hall.skip", target=ticket, summary=ticket.label)
-    ticket.refresh_from_db()
     return ticket
 
 

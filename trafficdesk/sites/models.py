@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -111,6 +111,10 @@ class Window(models.Model):
         "catalog.Business", verbose_name=_("businesses served"), related_name="windows", blank=True
     )
     is_open = models.BooleanField(_("open"), default=False)
+    #: Raised by every change to the window or to what it serves (sites.apps); a console's
+    #: call-next checks it in its claiming statement, so a process's cached copy of what this
+    #: window serves is never used once it is out of date.
+    revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["service_point__code", "number"]
@@ -122,3 +126,14 @@ class Window(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_point.code} #{self.number} ({self.get_kind_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Never write `revision` back: only its signal raises it (a copy read earlier must
+        not set it back to a value a cache still trusts)."""
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "revision"
+            ]
+        super().save(*args, **kwargs)
