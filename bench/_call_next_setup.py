@@ -11,9 +11,8 @@ numbered A1..A<TICKETS> today, arrivals spread over the last four hours, the zon
 clerk, region 520115, service point GY-BENCH-CALL) with a logged-in session — a
 SessionStore holding the auth keys, exactly what django.contrib.auth.login stores. One
 extra window (number WINDOWS + 1, serving P02, nobody waiting) is for warming up.
-Checks that the policy lets a normal window serve GENERAL P01 there, and times the
-in-process part of call_next that does not touch the database rows it claims
-(services._candidates + rules.order) for a few runs. Writes what the benchmark needs.
+Checks that the policy lets a normal window serve GENERAL P01 there. Writes what the
+benchmark needs.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
@@ -44,7 +42,6 @@ from trafficdesk.catalog.models import Business  # noqa: E402
 from trafficdesk.core.vocabulary import WindowKind  # noqa: E402
 from trafficdesk.hallqueue import services  # noqa: E402
 from trafficdesk.hallqueue.models import Ticket, TicketCounter, TicketStatus  # noqa: E402
-from trafficdesk.hallqueue.rules import order  # noqa: E402
 from trafficdesk.policy import services as policy  # noqa: E402
 from trafficdesk.regions.models import Region  # noqa: E402
 from trafficdesk.sites.models import ServicePoint, Window, Zone  # noqa: E402
@@ -156,45 +153,6 @@ def clerks(point: ServicePoint, count: int) -> list[str]:
     return keys
 
 
-def candidate_timing(window_id: int, runs: int = 3) -> dict[str, float]:
-    """Milliseconds of services._candidates (of which its query alone) and of rules.order
-    for one window, in this process, warm (the first run fills the caches and is not
-    counted); the best of `runs`."""
-    window = (
-        Window.objects.select_related("service_point__region")
-        .prefetch_related("businesses__category")
-        .get(pk=window_id)
-    )
-    fetch, ranking, rows, found = [], [], [], 0
-    served = [b.pk for b in window.businesses.all()]
-    for k in range(runs + 1):
-        now = timezone.now()
-        r0 = time.perf_counter()
-        list(  # the query of _candidates alone
-            Ticket.objects.filter(
-                service_point_id=window.service_point_id,
-                status=TicketStatus.WAITING,
-                business_id__in=served,
-            ).values_list("id", "applicant_class", "on_time", "arrived_at", "business_id")
-        )
-        t0 = time.perf_counter()
-        candidates = services._candidates(window, now)
-        t1 = time.perf_counter()
-        order(candidates, now, settings.HALL_AGEING_MINUTES)
-        t2 = time.perf_counter()
-        found = len(candidates)
-        if k:
-            rows.append((t0 - r0) * 1000)
-            fetch.append((t1 - t0) * 1000)
-            ranking.append((t2 - t1) * 1000)
-    return {
-        "candidates": found,
-        "candidates_ms": round(min(fetch), 1),
-        "of_which_query_ms": round(min(rows), 1),
-        "order_ms": round(min(ranking), 1),
-    }
-
-
 def main(out: str, windows: int, tickets: int) -> None:
     business = Business.objects.select_related("category").get(code=BUSINESS)
     with transaction.atomic():
@@ -224,7 +182,6 @@ def main(out: str, windows: int, tickets: int) -> None:
                 "risk_level": decision.risk_level,
                 "phase": decision.effective_phase,
                 "window_kinds": list(decision.window_kinds),
-                "in_process": candidate_timing(window_ids[0]),
             }
         )
     )

@@ -104,6 +104,9 @@ def main(out: str, count: int, hot: int, cold: int) -> None:
         keys, user_ids = citizens(count)
         http = slot_set(point, business.category_id, business.service_minutes, 0, hot, cold)
         pg = slot_set(point, business.category_id, business.service_minutes, hot + cold, hot, cold)
+        opened = slot_set(
+            point, business.category_id, business.service_minutes, 2 * (hot + cold), hot, cold
+        )
     probe = timezone.now() + timedelta(days=1)
     decision = _decisions(point, [business], "GENERAL", probe)[0][1]
     if not decision.open:
@@ -123,6 +126,7 @@ def main(out: str, count: int, hot: int, cold: int) -> None:
                 "cold_people": COLD_PEOPLE,
                 "http": http,
                 "pgbench": pg,
+                "open": opened,
             }
         )
     )

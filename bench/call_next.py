@@ -8,13 +8,17 @@
   WINDOWS open normal windows serving P01, TICKETS waiting GENERAL P01 tickets (made
   directly, arrivals spread over the last 4 hours, zone `present` = TICKETS), and one clerk
   per window (role clerk, region 520115) logged in by session.
-* gunicorn as in booking_rush: 2 gthread workers x 4 threads, trafficdesk.wsgi on
+* the server as in booking_rush: gunicorn with 2 uvicorn workers, trafficdesk.asgi, on
   127.0.0.1:<free port>, DEBUG=false, LOG_LEVEL=WARNING, in-memory SMS backend.
 * bench/_call_next_load.py: one asyncio client per window, each as its own clerk with a
   session cookie and CSRF token, looping POST /api/v1/hall/windows/{id}/call-next and, on
   200, POST /api/v1/hall/tickets/{id}/complete (CALL_NEXT_COMPLETE=0 leaves it out), until
   nobody waits (204) or CALL_NEXT_SECONDS (60) have passed.
   `p50_ms`/`p99_ms` are of call-next requests only (all answers); complete has its own.
+* Open-loop phase (bench/_open_loop.py), after the closed loop: call-next at fixed offered
+  rates (OPEN_LOOP_RATES, OPEN_LOOP_SECONDS each) round-robin over the windows, each 200
+  followed by its complete; `p99_ms_at_100_per_s` is call-next's p99 at 100 calls/s offered,
+  from each request's due moment.
 * Afterwards the database is checked: no ticket has more than one Call row (there are no
   recalls in this run), no ticket id was answered to two windows, every answered ticket is
   called/done at the window that got it, and the number of claimed tickets and Call rows
@@ -44,12 +48,13 @@ import psycopg
 from bench._pg import server_url, throwaway_database, unavailable
 from bench.booking_rush import (
     CLK_TCK,
-    GUNICORN,
     PYTHON,
     cpu_by_group,
     free_port,
     machine_busy,
     manage,
+    open_loop,
+    start_server,
     stop,
     wait_ready,
 )
@@ -64,6 +69,8 @@ COMPLETE = os.environ.get("CALL_NEXT_COMPLETE", "1") != "0"
 WORKERS = 2
 THREADS = int(os.environ.get("CALL_NEXT_THREADS", "4"))
 TARGET_P99_MS = 50.0
+OPEN_LOOP_RATES = [50, 100, 200]
+OPEN_LOOP_SECONDS = int(os.environ.get("OPEN_LOOP_SECONDS", "10"))
 SERIAL_CALLS = 20  # afterwards, one window alone: latency without queueing
 
 
@@ -201,15 +208,7 @@ def run() -> dict[str, Any]:
                 setup_seconds = time.perf_counter() - setup_start
 
                 port = free_port()
-                with server_log.open("wb") as log:
-                    server = subprocess.Popen(
-                        [GUNICORN, "trafficdesk.wsgi", "--bind", f"127.0.0.1:{port}",
-                         "--workers", str(WORKERS), "--worker-class", "gthread",
-                         "--threads", str(THREADS), "--keep-alive", "5",
-                         "--log-level", "warning"],
-                        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )  # fmt: skip
+                server = start_server(env, port, server_log)
                 wait_ready(server, port)
 
                 from django.middleware.csrf import _get_new_csrf_string
@@ -242,6 +241,18 @@ def run() -> dict[str, Any]:
                 if loader.returncode != 0:
                     raise RuntimeError(f"load generator failed: {loader.stderr[-1500:]}")
                 load = json.loads((workdir / "result.json").read_text())
+                opened = open_loop(
+                    {
+                        "port": port,
+                        "kind": "call_next",
+                        "rates": OPEN_LOOP_RATES,
+                        "seconds": OPEN_LOOP_SECONDS,
+                        "windows": list(zip(data["windows"], data["sessions"], strict=True)),
+                        "csrf": csrf,
+                    },
+                    workdir,
+                    "open_loop",
+                )
                 stop(server)
                 server = None
                 check = check_database(db_url, data, load["called"])
@@ -254,8 +265,22 @@ def run() -> dict[str, Any]:
     except (RuntimeError, OSError, subprocess.TimeoutExpired, psycopg.Error) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"[:2000], "windows": WINDOWS, "calls": 0}
     else:
-        return figures(data, load, check, before, after, (busy0, total0, busy1, total1),
-                       server_log, setup_seconds, wall)  # fmt: skip
+        result = figures(data, load, check, before, after, (busy0, total0, busy1, total1),
+                         server_log, setup_seconds, wall)  # fmt: skip
+        result["open_loop"] = opened["steps"]
+        at_100 = next((s for s in opened["steps"] if s["offered_per_s"] == 100), {})
+        result["p99_ms_at_100_per_s"] = at_100.get("p99_ms")
+        result["meets_targets"]["p99_ms_at_100_per_s_lt_50"] = (
+            result["p99_ms_at_100_per_s"] is not None
+            and result["p99_ms_at_100_per_s"] < TARGET_P99_MS
+            and not at_100.get("errors")
+        )
+        result["open_loop_note"] = (
+            f"after the closed loop, call-next requests at fixed offered rates for "
+            f"{OPEN_LOOP_SECONDS} s each, round-robin over the windows, whatever the answers; "
+            "latency of call-next from its due moment; each 200 followed (untimed) by complete"
+        )
+        return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -323,7 +348,7 @@ def figures(
         "errors": errors,
         "meets_targets": {
             "duplicates_0": duplicates == 0,
-            "p99_ms_lt_50": p99 is not None and p99 < TARGET_P99_MS,
+            "closed_loop_p99_ms_lt_50": p99 is not None and p99 < TARGET_P99_MS,
         },
         "seconds": round(seconds, 2),
         "tickets_waiting_at_start": TICKETS,
@@ -376,7 +401,6 @@ def figures(
             "min": min((len(v) for v in load["called"].values()), default=0),
             "max": max((len(v) for v in load["called"].values()), default=0),
         },
-        "in_process_candidates": data["in_process"],
         "queueing_note": (
             "closed loop: each window sends its next request as soon as the last is answered, "
             "so latency ~= windows / requests_per_s (Little's law); p99 < 50 ms with 100 "
@@ -397,8 +421,8 @@ def figures(
             f"{len(data['windows'])} open normal windows serving {data['business']} in one zone "
             f"at {data['point']} (520115, risk {data['risk_level']}, phase {data['phase']}); "
             f"{TICKETS} waiting GENERAL tickets; one asyncio client per window in one process, "
-            f"each its own clerk session; up to {LOAD_SECONDS} s; gunicorn {WORKERS} gthread "
-            f"workers x {THREADS} threads, loopback"
+            f"each its own clerk session; up to {LOAD_SECONDS} s; gunicorn with {WORKERS} uvicorn "
+            "workers (trafficdesk.asgi), loopback"
         ),
         "cpu": {
             "machine_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),

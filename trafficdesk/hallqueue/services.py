@@ -322,6 +322,10 @@ class _Stale(Exception):
     """The window changed since this process read it: read it again."""
 
 
+class _Contended(Exception):
+    """Every ticket that could come next was being claimed by other windows at that moment."""
+
+
 def call_next(actor: Actor, window: Window | int, now: datetime | None = None) -> Ticket | None:
     """Claim the next ticket for this window, by the rule order (rules.order), or None when
     nobody waits for it. One claiming statement on PostgreSQL (SKIP LOCKED: windows calling at
@@ -329,7 +333,7 @@ def call_next(actor: Actor, window: Window | int, now: datetime | None = None) -
     one IMMEDIATE transaction."""
     window_id = window if isinstance(window, int) else int(window.pk)
     moment = now or timezone.now()
-    for _attempt in range(3):
+    for _attempt in range(5):
         facts = _window_facts(window_id)
         if facts is None:
             raise QueueRefused("window.unknown", _("There is no such window."))
@@ -343,6 +347,8 @@ def call_next(actor: Actor, window: Window | int, now: datetime | None = None) -
                 return _claim_in_steps(facts, eligible, moment)
         except _Stale:
             _forget_window(window_id)
+        except _Contended:
+            continue
     raise Busy
 
 
@@ -360,14 +366,28 @@ _TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
 _TICKET_FIELDS = [f.attname for f in Ticket._meta.concrete_fields]
 
 
-def _eligible_sql(eligible: dict[str, tuple[int, ...]]) -> tuple[str, list[Any]]:
-    if not eligible:
-        return "FALSE", []
-    terms = " OR ".join("(t.applicant_class = %s AND t.business_id = ANY(%s))" for _ in eligible)
-    params: list[Any] = []
+#: Within one class and one booked/walk-in group the rule order is arrival order (ageing
+#: lifts whole groups alike), so the first few of each eligible group hold the next ticket
+#: even while as many other windows are claiming from the same group at once.
+HEADS_PER_GROUP = 32
+
+
+def _heads_sql(point_id: int, eligible: dict[str, tuple[int, ...]]) -> tuple[str, list[Any]]:
+    """The ids of the first HEADS_PER_GROUP waiting tickets of every eligible group, each
+    group an index range scan (ticket_queue_heads), whatever the length of the queue."""
+    parts, params = [], []
     for member, business_ids in eligible.items():
-        params += [member, list(business_ids)]
-    return f"({terms})", params
+        for on_time in (True, False):
+            parts.append(
+                "(SELECT h.id FROM hallqueue_ticket h WHERE h.service_point_id = %s"
+                " AND h.status = %s AND h.applicant_class = %s AND h.on_time = %s"
+                " AND h.business_id = ANY(%s) ORDER BY h.arrived_at, h.id LIMIT %s)"
+            )
+            params += [point_id, TicketStatus.WAITING, member, on_time, list(business_ids)]
+            params.append(HEADS_PER_GROUP)
+    if not parts:
+        return "SELECT NULL::bigint WHERE FALSE", []
+    return " UNION ALL ".join(parts), params
 
 
 def _claim_in_one_statement(
@@ -375,7 +395,7 @@ def _claim_in_one_statement(
 ) -> Ticket | None:
     window = facts.window
     channel = live.hall_channel(window.service_point_id)
-    where, where_params = _eligible_sql(eligible)
+    heads, heads_params = _heads_sql(window.service_point_id, eligible)
     order_by, order_params = order_sql("t", now, settings.HALL_AGEING_MINUTES)
     at = timezone.localtime(now).strftime("%H:%M:%S")
     event_sql, event_params = live.event_part(
@@ -391,8 +411,8 @@ def _claim_in_one_statement(
     sql = (
         "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound
         " pick AS (SELECT t.id FROM hallqueue_ticket t"
-        " WHERE (SELECT is_open AND revision = %s FROM w) AND t.service_point_id = %s"
-        f" AND t.status = %s AND {where} ORDER BY {order_by} LIMIT 1 FOR UPDATE SKIP LOCKED),"
+        f" WHERE (SELECT is_open AND revision = %s FROM w) AND t.id IN ({heads})"
+        f" AND t.status = %s ORDER BY {order_by} LIMIT 1 FOR UPDATE SKIP LOCKED),"
         " took AS (UPDATE hallqueue_ticket t SET status = %s, window_id = %s, called_at = %s"
         " FROM pick WHERE t.id = pick.id AND t.status = %s RETURNING t.*),"
         " c AS (INSERT INTO hallqueue_call (ticket_id, service_point_id, window_number, label, at)"
@@ -400,15 +420,15 @@ def _claim_in_one_statement(
         " RETURNING id, label),"
         f" e AS ({event_sql})"
         f" SELECT w.is_open, w.revision, e.id, e.data, {notify},"
+        f" CASE WHEN took.id IS NULL THEN EXISTS ({heads}) END,"
         " (SELECT name_zh FROM sites_zone z WHERE z.id = took.zone_id), "
         f"{took} FROM w LEFT JOIN took ON TRUE LEFT JOIN c ON TRUE LEFT JOIN e ON TRUE"
     )
     params = [
         window.pk,
         facts.revision,
-        window.service_point_id,
+        *heads_params,
         TicketStatus.WAITING,
-        *where_params,
         *order_params,
         TicketStatus.CALLED,
         window.pk,
@@ -418,15 +438,18 @@ def _claim_in_one_statement(
         now,
         *event_params,
         *notify_params,
+        *heads_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         _closed_or_stale(facts, None, None)
-    is_open, revision, event_id, event_data, _notified, zone_name, *values = row
+    is_open, revision, event_id, event_data, _notified, others_claiming, zone_name, *values = row
     if values[0] is None:
         _closed_or_stale(facts, is_open, revision)
+        if others_claiming:  # every head was being claimed by other windows: try again
+            raise _Contended
         return None
     live.published(int(event_id), channel, "call", event_data)
     return _called_ticket(facts, values, zone_name)
