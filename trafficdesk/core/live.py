@@ -28,6 +28,7 @@ samples them once per interval per process, for all the screens that show them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -70,8 +71,22 @@ class Event:
     data: dict[str, Any]
 
     def as_sse(self) -> str:
-        body = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
-        return f"id: {self.id}\nevent: {self.kind}\ndata: {body}\n\n"
+        """The event as a server-sent event, encoded once per process however many screens
+        get it."""
+        found = _encoded.get(self.id)
+        if found is None or found[0] is not self:
+            body = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+            found = (self, f"id: {self.id}\nevent: {self.kind}\ndata: {body}\n\n")
+            _encoded[self.id] = found
+            if len(_encoded) > 512:
+                with contextlib.suppress(RuntimeError, KeyError, StopIteration):
+                    del _encoded[next(iter(_encoded))]  # the oldest (another loop may race)
+        return found[1]
+
+
+#: The last few events' encodings, by id (an event dispatched to a thousand boards is encoded
+#: once); keyed with the event itself, so an equal id from another source is never mixed up.
+_encoded: dict[int, tuple[Event, str]] = {}
 
 
 def backend() -> str:
@@ -455,9 +470,8 @@ async def sse_stream(
             if left <= 0:
                 return
             try:
-                item = await asyncio.wait_for(
-                    sub.queue.get(), min(left, settings.LIVE_KEEPALIVE_SECONDS)
-                )
+                async with asyncio.timeout(min(left, settings.LIVE_KEEPALIVE_SECONDS)):
+                    item = await sub.queue.get()
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
