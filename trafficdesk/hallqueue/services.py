@@ -373,21 +373,23 @@ HEADS_PER_GROUP = 32
 
 
 def _heads_sql(point_id: int, eligible: dict[str, tuple[int, ...]]) -> tuple[str, list[Any]]:
-    """The ids of the first HEADS_PER_GROUP waiting tickets of every eligible group, each
-    group an index range scan (ticket_queue_heads), whatever the length of the queue."""
-    parts, params = [], []
+    """The first HEADS_PER_GROUP waiting tickets of every eligible group (class, booked or
+    walk-in), each group an index range scan (ticket_queue_heads), whatever the length of the
+    queue; the groups go as three arrays, so the statement's text never changes."""
+    classes, on_times, businesses = [], [], []
     for member, business_ids in eligible.items():
         for on_time in (True, False):
-            parts.append(
-                "(SELECT h.id FROM hallqueue_ticket h WHERE h.service_point_id = %s"
-                " AND h.status = %s AND h.applicant_class = %s AND h.on_time = %s"
-                " AND h.business_id = ANY(%s) ORDER BY h.arrived_at, h.id LIMIT %s)"
-            )
-            params += [point_id, TicketStatus.WAITING, member, on_time, list(business_ids)]
-            params.append(HEADS_PER_GROUP)
-    if not parts:
-        return "SELECT NULL::bigint WHERE FALSE", []
-    return " UNION ALL ".join(parts), params
+            classes.append(member)
+            on_times.append(on_time)
+            businesses.append(",".join(str(b) for b in business_ids))
+    sql = (
+        "SELECT x.id FROM unnest(%s::text[], %s::boolean[], %s::text[]) AS g(cls, on_time, ids)"
+        " CROSS JOIN LATERAL (SELECT h.id FROM hallqueue_ticket h"
+        " WHERE h.service_point_id = %s AND h.status = %s AND h.applicant_class = g.cls"
+        " AND h.on_time = g.on_time AND h.business_id = ANY(string_to_array(g.ids, ',')::int[])"
+        " ORDER BY h.arrived_at, h.id LIMIT %s) AS x"
+    )
+    return sql, [classes, on_times, businesses, point_id, TicketStatus.WAITING, HEADS_PER_GROUP]
 
 
 def _claim_in_one_statement(
@@ -410,8 +412,9 @@ def _claim_in_one_statement(
     took = ", ".join(f"took.{c}" for c in _TICKET_COLUMNS)
     sql = (
         "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound
+        f" heads AS ({heads}),"
         " pick AS (SELECT t.id FROM hallqueue_ticket t"
-        f" WHERE (SELECT is_open AND revision = %s FROM w) AND t.id IN ({heads})"
+        " WHERE (SELECT is_open AND revision = %s FROM w) AND t.id IN (SELECT id FROM heads)"
         f" AND t.status = %s ORDER BY {order_by} LIMIT 1 FOR UPDATE SKIP LOCKED),"
         " took AS (UPDATE hallqueue_ticket t SET status = %s, window_id = %s, called_at = %s"
         " FROM pick WHERE t.id = pick.id AND t.status = %s RETURNING t.*),"
@@ -420,14 +423,14 @@ def _claim_in_one_statement(
         " RETURNING id, label),"
         f" e AS ({event_sql})"
         f" SELECT w.is_open, w.revision, e.id, e.data, {notify},"
-        f" CASE WHEN took.id IS NULL THEN EXISTS ({heads}) END,"
+        " CASE WHEN took.id IS NULL THEN EXISTS (SELECT 1 FROM heads) END,"
         " (SELECT name_zh FROM sites_zone z WHERE z.id = took.zone_id), "
         f"{took} FROM w LEFT JOIN took ON TRUE LEFT JOIN c ON TRUE LEFT JOIN e ON TRUE"
     )
     params = [
         window.pk,
-        facts.revision,
         *heads_params,
+        facts.revision,
         TicketStatus.WAITING,
         *order_params,
         TicketStatus.CALLED,
@@ -438,7 +441,6 @@ def _claim_in_one_statement(
         now,
         *event_params,
         *notify_params,
-        *heads_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
