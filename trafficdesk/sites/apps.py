@@ -12,7 +12,7 @@ def window_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A window or what it serves changed: raise its revision (see Window.revision)."""
     if kwargs.get("action", "post_").startswith("pre_") or kwargs.get("raw"):
         return
-    from trafficdesk.sites.models import Window
+    from trafficdesk.sites.models import Window  # local import: after the app registry
 
     if isinstance(instance, Window):
         Window.objects.filter(pk=instance.pk).update(revision=F("revision") + 1)
@@ -29,7 +29,7 @@ class SitesConfig(AppConfig):
     verbose_name = _("sites")
 
     def ready(self) -> None:
-        from trafficdesk.sites.models import Window
+        from trafficdesk.sites.models import Window  # local import: after the app registry
 
         for model in ("sites.ServicePoint", "sites.Window", "sites.Zone"):
             post_save.connect(clear_all, sender=model, dispatch_uid=f"localcache-{model}-save")
