@@ -251,7 +251,16 @@ def main(setup_path: str, out_path: str) -> None:
                 answers.append(once())
 
         LOGGED.clear()
-        measured(batch)
+        if os.environ.get("HOT_PATH_PROFILE"):
+            import yappi
+            yappi.clear_stats()
+            yappi.set_clock_type("cpu")
+            yappi.start(profile_threads=True)
+            batch()
+            yappi.stop()
+            yappi.get_func_stats().save(f"{os.environ['HOT_PATH_PROFILE']}.{name}", type="pstat")
+        else:
+            measured(batch)
         if SQL_LOG:
             with open(SQL_LOG, "a") as log:
                 log.write(f"== {name}: {len(LOGGED) // count} per request\n")

@@ -1,19 +1,91 @@
 """Raw INSERT statements built from model instances, for the few hot paths that send a whole
 transaction as one statement (booking: docs/locking.md). The values are what the ORM would
-write (each field's pre_save and database preparation); only the composition is by hand."""
+write (each field's pre_save and database preparation); only the composition is by hand.
+
+The statement text and, per column, how its value is read are worked out once per model and
+shape; a request then only reads its values."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SmallIntegerField,
+    TextField,
+)
+
+#: Fields whose database value is the attribute itself when it already has the field's type:
+#: no pre_save hook, no conversion for the driver (a foreign key: the id in its attname).
+_PLAIN_FIELDS = (BooleanField, CharField, ForeignKey, TextField)
+#: Integer fields: the value as the backend adapts it (on psycopg 3, typed Int2/Int4/Int8).
+_INTEGER_FIELDS = (
+    BigIntegerField,
+    IntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SmallIntegerField,
+)
+
+_Reader = Callable[[Model], Any]
+
+
+def _reader(field: Field[Any, Any]) -> _Reader:
+    if type(field) in _PLAIN_FIELDS:
+        return attrgetter(field.attname)
+    if type(field) in _INTEGER_FIELDS:
+        read, internal = attrgetter(field.attname), field.get_internal_type()
+        adapt = connection.ops.adapt_integerfield_value
+
+        def integer(instance: Model) -> Any:
+            return adapt(read(instance), internal)
+
+        return integer
+
+    def prepared(instance: Model) -> Any:
+        return field.get_db_prep_save(field.pre_save(instance, True), connection)
+
+    return prepared
 
 
 @cache
-def _fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
-    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+def _shape(
+    model: type[Model],
+    select_from: str | None,
+    given: frozenset[str],
+    returning: bool,
+) -> tuple[str, tuple[_Reader, ...]]:
+    """The statement text with `{name}` holes for the given expressions, and the readers of
+    the bound values in order."""
+    columns, values, readers = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in given:
+            values.append("{" + field.column + "}")
+            continue
+        values.append("%s")
+        readers.append(_reader(field))
+    table = model._meta.db_table
+    listed = ", ".join(values)
+    source = f"SELECT {listed} FROM {select_from}" if select_from else f"VALUES ({listed})"  # noqa: S608 - names and placeholders only; values are bound
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) {source}"
+    if returning:
+        sql += f" RETURNING {model._meta.pk.column}"  # type: ignore[union-attr]
+    return sql, tuple(readers)
 
 
 def insert_statement(
@@ -27,21 +99,8 @@ def insert_statement(
     `… SELECT … FROM <select_from>` (one row per row of that relation, none when it is
     empty). `expressions` gives SQL for some columns instead of the instance's values (a
     reference to a row inserted earlier in the same statement)."""
-    model = type(instance)
     given = expressions or {}
-    columns, values, params = [], [], []
-    for field in _fields(model):
-        columns.append(field.column)
-        if field.column in given:
-            values.append(given[field.column])
-            continue
-        value = field.get_db_prep_save(field.pre_save(instance, True), connection)
-        values.append("%s")
-        params.append(value)
-    table = model._meta.db_table
-    listed = ", ".join(values)
-    source = f"SELECT {listed} FROM {select_from}" if select_from else f"VALUES ({listed})"  # noqa: S608 - names and placeholders only; values are bound
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) {source}"
-    if returning:
-        sql += f" RETURNING {model._meta.pk.column}"  # type: ignore[union-attr]
-    return sql, params
+    sql, readers = _shape(type(instance), select_from, frozenset(given), returning)
+    if given:
+        sql = sql.format_map(given)
+    return sql, [read(instance) for read in readers]
