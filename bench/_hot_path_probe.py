@@ -253,6 +253,7 @@ def main(setup_path: str, out_path: str) -> None:
         LOGGED.clear()
         if os.environ.get("HOT_PATH_PROFILE"):
             import yappi
+
             yappi.clear_stats()
             yappi.set_clock_type("cpu")
             yappi.start(profile_threads=True)

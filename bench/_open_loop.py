@@ -139,6 +139,8 @@ class CallNext:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.called: dict[int, int] = {}
+        #: every ticket answered, by window: the benchmark checks them against the database
+        self.answered: dict[str, list[int]] = {}
 
     async def once(self, pool: Connections, n: int) -> int:
         window, session = self.cfg["windows"][n % len(self.cfg["windows"])]
@@ -148,6 +150,7 @@ class CallNext:
         )
         if status == 200:
             self.called[n] = json.loads(body)["id"]
+            self.answered.setdefault(str(window), []).append(self.called[n])
         return status
 
     async def after(self, pool: Connections, n: int) -> None:
@@ -217,7 +220,7 @@ async def main(cfg: dict[str, Any]) -> dict[str, Any]:
             continue
         steps.append(await step(kind, cfg["port"], rate, cfg["seconds"], first))
         first += int(rate * cfg["seconds"])
-    return {"steps": steps}
+    return {"steps": steps, "called": getattr(kind, "answered", {})}
 
 
 def max_rate_under(steps: list[dict[str, Any]], p99_ms: float) -> float | None:

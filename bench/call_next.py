@@ -255,6 +255,9 @@ def run() -> dict[str, Any]:
                 )
                 stop(server)
                 server = None
+                for window, tickets in opened["called"].items():  # the open loop's calls too
+                    load["called"].setdefault(window, []).extend(tickets)
+                open_calls = sum(len(t) for t in opened["called"].values())
                 check = check_database(db_url, data, load["called"])
             finally:
                 stop(server)
@@ -266,7 +269,7 @@ def run() -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"[:2000], "windows": WINDOWS, "calls": 0}
     else:
         result = figures(data, load, check, before, after, (busy0, total0, busy1, total1),
-                         server_log, setup_seconds, wall)  # fmt: skip
+                         server_log, setup_seconds, wall, open_calls)  # fmt: skip
         result["open_loop"] = opened["steps"]
         at_100 = next((s for s in opened["steps"] if s["offered_per_s"] == 100), {})
         result["p99_ms_at_100_per_s"] = at_100.get("p99_ms")
@@ -295,6 +298,7 @@ def figures(
     server_log: Path,
     setup_seconds: float,
     wall: float,
+    open_calls: int,
 ) -> dict[str, Any]:
     calls = load["call_status"].get("200", 0)
     serial = load["serial"]
@@ -331,7 +335,7 @@ def figures(
     )  # fmt: skip
     lost = check["claimed_not_answered"]
     consistent = (
-        check["call_rows"] == check["tickets_claimed"] == calls + serial_calls + lost
+        check["call_rows"] == check["tickets_claimed"] == calls + serial_calls + open_calls + lost
         and lost <= call_timeouts
         and check["answered_not_claimed"] == 0
         and check["answered_at_another_window"] == 0
@@ -379,12 +383,14 @@ def figures(
             "most_call_rows_on_one_ticket": check["most_calls_on_one_ticket"],
             "call_rows": check["call_rows"],
             "tickets_claimed_in_db": check["tickets_claimed"],
+            "open_loop_calls": open_calls,
             "claimed_but_not_answered": lost,
             "call_timeouts": call_timeouts,
             "answered_but_not_claimed": check["answered_not_claimed"],
             "answered_at_another_window": check["answered_at_another_window"],
             "db_matches_answers": consistent,
-            "note": "db_matches_answers: Call rows = claimed tickets = 200s + tickets claimed "
+            "note": "db_matches_answers: Call rows = claimed tickets = 200s (closed and open "
+            "loop) + tickets claimed "
             "for a call-next the client timed out on (at most call_timeouts); each answered "
             "ticket claimed by the window that got it",
         },

@@ -414,7 +414,10 @@ def _claim_in_one_statement(
         "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound
         f" heads AS ({heads}),"
         " pick AS (SELECT t.id FROM hallqueue_ticket t"
-        " WHERE (SELECT is_open AND revision = %s FROM w) AND t.id IN (SELECT id FROM heads)"
+        # the heads as an array: read by primary key (an IN over the CTE was planned as a
+        # hash join over every waiting ticket of the hall: 5 ms with 20,000 waiting)
+        " WHERE (SELECT is_open AND revision = %s FROM w)"
+        " AND t.id = ANY(ARRAY(SELECT id FROM heads))"
         f" AND t.status = %s ORDER BY {order_by} LIMIT 1 FOR UPDATE SKIP LOCKED),"
         " took AS (UPDATE hallqueue_ticket t SET status = %s, window_id = %s, called_at = %s"
         " FROM pick WHERE t.id = pick.id AND t.status = %s RETURNING t.*),"
