@@ -334,3 +334,37 @@ def test_a_naive_moment_from_an_api_client_is_read_in_the_configured_zone(
         ).status_code
         == 200
     )
+
+
+def test_public_page_offers_counties_by_city_and_sees_a_rename_at_once(
+    client: Client, demo: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trafficdesk.regions.models import Region
+
+    first = client.get("/open/").content.decode()
+    county = Region.objects.get(code="520115")
+    assert f'<optgroup label="{county.parent.name_zh}">' in first
+    assert f'<option value="520115">{county.name_zh}</option>' in first
+    def form(page: str) -> str:  # the form, without the page's per-request CSRF token
+        return page.split('data-testid="open-form"', 1)[1].split("</form>", 1)[0]
+
+    with CaptureQueriesContext(connection) as again:
+        assert form(client.get("/open/").content.decode()) == form(first)
+    assert not [q for q in again.captured_queries if "regions_region" in q["sql"]]
+    county.name_zh = "观山湖新区"
+    county.save()
+    assert '<option value="520115">观山湖新区</option>' in client.get("/open/").content.decode()
+
+
+def test_public_page_keeps_the_chosen_county_and_business_selected(
+    client: Client, demo: Any
+) -> None:
+    page = client.get("/open/", {"county": "520115", "business": "P01"}).content.decode()
+    form = page.split('data-testid="open-form"', 1)[1].split("</form>", 1)[0]
+    assert form.count(" selected>") == 3  # county, business, and the applicant class
+    assert '<option value="520115" selected>' in page and '<option value="P01" selected>' in page
+    other = client.get("/open/", {"county": "520102", "business": "A01"}).content.decode()
+    assert '<option value="520102" selected>' in other and '<option value="520115">' in other

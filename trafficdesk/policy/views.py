@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass
 from trafficdesk.policy import services
@@ -14,10 +23,55 @@ from trafficdesk.policy.models import DomainEvent, PolicyVersion
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels, regions_for
 
+Options = list[tuple[str, list[tuple[str, str]]]]
 
-def what_is_open(request: HttpRequest) -> HttpResponse:
-    """Public: where a citizen can go today for a business, why other places are closed,
-    and the online alternative."""
+
+@dataclass(frozen=True)
+class _Choices:
+    """What the form offers: the <option>s of counties by city and of businesses by group
+    (HTML, none selected), and how many businesses are done online."""
+
+    county_options: str
+    business_options: str
+    online_count: int
+
+    def counties(self, selected: str) -> SafeString:
+        return _select(self.county_options, selected)
+
+    def businesses(self, selected: str) -> SafeString:
+        return _select(self.business_options, selected)
+
+
+def _options(groups: Options) -> str:
+    return "".join(
+        format_html(
+            '<optgroup label="{}">{}</optgroup>',
+            group,
+            format_html_join("", '<option value="{}">{}</option>', members),
+        )
+        for group, members in groups
+    )
+
+
+def _select(options: str, code: str) -> SafeString:
+    """The options with `code`'s marked selected (codes are unique; the escaped value with
+    its closing quote matches that one option only)."""
+    value = f'<option value="{escape(code)}">'
+    return mark_safe(options.replace(value, value[:-1] + " selected>", 1) if code else options)  # noqa: S308 - built by format_html from escaped values
+
+
+_local_choices = localcache.ttl_cache(maxsize=8)
+
+
+def _grouped(rows: Iterable[tuple[str, str, str]]) -> Options:
+    """(group name, code, name) rows, in order, as consecutive groups (as {% regroup %})."""
+    return [
+        (group, [(code, name) for _g, code, name in members])
+        for group, members in groupby(rows, key=itemgetter(0))
+    ]
+
+
+def _read_choices() -> _Choices:
     counties = (
         Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
     )
@@ -28,7 +82,27 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
         .select_related("category")
         .order_by("category__code", "code")
     )
-    online_businesses = Business.objects.filter(active=True, online=True)
+    return _Choices(
+        county_options=_options(
+            _grouped((c.parent.name if c.parent else "", c.code, c.name) for c in counties)
+        ),
+        business_options=_options(_grouped((b.category.name, b.code, b.name) for b in businesses)),
+        online_count=Business.objects.filter(active=True, online=True).count(),
+    )
+
+
+def _choices() -> _Choices:
+    """The form's choices, per language, kept for LOCAL_CACHE_SECONDS in this process (and
+    dropped at once when a region, business or window changes here): every visit of the
+    page offers the same ones."""
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_choices, translation.get_language(), _read_choices
+    )
+
+
+def what_is_open(request: HttpRequest) -> HttpResponse:
+    """Public: where a citizen can go today for a business, why other places are closed,
+    and the online alternative."""
     county_code = request.GET.get("county", "")
     business_code = request.GET.get("business", "")
     applicant_class = request.GET.get("class", DEFAULT_CLASS)
@@ -44,10 +118,12 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
             problem = _("Choose an applicant class.")
         else:
             answer = services.open_services(county, business, applicant_class)
+    partial = bool(request.headers.get("HX-Request"))
+    choices = None if partial else _choices()
     context = {
-        "counties": counties,
-        "businesses": businesses,
-        "online_businesses": online_businesses,
+        "county_options": choices.counties(county_code) if choices else "",
+        "business_options": choices.businesses(business_code) if choices else "",
+        "online_count": choices.online_count if choices else 0,
         "classes": ApplicantClass.choices,
         "county_code": county_code,
         "business_code": business_code,
@@ -55,9 +131,7 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
         "answer": answer,
         "problem": problem,
     }
-    template = (
-        "policy/_open_results.html" if request.headers.get("HX-Request") else "policy/open.html"
-    )
+    template = "policy/_open_results.html" if partial else "policy/open.html"
     return render(request, template, context, status=422 if problem else 200)
 
 
