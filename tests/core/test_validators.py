@@ -13,6 +13,7 @@ from trafficdesk.core.validators import (
     LICENCE_CLASSES,
     PLATE_PROVINCES,
     PROVINCE_CODES,
+    USCC_CHARS,
     InvalidValue,
     id_check_char,
     is_valid_licence_class,
@@ -28,6 +29,8 @@ from trafficdesk.core.validators import (
     parse_licence_classes,
     parse_plate,
     parse_resident_id,
+    parse_uscc,
+    uscc_check_char,
 )
 
 TODAY = date.today()
@@ -552,3 +555,56 @@ def test_mask_text_removes_every_inserted_number(
 @given(non_digit_text)
 def test_mask_text_without_digits_unchanged(text: str) -> None:
     assert mask_personal_data_in_text(text) == text
+
+
+# --- unified social credit codes (GB 32100-2015) ---------------------------------------------
+
+USCC_VALID = [
+    ("91350100M000100Y43", "91350100M000100Y43"),  # the standard's own example
+    ("91110000802100433B", "91110000802100433B"),  # a bank, Beijing
+    ("91440300708461136T", "91440300708461136T"),  # an insurer, Shenzhen
+    ("914403001922038216", "914403001922038216"),  # a manufacturer, Shenzhen
+    ("91440300708461136t", "91440300708461136T"),  # lower case
+    ("９１４４０３００７０８４６１１３６Ｔ", "91440300708461136T"),  # full width
+    (" 9144 0300 7084 6113 6T ", "91440300708461136T"),  # spaces
+]
+USCC_INVALID = [
+    ("91350100M000100Y44", "uscc.checksum"),  # check character off by one
+    ("91350100M000100Y4", "uscc.format"),  # 17 characters
+    ("91350100M000100Y430", "uscc.format"),  # 19
+    ("91350100M0001OOY43", "uscc.format"),  # O is not a code character
+    ("9135010IM000100Y43", "uscc.format"),  # I in the division code
+    ("91A50100M000100Y43", "uscc.format"),  # a letter in the division code
+    ("91350100M00010SY43", "uscc.format"),  # S is not a code character
+    ("", "uscc.format"),
+    (91350100, "uscc.format"),  # not text
+]
+
+
+@pytest.mark.parametrize(("raw", "normalised"), USCC_VALID)
+def test_valid_credit_codes(raw: str, normalised: str) -> None:
+    assert parse_uscc(raw) == normalised
+
+
+@pytest.mark.parametrize(("raw", "code"), USCC_INVALID)
+def test_invalid_credit_codes(raw: object, code: str) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_uscc(raw)
+    assert caught.value.code == code
+    assert caught.value.message_zh and caught.value.message_en
+
+
+@given(st.text(alphabet=USCC_CHARS, min_size=2, max_size=2), st.text("0123456789", min_size=6,
+       max_size=6), st.text(alphabet=USCC_CHARS, min_size=9, max_size=9))  # fmt: skip
+def test_exactly_one_check_character_makes_a_code_valid(head: str, region: str, org: str) -> None:
+    first17 = head + region + org
+    valid = [c for c in USCC_CHARS if is_valid_uscc(first17 + c)]
+    assert valid == [uscc_check_char(first17)]
+
+
+def is_valid_uscc(value: str) -> bool:
+    try:
+        parse_uscc(value)
+    except InvalidValue:
+        return False
+    return True
