@@ -11,6 +11,7 @@ Covered identifiers:
   accepted forms.
 * Driving-licence permitted vehicle classes (准驾车型).
 * Mainland mobile phone numbers.
+* Unified social credit codes of enterprises and other organisations (GB 32100-2015).
 
 All parsing failures raise :class:`InvalidValue`, a :class:`ValueError`
 subclass carrying a machine-readable ``code`` plus Chinese and English
@@ -30,6 +31,7 @@ __all__ = [
     "LICENCE_CLASSES",
     "PLATE_PROVINCES",
     "PROVINCE_CODES",
+    "USCC_CHARS",
     "InvalidValue",
     "Plate",
     "PlateKind",
@@ -46,6 +48,9 @@ __all__ = [
     "mask_plate",
     "mask_resident_id",
     "normalise_mobile",
+    "parse_uscc",
+    "uscc_check_char",
+    "validate_uscc",
     "parse_licence_classes",
     "parse_plate",
     "parse_resident_id",
@@ -538,6 +543,45 @@ def mask_personal_data_in_text(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------
+# Unified social credit codes (统一社会信用代码, GB 32100-2015)
+# ---------------------------------------------------------------------------
+
+#: The 31 characters a code may use (no I, O, S, V, Z); a character's value is its index.
+USCC_CHARS: Final[str] = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+#: Weights of the first 17 characters: 3**i mod 31.
+USCC_WEIGHTS: Final[tuple[int, ...]] = tuple(pow(3, i, 31) for i in range(17))
+_USCC_RE: Final[re.Pattern[str]] = re.compile(rf"[{USCC_CHARS}]{{2}}[0-9]{{6}}[{USCC_CHARS}]{{10}}")
+
+
+def uscc_check_char(first17: str) -> str:
+    """The check character (position 18) of a code's first 17 characters: 31 minus the
+    weighted sum modulo 31, as a code character (31 becomes 0)."""
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def parse_uscc(value: object) -> str:
+    """The code, normalised (full-width folded, spaces removed, upper case), when it is a
+    valid unified social credit code; else InvalidValue (uscc.format or uscc.checksum).
+    Positions 3-8 are the registering region's division code (digits)."""
+    text = _PLATE_SEPARATORS_RE.sub("", _fold_fullwidth(_require_str(value, "uscc.format")))
+    code = text.upper()
+    if len(code) != 18 or not _USCC_RE.fullmatch(code):
+        raise InvalidValue(
+            "uscc.format",
+            "统一社会信用代码应为18位数字或大写字母（不含I、O、S、V、Z）",
+            "A unified social credit code is 18 digits or capital letters (no I, O, S, V, Z)",
+        )
+    if uscc_check_char(code[:17]) != code[17]:
+        raise InvalidValue(
+            "uscc.checksum",
+            "统一社会信用代码校验码不正确，请核对",
+            "The check character of this unified social credit code is wrong; check the code",
+        )
+    return code
+
+
 def _raise_django_validation_error(exc: InvalidValue) -> NoReturn:
     # local import: everything above is pure Python, usable without Django settings
     from django.core.exceptions import ValidationError
@@ -575,5 +619,13 @@ def validate_licence_classes(value: str) -> None:
     """Django validator for licence-class strings."""
     try:
         parse_licence_classes(value)
+    except InvalidValue as exc:
+        _raise_django_validation_error(exc)
+
+
+def validate_uscc(value: str) -> None:
+    """Django validator for unified social credit codes."""
+    try:
+        parse_uscc(value)
     except InvalidValue as exc:
         _raise_django_validation_error(exc)
