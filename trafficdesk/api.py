@@ -21,6 +21,7 @@ from trafficdesk.core.locking import Busy, is_lock_timeout
 from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.validators import InvalidValue
 from trafficdesk.deferral.api import router as deferral_router
+from trafficdesk.enterprises.api import router as enterprises_router
 from trafficdesk.hallqueue.api import router as hallqueue_router
 from trafficdesk.online.api import router as online_router
 from trafficdesk.planning.api import router as planning_router
@@ -109,6 +110,7 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/regions", regions_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/sites", sites_router)
+api.add_router("/enterprises", enterprises_router)
 api.add_router("/", policy_router)
 api.add_router("/", booking_router)
 api.add_router("/", hallqueue_router)

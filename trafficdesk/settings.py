@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "trafficdesk.catalog",
     "trafficdesk.sites",
     "trafficdesk.policy",
+    "trafficdesk.enterprises",
     "trafficdesk.booking",
     "trafficdesk.hallqueue",
     "trafficdesk.deferral",
@@ -267,6 +268,16 @@ BOOKING_RELEASE_DELAY_SECONDS = config.env_int("BOOKING_RELEASE_DELAY_SECONDS", 
 BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
 BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
+
+# Priority claims (SPEC R4-R6): the fair share of one enterprise in the priority hold, the
+# online centre's review time for evidence, and the bar after false claims.
+PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY = config.env_int(
+    "PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY", 20, minimum=1
+)
+CLAIM_REVIEW_HOURS = config.env_int("CLAIM_REVIEW_HOURS", 4, minimum=1)
+FALSE_CLAIMS_LIMIT = config.env_int("FALSE_CLAIMS_LIMIT", 2, minimum=1)
+FALSE_CLAIMS_WINDOW_DAYS = config.env_int("FALSE_CLAIMS_WINDOW_DAYS", 90, minimum=1)
+FALSE_CLAIMS_BAR_DAYS = config.env_int("FALSE_CLAIMS_BAR_DAYS", 30, minimum=1)
 
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
 HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from trafficdesk.accounts.models import User
+from trafficdesk.booking.claims import ClaimIn
 from trafficdesk.booking.models import Slot
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.validators import id_check_char
@@ -85,3 +86,8 @@ def _english_messages() -> Any:
 
     with translation.override("en"):
         yield
+
+
+#: Proof of a priority class for tests that book in one: a permit number and a photo of it
+#: (a pending claim, reviewed later).
+PERMIT = ClaimIn(permit_number="急救许可 2020-001", evidence=b"\x89PNG\r\n\x1a\n" + b"\0" * 64)

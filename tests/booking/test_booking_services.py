@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from tests.booking.conftest import PERMIT
 from trafficdesk.booking import services
 from trafficdesk.booking.models import Booking, BookingEvent, BookingItem, CapacityRelease, Slot
 from trafficdesk.core import localcache
@@ -107,7 +108,7 @@ def test_policy_refusal_says_why_and_proposes_alternatives(
         services.book(citizen, slot.pk, ["P01"], new_id())
     assert refused.value.code == "policy.closed"
     assert {r["rule"] for r in refused.value.reasons} & {"R1.HIGH.EMERGENCY_ONLY"}
-    emergency = services.book(citizen, slot.pk, ["P01"], new_id(), "EMERGENCY")
+    emergency = services.book(citizen, slot.pk, ["P01"], new_id(), "EMERGENCY", claim=PERMIT)
     assert emergency.status == "active"
 
 
@@ -127,7 +128,10 @@ def test_priority_hold_until_release(make_citizen: Any, make_slot: Any, new_id: 
         services.book(make_citizen(), slot.pk, ["P01"], new_id())
     with pytest.raises(services.BookingRefused, match="full"):
         services.book(make_citizen(), slot.pk, ["P01"], new_id())
-    assert services.book(make_citizen(), slot.pk, ["P01"], new_id(), "GREEN").status == "active"
+    assert (
+        services.book(make_citizen(), slot.pk, ["P01"], new_id(), "GREEN", claim=PERMIT).status
+        == "active"
+    )
     Slot.objects.filter(pk=slot.pk).update(
         priority_release_at=timezone.now() - timedelta(minutes=1)
     )

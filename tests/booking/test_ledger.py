@@ -12,6 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.booking.conftest import PERMIT
 from trafficdesk.booking import ledger, services
 from trafficdesk.booking.models import Slot
 from trafficdesk.policy.services import current_policy, publish_policy
@@ -139,10 +140,12 @@ def test_who_uses_the_priority_hold_is_the_policy_in_force(
     share; once a policy names it, it can (the hold, rebooking, the rush and the emergency
     windows all read the same list)."""
     slot = make_slot(people=3, minutes=60, reserved=40, release_in_hours=48)
-    first = services.book(make_citizen(), slot.pk, ["P01"], make_id(90_001), "RESUMPTION")
+    first = services.book(
+        make_citizen(), slot.pk, ["P01"], make_id(90_001), "RESUMPTION", claim=PERMIT
+    )
     assert first.general_minutes == 20
     with pytest.raises(services.BookingRefused) as refused:
-        services.book(make_citizen(), slot.pk, ["P01"], make_id(90_002), "RESUMPTION")
+        services.book(make_citizen(), slot.pk, ["P01"], make_id(90_002), "RESUMPTION", claim=PERMIT)
     assert refused.value.code == "slot.full"
     document = current_policy().model_dump(mode="json")
     document["priority_classes"] = [*document["priority_classes"], "RESUMPTION"]
@@ -150,5 +153,7 @@ def test_who_uses_the_priority_hold_is_the_policy_in_force(
         publish_policy(
             users["gz_admin"], document, reason="resumption first", effective_from=timezone.now()
         )
-    second = services.book(make_citizen(), slot.pk, ["P01"], make_id(90_003), "RESUMPTION")
+    second = services.book(
+        make_citizen(), slot.pk, ["P01"], make_id(90_003), "RESUMPTION", claim=PERMIT
+    )
     assert second.general_minutes == 0, "booked into the held share"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import F
 
+from tests.booking.conftest import PERMIT
 from trafficdesk.booking import services
 from trafficdesk.booking.models import Booking, BookingEvent, Slot
 from trafficdesk.booking.rebooking import rebook_affected
@@ -87,7 +88,7 @@ def test_rebooking_is_idempotent(
 def test_emergency_bookings_survive_a_rise_to_high(
     users: dict[str, Any], citizen: Any, make_slot: Any, new_id: Any
 ) -> None:
-    booking = services.book(citizen, make_slot().pk, ["P01"], new_id(), "EMERGENCY")
+    booking = services.book(citizen, make_slot().pk, ["P01"], new_id(), "EMERGENCY", claim=PERMIT)
     set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
     rebook_affected()
     booking.refresh_from_db()

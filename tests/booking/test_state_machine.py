@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from tests.booking.conftest import PERMIT
 from trafficdesk.accounts.models import User
 from trafficdesk.booking import rush, services
 from trafficdesk.booking.models import Booking, BookingEvent, CapacityRelease, Slot
@@ -79,6 +80,7 @@ class BookingMachine(RuleBasedStateMachine):
                 codes,
                 make_id(50_000 + self.serial),
                 applicant_class,
+                claim=PERMIT,
             )
         except services.BookingRefused as refused:
             assert refused.code in {

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.core.actions import Action
-from trafficdesk.core.vocabulary import RegionLevel
+from trafficdesk.core.vocabulary import AgentStatus, RegionLevel
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -89,6 +90,10 @@ class Rule:
     identity: bool = False
     """The rule says what kind of account this is (a citizen's), not what it may do: a
     superuser's powers do not make it one."""
+    agent: bool = False
+    """Only an approved agent of the target's enterprise (`enterprise_lookup`) may do it;
+    `manager`: only the agent who manages its agents."""
+    manager: bool = False
 
 
 STAFF_DESK = frozenset({Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN})
@@ -108,6 +113,13 @@ RULES: dict[Action, Rule] = {
     Action.ONLINE_RESUBMIT: Rule(SUPERUSER_ONLY, owner=True),
     Action.ACCOUNT_VIEW: Rule(EVERYONE),
     Action.SMS_LOGIN: Rule(CITIZENS, identity=True),
+    Action.ENTERPRISE_REGISTER: Rule(CITIZENS, identity=True),
+    Action.ENTERPRISE_ACT: Rule(CITIZENS, agent=True),
+    Action.ENTERPRISE_MANAGE_AGENTS: Rule(CITIZENS, agent=True, manager=True),
+    Action.ENTERPRISE_VERIFY: Rule(STAFF_DESK, Scope.REGION),
+    Action.PRIORITY_GRANT: Rule(ADMINS, Scope.REGION),
+    Action.CLAIM_REVIEW: Rule(STAFF_DESK, Scope.REGION),
+    Action.CLAIM_VERIFY: Rule(HALL_STAFF, Scope.REGION, point_bound=True),
     Action.BOOKING_VIEW: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_CHANGE: Rule(STAFF_DESK, Scope.REGION, owner=True),
     Action.BOOKING_NO_SHOW: Rule(HALL_STAFF, Scope.REGION, point_bound=True),
@@ -201,6 +213,33 @@ def owner_id_of(target: Any) -> int | None:
     return None if field is None else getattr(target, f"{field}_id", None)
 
 
+def enterprise_id_of(target: Any) -> int | None:
+    lookup = getattr(type(target), "enterprise_lookup", None)
+    if lookup is None:
+        return None
+    enterprise = target if lookup == "" else _follow(target, lookup)
+    return None if enterprise is None else int(enterprise.pk)
+
+
+def _agent_refusal(actor: User, rule: Rule, target: Any) -> str | None:
+    """None when `actor` is an approved agent (and, for `manager` rules, the manager) of the
+    target's enterprise."""
+    enterprise_id = enterprise_id_of(target) if target is not None else None
+    if enterprise_id is None:
+        return _("Choose one of your enterprises first.")
+    # by name, not import: the enterprises app builds on this module
+    agents = apps.get_model("enterprises", "Agent").objects.filter(
+        enterprise_id=enterprise_id, user_id=actor.pk, status=AgentStatus.APPROVED
+    )
+    if rule.manager:
+        agents = agents.filter(manager=True)
+    if agents.exists():
+        return None
+    if rule.manager:
+        return _("Only the agent who registered the enterprise can approve its agents.")
+    return _("You are not an approved agent of this enterprise; ask its manager to approve you.")
+
+
 def _role_names(roles: Iterable[str]) -> str:
     labels: dict[str, Promise] = dict(Role.choices)  # type: ignore[arg-type]
     return "、".join(str(labels[r]) for r in sorted(roles) if r in labels)
@@ -232,6 +271,8 @@ def _why_not(actor: Actor, action: Action, target: Any) -> str | None:
         if rule.roles:
             return _("Only %(roles)s can do this.") % {"roles": _role_names(rule.roles)}
         return _("Only a system administrator can do this.")
+    if rule.agent:
+        return _agent_refusal(actor, rule, target)
     if rule.scope is Scope.ANY or superuser:
         return None
     own: RegionLike | None = actor.region

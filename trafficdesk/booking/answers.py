@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from trafficdesk.booking import idempotency, services
-from trafficdesk.booking.models import Booking
+from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.core import ratelimits
 
 
@@ -26,7 +26,22 @@ def booking_out(booking: Booking) -> dict[str, Any]:
         "applicant_class": str(booking.applicant_class),
         "minutes": booking.minutes,
         "moves": booking.moves,
+        **_claim_out(booking),
     }
+
+
+def _claim_out(booking: Booking) -> dict[str, Any]:
+    """The state of the booking's priority claim (none for one just booked as general public:
+    nothing is read for it; lists read claims with select_related("claim"))."""
+    claim: PriorityClaim | None = None
+    if not getattr(booking, "made_without_claim", False):
+        try:
+            claim = booking.claim
+        except PriorityClaim.DoesNotExist:
+            claim = None
+    if claim is None:
+        return {"claim_status": None, "claim_status_label": None}
+    return {"claim_status": claim.status, "claim_status_label": claim.get_status_display()}
 
 
 def refusal_out(exc: services.BookingRefused) -> dict[str, Any]:

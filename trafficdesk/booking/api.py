@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Any
 
@@ -8,9 +10,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from trafficdesk.booking import idempotency, rush, services
+from trafficdesk.booking import claims, idempotency, rush, services
 from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
-from trafficdesk.booking.models import Booking, RushRequest, RushStatus, RushWindow
+from trafficdesk.booking.models import Booking, PriorityClaim, RushRequest, RushStatus, RushWindow
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
@@ -66,6 +68,26 @@ class BookingIn(Schema):
     businesses: list[str] = Field(..., min_length=1, max_length=5)
     id_number: str = Field(..., min_length=15, max_length=20)
     applicant_class: ApplicantClass = DEFAULT_CLASS
+    vehicle: int | None = Field(
+        None, ge=1, description="Priority proof: a vehicle of a fleet you act for."
+    )
+    permit_number: str = Field(
+        "", max_length=40, description="Priority proof: the permit or certificate number…"
+    )
+    evidence_base64: str = Field(
+        "",
+        max_length=7_000_000,
+        description="…with a photo (JPEG, PNG) or PDF of it, base64-encoded (at most 5 MB).",
+    )
+
+    def proof(self) -> claims.ClaimIn | None:
+        if self.vehicle is None and not self.permit_number:
+            return None
+        try:
+            evidence = base64.b64decode(self.evidence_base64, validate=True)
+        except binascii.Error:
+            evidence = b""
+        return claims.ClaimIn(self.vehicle, self.permit_number, evidence)
 
 
 class BookingOut(Schema):
@@ -79,6 +101,8 @@ class BookingOut(Schema):
     applicant_class: str
     minutes: int
     moves: int
+    claim_status: str | None = None
+    claim_status_label: str | None = None
 
 
 class RescheduleIn(Schema):
@@ -125,6 +149,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Any:
             payload.businesses,
             payload.id_number,
             payload.applicant_class,
+            claim=payload.proof(),
         ),
     )
     return Status(answer.status_code, answer.body)
@@ -263,3 +288,56 @@ def rush_apply(request: HttpRequest, rush_id: int, payload: RushApplyIn) -> Any:
     except services.BookingRefused as exc:
         return Status(409, refusal_out(exc))
     return Status(201, _rush_out(window, request.user))
+
+
+class ClaimOut(Schema):
+    id: int
+    booking: str
+    applicant_class: str
+    kind: str
+    status: str
+    status_label: str
+    permit_number: str
+    review_due_at: datetime | None
+    service_point: str
+    starts_at: datetime
+
+
+class ClaimReviewIn(Schema):
+    accept: bool
+    reason: str = Field("", max_length=300)
+
+
+def _claim_out(claim: PriorityClaim) -> dict[str, Any]:
+    return {
+        "id": claim.pk,
+        "booking": claim.booking.token,
+        "applicant_class": claim.applicant_class,
+        "kind": claim.kind,
+        "status": claim.status,
+        "status_label": claim.get_status_display(),
+        "permit_number": claim.permit_number,
+        "review_due_at": claim.review_due_at,
+        "service_point": claim.booking.slot.service_point.code,
+        "starts_at": claim.booking.slot.starts_at,
+    }
+
+
+@router.get("/claims", response=list[ClaimOut], auth=django_auth)
+def claim_queue(request: HttpRequest) -> Any:
+    """Evidence waiting for the online centre, the most urgent first."""
+    return [_claim_out(c) for c in claims.review_queue(request.user)[:200]]
+
+
+@router.post("/claims/{claim_id}/review", response={200: ClaimOut, 409: Problem}, auth=django_auth)
+def review_claim(request: HttpRequest, claim_id: int, payload: ClaimReviewIn) -> Any:
+    """Accept the evidence, or downgrade the booking to the general public with the reason."""
+    claim = get_object_or_404(
+        PriorityClaim.objects.select_related("booking__slot__service_point__region"),
+        pk=claim_id,
+    )
+    try:
+        claim = claims.review(request.user, claim, accept=payload.accept, reason=payload.reason)
+    except services.BookingRefused as refused:
+        return Status(409, {"code": refused.code, "detail": refused.message})
+    return _claim_out(claim)

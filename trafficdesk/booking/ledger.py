@@ -198,6 +198,28 @@ def take(slot_id: int, claim: Claim, now: datetime) -> Held | None:
     return None
 
 
+def become_general(capacity: Held, now: datetime) -> Held | None:
+    """A booking that held priority capacity now counts as general (its claim was not
+    proven): its minutes join the general count if the slot's general capacity allows it
+    (or the priority hold is already released). None when it does not; nothing changes then.
+    Exactly one row changes, or none."""
+    extra = capacity.minutes - capacity.general_minutes
+    if extra == 0:
+        return capacity
+    t = SLOT_TABLE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {t} SET booked_general_minutes = booked_general_minutes + %s"  # noqa: S608 - names and placeholders only; values are bound
+            f" WHERE id = %s AND (priority_release_at <= %s"
+            f" OR booked_general_minutes + %s <= capacity_minutes - priority_reserved_minutes)",
+            [extra, capacity.slot_id, connection.ops.adapt_datetimefield_value(now), extra],
+        )
+        changed = cursor.rowcount
+    if changed != 1:
+        return None
+    return Held(capacity.slot_id, capacity.minutes, capacity.minutes, capacity.people)
+
+
 def give_back(capacity: Held) -> None:
     """Return a booking's capacity now."""
     changed = Slot.objects.filter(

@@ -12,6 +12,8 @@ from trafficdesk.core.vocabulary import (
     HOLDING_STATUSES,
     ApplicantClass,
     BookingStatus,
+    ClaimKind,
+    ClaimStatus,
 )
 
 
@@ -166,6 +168,7 @@ class BookingEventKind(models.TextChoices):
     RESCHEDULED = "rescheduled", _("rescheduled")
     NO_SHOW = "no_show", _("marked no-show")
     ALLOCATED = "allocated", _("allocated in a draw")
+    DOWNGRADED = "downgraded", _("served as general public: priority not proven")
 
 
 class BookingEvent(models.Model):
@@ -285,3 +288,69 @@ class RushRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request {self.pk} in rush {self.rush_id}"
+
+
+class PriorityClaim(models.Model):
+    """What proves a booking's priority class: a vehicle of an enterprise holding the class
+    (GRANTED), or a permit with a photo of it, reviewed by the online centre (PENDING). The
+    clerk confirms it at check-in or at the window, or downgrades it to the general public."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="claim")
+    applicant_class = models.CharField(
+        _("class claimed"), max_length=12, choices=ApplicantClass.choices
+    )
+    kind = models.CharField(_("proof"), max_length=10, choices=ClaimKind.choices)
+    vehicle = models.ForeignKey(
+        "enterprises.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    permit_number = models.CharField(_("permit or certificate number"), max_length=40, blank=True)
+    evidence = models.FileField(_("photo of the permit"), upload_to="claims/%Y/%m/", blank=True)
+    evidence_type = models.CharField(max_length=40, blank=True)
+    id_digest = models.CharField(max_length=64, db_index=True, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=ClaimStatus.choices)
+    review_due_at = models.DateTimeField(_("review due by"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    region_lookup: ClassVar[str] = "booking__slot__service_point__region"
+    point_lookup: ClassVar[str] = "booking__slot__service_point"
+
+    class Meta:
+        verbose_name = _("priority claim")
+        verbose_name_plural = _("priority claims")
+        indexes = [models.Index(fields=["status", "review_due_at"], name="claim_review_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.get_applicant_class_display()}: {self.get_status_display()}"
+
+
+class EnterpriseDayUse(models.Model):
+    """How many priority bookings an enterprise holds for one day: taken by a conditional
+    UPDATE against PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY (the fair share of the priority
+    hold), given back when a booking leaves."""
+
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "day"], name="enterprise_day_once"),
+            models.CheckConstraint(condition=models.Q(used__gte=0), name="enterprise_day_used_ok"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} {self.day}: {self.used}"

@@ -20,7 +20,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.services import record
-from trafficdesk.booking import holders, ledger
+from trafficdesk.booking import claims, holders, ledger
 from trafficdesk.booking.errors import Alternative, BookingRefused
 from trafficdesk.booking.models import (
     ACTIVE_STATUSES,
@@ -352,8 +352,10 @@ def book(
     applicant_class: str = DEFAULT_CLASS,
     *,
     notify: bool = True,
+    claim: claims.ClaimIn | None = None,
 ) -> Booking:
     """Book a slot for one or more businesses at its service point, first come first served.
+    A priority class needs `claim`, its proof (booking.claims).
     Refusals (policy, full, duplicate, barred) raise BookingRefused with reasons and
     alternatives. A slot found full is refused from memory for LOCAL_CACHE_SECONDS (it
     frees no place sooner: a cancelled place returns after the anti-trading delay)."""
@@ -382,8 +384,8 @@ def book(
         )
     if not ledger.is_first_come(slot):
         raise _in_rush(point, businesses, applicant_class, minutes)
-    claim = ledger.claim_for(applicant_class, minutes, now)
-    known_full_until = localcache.peek(_local_full, _full_key(slot.pk, claim))
+    capacity = ledger.claim_for(applicant_class, minutes, now)
+    known_full_until = localcache.peek(_local_full, _full_key(slot.pk, capacity))
     if known_full_until is not None and now < known_full_until:
         raise _full(point, businesses, applicant_class, minutes, slot)
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
@@ -395,21 +397,35 @@ def book(
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
     digest = id_digest(number)
-    try:
-        booking = _book_once(
-            holder, slot, businesses, digest, number, applicant_class, claim, now, notify
-        )
-    except IntegrityError:
-        if not expire_ended(digest, now):
-            raise BookingRefused(
-                "booking.duplicate",
-                _("This ID number already has an active booking for one of these businesses."),
-            ) from None
-        booking = _book_once(
-            holder, slot, businesses, digest, number, applicant_class, claim, now, notify
-        )
-    if booking is None:
-        raise _not_taken(slot, businesses, applicant_class, claim, digest, now)
+    day = timezone.localdate(slot.starts_at)
+    proof = claims.prepare(holder, applicant_class, claim, digest, day)
+
+    def attempt() -> Booking:
+        try:
+            booking = _book_once(
+                holder, slot, businesses, digest, number, applicant_class, capacity, now, notify
+            )
+        except IntegrityError:
+            if not expire_ended(digest, now):
+                raise BookingRefused(
+                    "booking.duplicate",
+                    _("This ID number already has an active booking for one of these businesses."),
+                ) from None
+            booking = _book_once(
+                holder, slot, businesses, digest, number, applicant_class, capacity, now, notify
+            )
+        if booking is None:
+            raise _not_taken(slot, businesses, applicant_class, capacity, digest, now)
+        return booking
+
+    if proof is None:
+        booking = attempt()
+        booking.made_without_claim = True  # type: ignore[attr-defined]
+    else:  # the enterprise's share, the booking and its claim: one transaction
+        with locking_transaction():
+            claims.take_share(proof, day)
+            booking = attempt()
+            claims.attach(booking, proof, digest)
     booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]
     return booking
 
@@ -729,7 +745,7 @@ def mark_no_show(actor: Actor, booking: Booking) -> Booking:
 def active_bookings_for(holder: Actor) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(holder_id=holder.pk)
-        .select_related("slot__service_point", "slot__category")
+        .select_related("slot__service_point", "slot__category", "claim")
         .prefetch_related("items__business")
         .order_by("-created_at")
     )

@@ -14,6 +14,14 @@ class Action(StrEnum):
     ONLINE_RESUBMIT = "online.resubmit"
     ACCOUNT_VIEW = "accounts.view"
     SMS_LOGIN = "accounts.sms_login"
+    # enterprises (单位用户): register, act as its agent, verify, grant priority classes
+    ENTERPRISE_REGISTER = "enterprise.register"
+    ENTERPRISE_ACT = "enterprise.act"
+    ENTERPRISE_MANAGE_AGENTS = "enterprise.agents"
+    ENTERPRISE_VERIFY = "enterprise.verify"
+    PRIORITY_GRANT = "enterprise.grant"
+    CLAIM_REVIEW = "claim.review"
+    CLAIM_VERIFY = "claim.verify"
     # a booking: its holder, or staff of its region
     BOOKING_VIEW = "booking.view"
     BOOKING_CHANGE = "booking.change"

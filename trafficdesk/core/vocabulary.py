@@ -136,3 +136,49 @@ def parse_class(value: object, default: ApplicantClass | None = DEFAULT_CLASS) -
         if default is None:
             raise
         return default
+
+
+class EnterpriseStatus(models.TextChoices):
+    PENDING = "pending", _("awaiting verification")
+    VERIFIED = "verified", _("verified")
+    REJECTED = "rejected", _("not verified")
+
+
+class AgentStatus(models.TextChoices):
+    PENDING = "pending", _("awaiting the enterprise's approval")
+    APPROVED = "approved", _("agent of the enterprise")
+    REMOVED = "removed", _("no longer an agent")
+
+
+class VehicleUse(models.TextChoices):
+    FREIGHT = "freight", _("freight")
+    PASSENGER = "passenger", _("passenger transport")
+    SPECIAL = "special", _("special purpose (ambulance, epidemic prevention)")
+    OTHER = "other", _("other")
+
+
+class ClaimKind(models.TextChoices):
+    FLEET = "fleet", _("a vehicle of an enterprise holding the class")
+    EVIDENCE = "evidence", _("a permit or certificate")
+
+
+class ClaimStatus(models.TextChoices):
+    """A priority claim: granted by the enterprise's grant or pending online review, then
+    confirmed or downgraded (online, or by the clerk at check-in or at the window)."""
+
+    GRANTED = "granted", _("covered by the enterprise's grant")
+    PENDING = "pending", _("evidence awaiting review")
+    ACCEPTED = "accepted", _("evidence accepted")
+    CONFIRMED = "confirmed", _("confirmed at the window")
+    DOWNGRADED = "downgraded", _("not proven: served as general public")
+
+
+CLAIM_MOVES: Mapping[ClaimStatus, frozenset[ClaimStatus]] = {
+    ClaimStatus.GRANTED: frozenset({ClaimStatus.CONFIRMED, ClaimStatus.DOWNGRADED}),
+    ClaimStatus.PENDING: frozenset(
+        {ClaimStatus.ACCEPTED, ClaimStatus.CONFIRMED, ClaimStatus.DOWNGRADED}
+    ),
+    ClaimStatus.ACCEPTED: frozenset({ClaimStatus.CONFIRMED, ClaimStatus.DOWNGRADED}),
+    ClaimStatus.CONFIRMED: frozenset(),
+    ClaimStatus.DOWNGRADED: frozenset(),
+}

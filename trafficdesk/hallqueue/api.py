@@ -188,6 +188,29 @@ def transfer(request: HttpRequest, ticket_id: int, payload: TransferIn) -> Any:
     return _act(request, ticket_id, services.transfer, business)
 
 
+class ClaimDecisionIn(Schema):
+    confirm: bool
+    reason: str = Field("", max_length=300)
+
+
+@router.post(
+    "/hall/tickets/{ticket_id}/claim",
+    response={200: TicketOut, 403: Problem, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def verify_claim(request: HttpRequest, ticket_id: int, payload: ClaimDecisionIn) -> Any:
+    """Confirm the ticket's priority claim after seeing the proof, or downgrade it to the
+    general public with the reason (the holder is told by SMS; the booking keeps its slot
+    only if general capacity allows it)."""
+    return _act(
+        request,
+        ticket_id,
+        lambda actor, ticket: services.verify_claim(
+            actor, ticket, confirm=payload.confirm, reason=payload.reason
+        ),
+    )
+
+
 @router.get("/hall/{point}/metrics", response={200: MetricsOut, 404: Problem}, auth=None)
 def hall_metrics(request: HttpRequest, point: str) -> Any:
     """Today's waits and service times (averages and 90th percentiles) and the queue by class."""

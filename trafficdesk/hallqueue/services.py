@@ -24,8 +24,10 @@ from django.utils.translation import gettext as _
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
+from trafficdesk.booking import claims
 from trafficdesk.booking import services as booking_services
-from trafficdesk.booking.models import Booking
+from trafficdesk.booking.errors import BookingRefused
+from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import live, localcache
 from trafficdesk.core.actions import Action
@@ -769,3 +771,41 @@ def calls_since(point_id: int, after_id: int, limit: int = 20) -> list[Call]:
 
 def recent_calls(point_id: int, limit: int = 10) -> list[Call]:
     return list(Call.objects.filter(service_point_id=point_id).order_by("-id")[:limit])
+
+
+def verify_claim(actor: Actor, ticket: Ticket, *, confirm: bool, reason: str = "") -> Ticket:
+    """At check-in or at the window, the clerk confirms the priority claim of the ticket's
+    booking, or downgrades it to the general public with the reason: the booking is then
+    served as general (booking.claims.downgrade) and the ticket's class follows, so that it
+    waits in the general order."""
+    access.check(actor, Action.CLAIM_VERIFY, ticket)
+    claim = PriorityClaim.objects.filter(booking_id=ticket.booking_id).first()
+    if ticket.booking_id is None or claim is None:
+        if ticket.applicant_class == DEFAULT_CLASS:
+            raise QueueRefused("claim.none", _("This ticket claims no priority."))
+        # a walk-in in a priority class (emergency at once): verified here, nowhere else
+        if not confirm:
+            _ticket_as_general(ticket, actor, reason)
+        else:
+            record(actor, "claim.confirm", target=ticket, summary=reason[:200])
+        return ticket
+    try:
+        if confirm:
+            claims.confirm(actor, claim, reason)
+        else:
+            claims.downgrade(actor, claim, reason)
+            _ticket_as_general(ticket, actor, reason)
+    except BookingRefused as refused:
+        raise QueueRefused(refused.code, refused.message) from None
+    return ticket
+
+
+def _ticket_as_general(ticket: Ticket, actor: Actor, reason: str) -> None:
+    if not reason.strip():
+        raise QueueRefused("claim.reason", _("Say why the claim could not be proven."))
+    with locking_transaction():
+        Ticket.objects.filter(pk=ticket.pk).update(applicant_class=DEFAULT_CLASS)
+        if ticket.booking_id is None:
+            record(actor, "claim.downgrade", target=ticket, summary=reason[:200])
+        queue_changed(ticket.service_point_id)
+    ticket.applicant_class = DEFAULT_CLASS

@@ -112,19 +112,8 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "X03": (DRIVER_ID, PLATE, REASON),
 }
 DEFAULT_FORM = (DRIVER_ID, REASON)
-ATTACHMENT_TYPES = {
-    "image/jpeg": b"\xff\xd8\xff",
-    "image/png": b"\x89PNG",
-    "application/pdf": b"%PDF",
-}
 MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
 
 def form_for(code: str) -> tuple[FieldSpec, ...]:
     return FORMS.get(code, DEFAULT_FORM)
-
-
-def sniff_type(head: bytes) -> str | None:
-    """The attachment's real type from its first bytes (the declared type is not trusted)."""
-    return next((kind for kind, magic in ATTACHMENT_TYPES.items() if head.startswith(magic)), None)

@@ -21,6 +21,7 @@ from trafficdesk.accounts.models import User
 from trafficdesk.accounts.services import citizen_for
 from trafficdesk.audit.services import record
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import uploads
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import locking_transaction
@@ -147,12 +148,10 @@ def _event(
 
 def check_upload(name: str, content: bytes) -> str:
     """The attachment's type, or ApplicationError saying why it is refused."""
-    if len(content) > rules.MAX_ATTACHMENT_BYTES:
-        raise ApplicationError(_("The file is larger than 5 MB."), {"files": name})
-    kind = rules.sniff_type(content[:8])
-    if kind is None:
-        raise ApplicationError(_("Only JPEG, PNG and PDF files are accepted."), {"files": name})
-    return kind
+    try:
+        return uploads.accepted_type(content)
+    except uploads.UploadRefused as refused:
+        raise ApplicationError(str(refused), {"files": name}) from None
 
 
 def submit(

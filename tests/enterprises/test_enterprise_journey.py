@@ -1,0 +1,280 @@
+"""Enterprises and priority claims through the API a user would use (SPEC R4-R6, R2)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from tests.booking.conftest import make_citizen, make_id, make_slot  # noqa: F401 - fixtures
+from trafficdesk.accounts.models import User
+from trafficdesk.audit.models import AuditEntry
+from trafficdesk.booking.models import Booking, EnterpriseDayUse, PriorityClaim
+from trafficdesk.core.validators import uscc_check_char
+from trafficdesk.enterprises.models import Enterprise
+from trafficdesk.hallqueue import services as hall
+from trafficdesk.sites.models import ServicePoint
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+USCC = "91520115MA6H7K3Q1" + uscc_check_char("91520115MA6H7K3Q1")  # registered in 观山湖区
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def register(client: Client, uscc: str = USCC, document: bytes = PNG) -> Any:
+    return client.post(
+        "/api/v1/enterprises",
+        {
+            "uscc": uscc,
+            "name": "贵阳复工物流有限公司",
+            "address": "贵阳市观山湖区长岭北路1号",
+            "contact_name": "张三",
+            "contact_mobile": "13800000001",
+            "document": SimpleUploadedFile("licence.png", document, content_type="image/png"),
+        },
+    )
+
+
+@pytest.fixture
+def verified(users: dict[str, Any], make_citizen: Any) -> dict[str, Any]:  # noqa: F811
+    """A freight enterprise, verified, holding RESUMPTION for a month, with two lorries."""
+    manager = make_citizen()
+    agent = logged_in(manager)
+    created = register(agent)
+    assert created.status_code == 201, created.content
+    enterprise = created.json()
+    assert enterprise["status"] == "pending" and enterprise["region"] == "520115"
+    admin = logged_in(users["gz_admin"])
+    assert (
+        admin.post(
+            f"/api/v1/enterprises/{enterprise['id']}/verification",
+            {"approve": True, "note": "营业执照已核验"},
+            content_type="application/json",
+        ).json()["status"]
+        == "verified"
+    )
+    until = (timezone.localdate() + timedelta(days=30)).isoformat()
+    granted = admin.post(
+        f"/api/v1/enterprises/{enterprise['id']}/grants",
+        {"applicant_class": "RESUMPTION", "valid_until": until, "reason": "复工复产运输企业"},
+        content_type="application/json",
+    )
+    assert granted.status_code == 201, granted.content
+    lorries = [
+        agent.post(
+            f"/api/v1/enterprises/{enterprise['id']}/vehicles",
+            {"plate": plate, "vehicle_type": "重型厢式货车", "use": "freight"},
+            content_type="application/json",
+        ).json()["id"]
+        for plate in ("贵A12345", "贵A23456")
+    ]
+    return {"id": enterprise["id"], "manager": manager, "agent": agent, "lorries": lorries}
+
+
+def book(client: Client, slot: int, applicant_class: str, **proof: Any) -> Any:
+    return client.post(
+        "/api/v1/bookings",
+        {
+            "slot": slot,
+            "businesses": ["P01"],
+            "id_number": make_id(),
+            "applicant_class": applicant_class,
+            **proof,
+        },
+        content_type="application/json",
+    )
+
+
+def test_an_agent_books_for_two_lorries_in_the_granted_class(
+    verified: dict[str, Any],
+    make_slot: Any,  # noqa: F811
+) -> None:
+    slot = make_slot(people=5, reserved=60, release_in_hours=24)
+    for lorry in verified["lorries"]:
+        answer = book(verified["agent"], slot.pk, "RESUMPTION", vehicle=lorry)
+        assert answer.status_code == 201, answer.content
+        assert answer.json()["claim_status"] == "granted"
+        assert answer.json()["claim_status_label"]
+    day = timezone.localdate(slot.starts_at)
+    assert EnterpriseDayUse.objects.get(enterprise_id=verified["id"], day=day).used == 2
+    assert AuditEntry.objects.filter(action="enterprise.grant").count() == 1
+
+
+def test_a_class_the_enterprise_does_not_hold_is_refused_with_the_way_forward(
+    verified: dict[str, Any],
+    make_slot: Any,  # noqa: F811
+) -> None:
+    slot = make_slot(people=5)
+    refused = book(verified["agent"], slot.pk, "EMERGENCY", vehicle=verified["lorries"][0])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "claim.not_granted"
+    assert "regional administrator" in refused.json()["detail"]
+    assert not Booking.objects.filter(slot=slot).exists()
+
+
+def test_a_priority_class_without_proof_is_refused(
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+) -> None:
+    refused = book(logged_in(make_citizen()), make_slot().pk, "EMERGENCY")
+    assert refused.status_code == 409 and refused.json()["code"] == "claim.required"
+
+
+def test_someone_elses_fleet_cannot_be_used(
+    verified: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+) -> None:
+    stranger = logged_in(make_citizen())
+    refused = book(stranger, make_slot().pk, "RESUMPTION", vehicle=verified["lorries"][0])
+    assert refused.status_code == 409 and refused.json()["code"] == "claim.vehicle"
+    assert stranger.get(f"/api/v1/enterprises/{verified['id']}/vehicles").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("field", "change"),
+    [
+        ("uscc", {"uscc": USCC[:-1] + ("0" if USCC[-1] != "0" else "1")}),
+        ("document", {"document": b"GIF89a not a licence"}),
+    ],
+)
+def test_bad_registrations_name_the_field_and_store_nothing(
+    make_citizen: Any,  # noqa: F811
+    field: str,
+    change: dict[str, Any],
+) -> None:
+    answer = register(logged_in(make_citizen()), **change)
+    assert answer.status_code == 422 and answer.json()["field"] == field
+    assert not Enterprise.objects.exists()
+
+
+def test_a_plate_in_another_fleet_is_refused(
+    verified: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+) -> None:
+    other = logged_in(make_citizen())
+    uscc = "91520115MA6H7K3Q2" + uscc_check_char("91520115MA6H7K3Q2")
+    second = register(other, uscc=uscc).json()["id"]
+    answer = other.post(
+        f"/api/v1/enterprises/{second}/vehicles",
+        {"plate": "贵A12345", "vehicle_type": "货车", "use": "freight"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 422 and answer.json()["field"] == "plate"
+    assert "another enterprise" in answer.json()["detail"]
+
+
+def test_the_fair_share_stops_one_enterprise_taking_the_whole_hold(
+    verified: dict[str, Any],
+    make_slot: Any,  # noqa: F811
+    settings: Any,
+) -> None:
+    settings.PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY = 1
+    slot = make_slot(people=5, reserved=60, release_in_hours=24)
+    assert (
+        book(verified["agent"], slot.pk, "RESUMPTION", vehicle=verified["lorries"][0]).status_code
+        == 201
+    )
+    refused = book(verified["agent"], slot.pk, "RESUMPTION", vehicle=verified["lorries"][1])
+    assert refused.status_code == 409 and refused.json()["code"] == "claim.share"
+    assert Booking.objects.filter(slot=slot).count() == 1
+
+
+def evidence_booking(client: Client, slot: int) -> Any:
+    return book(
+        client,
+        slot,
+        "EMERGENCY",
+        permit_number="急救许可 2020-001",
+        evidence_base64=base64.b64encode(PNG).decode(),
+    )
+
+
+def test_an_unproven_emergency_claim_is_downgraded_at_the_window_and_the_citizen_is_told(
+    users: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+    sms_outbox: Any,
+) -> None:
+    citizen = make_citizen()
+    slot = make_slot(people=5, hours_ahead=0)
+    booked = evidence_booking(logged_in(citizen), slot.pk)
+    assert booked.status_code == 201, booked.content
+    assert booked.json()["claim_status"] == "pending"
+    point = ServicePoint.objects.get(code="GY-HALL-01")
+    ticket = hall.check_in_booking(point, booked.json()["token"], now=slot.starts_at)
+    assert ticket.applicant_class == "EMERGENCY"
+    clerk = logged_in(users["clerk"])
+    blank = clerk.post(
+        f"/api/v1/hall/tickets/{ticket.pk}/claim",
+        {"confirm": False},
+        content_type="application/json",
+    )
+    assert blank.status_code == 409  # a downgrade says why
+    answer = clerk.post(
+        f"/api/v1/hall/tickets/{ticket.pk}/claim",
+        {"confirm": False, "reason": "未能出示急救车辆证明"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    ticket.refresh_from_db()
+    booking = Booking.objects.get(token=booked.json()["token"])
+    assert ticket.applicant_class == "GENERAL" and booking.applicant_class == "GENERAL"
+    assert PriorityClaim.objects.get(booking=booking).status == "downgraded"
+    assert any(phone == citizen.mobile and "优先资格未能核实" in text for phone, text in sms_outbox)
+
+
+def test_repeated_false_claims_bar_priority_until_a_date(
+    users: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+    settings: Any,
+) -> None:
+    settings.FALSE_CLAIMS_LIMIT = 1
+    citizen = logged_in(make_citizen())
+    number = make_id()
+    answer = citizen.post(
+        "/api/v1/bookings",
+        {
+            "slot": make_slot().pk,
+            "businesses": ["P01"],
+            "id_number": number,
+            "applicant_class": "EMERGENCY",
+            "permit_number": "X-1",
+            "evidence_base64": base64.b64encode(PNG).decode(),
+        },
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.content
+    claim = PriorityClaim.objects.get(booking__token=answer.json()["token"])
+    reviewer = logged_in(users["clerk"])
+    reviewed = reviewer.post(
+        f"/api/v1/claims/{claim.pk}/review",
+        {"accept": False, "reason": "证件照片与号码不符"},
+        content_type="application/json",
+    )
+    assert reviewed.status_code == 200 and reviewed.json()["status"] == "downgraded"
+    again = citizen.post(
+        "/api/v1/bookings",
+        {
+            "slot": make_slot().pk,
+            "businesses": ["V01"],
+            "id_number": number,
+            "applicant_class": "EMERGENCY",
+            "permit_number": "X-1",
+            "evidence_base64": base64.b64encode(PNG).decode(),
+        },
+        content_type="application/json",
+    )
+    assert again.status_code == 409 and again.json()["code"] == "claim.barred"
+    until = (timezone.localdate() + timedelta(days=settings.FALSE_CLAIMS_BAR_DAYS)).isoformat()
+    assert until in again.json()["detail"]
