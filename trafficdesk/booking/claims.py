@@ -205,7 +205,7 @@ def barred_until(
         false = false.filter(id_digest=id_digest)
     if enterprise_id is not None:
         false = false.filter(enterprise_id=enterprise_id)
-    moments = list(false.order_by("-decided_at").values_list("decided_at", flat=True))
+    moments = [m for m in false.order_by("-decided_at").values_list("decided_at", flat=True) if m]
     if len(moments) < settings.FALSE_CLAIMS_LIMIT:
         return None
     until = moments[0] + timedelta(days=settings.FALSE_CLAIMS_BAR_DAYS)

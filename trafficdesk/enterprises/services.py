@@ -240,13 +240,18 @@ def grant(
             "valid_until",
         )
     text = _text("reason", reason, 300, _("the reason"))
+    granted_by = access.as_user(actor)
+    if granted_by is None:
+        raise EnterpriseRefused(
+            "grant.person", _("A grant is made by a person, who answers for it.")
+        )
     with locking_transaction():
         given = Grant.objects.create(
             enterprise=enterprise,
             applicant_class=member,
             valid_until=valid_until,
             reason=text,
-            granted_by=access.as_user(actor),
+            granted_by=granted_by,
         )
         record(
             actor,

@@ -779,8 +779,12 @@ def verify_claim(actor: Actor, ticket: Ticket, *, confirm: bool, reason: str = "
     served as general (booking.claims.downgrade) and the ticket's class follows, so that it
     waits in the general order."""
     access.check(actor, Action.CLAIM_VERIFY, ticket)
-    claim = PriorityClaim.objects.filter(booking_id=ticket.booking_id).first()
-    if ticket.booking_id is None or claim is None:
+    claim = (
+        PriorityClaim.objects.filter(booking_id=ticket.booking_id).first()
+        if ticket.booking_id is not None
+        else None
+    )
+    if claim is None:
         if ticket.applicant_class == DEFAULT_CLASS:
             raise QueueRefused("claim.none", _("This ticket claims no priority."))
         # a walk-in in a priority class (emergency at once): verified here, nowhere else
