@@ -206,7 +206,7 @@ def test_an_unproven_emergency_claim_is_downgraded_at_the_window_and_the_citizen
     sms_outbox: Any,
 ) -> None:
     citizen = make_citizen()
-    slot = make_slot(people=5, hours_ahead=0)
+    slot = make_slot(people=5, hours_ahead=1)
     booked = evidence_booking(logged_in(citizen), slot.pk)
     assert booked.status_code == 201, booked.content
     assert booked.json()["claim_status"] == "pending"
