@@ -348,6 +348,7 @@ def test_public_page_offers_counties_by_city_and_sees_a_rename_at_once(
     county = Region.objects.get(code="520115")
     assert f'<optgroup label="{county.parent.name_zh}">' in first
     assert f'<option value="520115">{county.name_zh}</option>' in first
+
     def form(page: str) -> str:  # the form, without the page's per-request CSRF token
         return page.split('data-testid="open-form"', 1)[1].split("</form>", 1)[0]
 
