@@ -21,6 +21,7 @@ from trafficdesk.booking import rush, services
 from trafficdesk.booking.models import Booking, BookingEvent, CapacityRelease, Slot
 from trafficdesk.booking.rebooking import rebook_affected
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import localcache
 from trafficdesk.policy.services import decide_for
 from trafficdesk.regions.models import Region
 from trafficdesk.regions.services import set_risk_level
@@ -63,6 +64,10 @@ class BookingMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         transaction.set_rollback(True)
         self.atomic.__exit__(None, None, None)
+        # What this example cached (a risk level it set, then rolled back) must not reach the
+        # next example: a process-local cache lives LOCAL_CACHE_SECONDS, longer than an
+        # example on a busy machine (it made the machine flaky under load).
+        localcache.clear_all()
 
     @rule(
         holder=st.integers(0, 5),
