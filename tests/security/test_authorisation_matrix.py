@@ -17,11 +17,21 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from tests.booking.conftest import make_id
+from tests.booking.conftest import PERMIT, make_id
 from trafficdesk.accounts.models import User
-from trafficdesk.booking.models import Booking, BookingEvent, BookingEventKind, RushWindow, Slot
+from trafficdesk.booking.models import (
+    Booking,
+    BookingEvent,
+    BookingEventKind,
+    PriorityClaim,
+    RushWindow,
+    Slot,
+)
 from trafficdesk.booking.services import book
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.validators import uscc_check_char
+from trafficdesk.enterprises import services as enterprises
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.online.services import submit
 from trafficdesk.sites.models import ServicePoint, Window
@@ -30,6 +40,7 @@ ROLES = (
     "anonymous",
     "citizen",
     "other_citizen",
+    "agent",
     "clerk",
     "manager",
     "gz_admin",
@@ -39,7 +50,8 @@ ROLES = (
 )
 PUBLIC = frozenset(ROLES)
 LOGGED_IN = PUBLIC - {"anonymous"}
-CITIZENS = frozenset({"citizen", "other_citizen"})
+#: "agent": a citizen account approved as the agent of a verified enterprise (in 520115)
+CITIZENS = frozenset({"citizen", "other_citizen", "agent"})
 HALL = frozenset({"clerk", "manager"})
 DESK = frozenset({"clerk", "manager", "gz_admin", "nanming_admin"})
 ADMINS = frozenset({"gz_admin", "nanming_admin"})
@@ -193,6 +205,50 @@ ROWS: tuple[Row, ...] = (
         page=get("/online/mine/"),
         api=get("/api/v1/online/applications"),
     ),  # fmt: skip
+    # enterprises: their agents keep the fleet; staff of its region verify it; the region's
+    # administrators grant priority classes; claims are reviewed online and at the window
+    Row(
+        "see an enterprise's fleet",
+        frozenset({"agent"}),
+        api=get("/api/v1/enterprises/{enterprise}/vehicles"),
+    ),
+    Row(
+        "add a vehicle to an enterprise's fleet",
+        frozenset({"agent"}),
+        api=post(
+            "/api/v1/enterprises/{enterprise}/vehicles",
+            {"plate": "贵A54321", "vehicle_type": "货车", "use": "freight"},
+        ),
+    ),
+    Row(
+        "ask to act for an enterprise",
+        CITIZENS,
+        api=post("/api/v1/enterprises/join", {"uscc": "{uscc}"}),
+    ),
+    Row(
+        "verify an enterprise of Guanshanhu",
+        DESK - {"nanming_admin"},
+        api=post("/api/v1/enterprises/{enterprise}/verification", {"approve": True}),
+    ),
+    Row(
+        "grant a priority class to an enterprise of Guanshanhu",
+        frozenset({"gz_admin"}),
+        api=post(
+            "/api/v1/enterprises/{enterprise}/grants",
+            {"applicant_class": "GREEN", "valid_until": "{next_month}", "reason": "matrix"},
+        ),
+    ),
+    Row("the claim review queue", DESK, api=get("/api/v1/claims")),
+    Row(
+        "review a claim at the Guiyang hall",
+        DESK - {"nanming_admin"},
+        api=post("/api/v1/claims/{claim}/review", {"accept": True}),
+    ),
+    Row(
+        "verify a ticket's claim at the window",
+        HALL,
+        api=post("/api/v1/hall/tickets/{ticket}/claim", {"confirm": True}),
+    ),
     # pages without an API counterpart
     Row("home", PUBLIC, page=get("/")),
     Row("service points", PUBLIC, page=get("/sites/")),
@@ -317,10 +373,11 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
     window = Window.objects.select_related("service_point__region").get(
         service_point__code="GY-HALL-01", number=3
     )
-    hall.walk_in(window.service_point, p01)
+    ticket = hall.walk_in(window.service_point, p01)
+    agent, enterprise, claim = _enterprise_world(citizen, slot)
     policy = current_policy().model_dump(mode="json")
     return {
-        "users": {**users, "citizen": citizen, "other_citizen": other},
+        "users": {**users, "citizen": citizen, "other_citizen": other, "agent": agent},
         "values": {
             "slot": slot.pk,
             "token": booking.token,
@@ -330,8 +387,34 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
             "policy_json": json.dumps(policy),
             "nanming_pk": Region.objects.get(code="520102").pk,
             "today": timezone.localdate().isoformat(),
+            "next_month": (timezone.localdate() + timedelta(days=30)).isoformat(),
+            "enterprise": enterprise.pk,
+            "uscc": enterprise.uscc,
+            "claim": claim.pk,
+            "ticket": ticket.pk,
         },
     }
+
+
+def _enterprise_world(citizen: User, slot: Slot) -> tuple[User, Enterprise, PriorityClaim]:
+    """A verified enterprise of 520115 with its agent and a lorry, and a pending claim of
+    `citizen` (an EMERGENCY booking with a permit)."""
+    agent = User.objects.create(username="matrix-agent", mobile="13900005678", role="citizen")
+    code = "91520115MA6H7K3Q1" + uscc_check_char("91520115MA6H7K3Q1")
+    enterprise = enterprises.register(
+        agent,
+        uscc=code,
+        name="矩阵物流",
+        address="贵阳市观山湖区",
+        contact_name="李四",
+        contact_mobile="13900005678",
+        document_name="licence.png",
+        document=PERMIT.evidence,
+    )
+    enterprises.verify(User.objects.get(username="gz_admin"), enterprise, approve=True)
+    enterprises.add_vehicle(agent, enterprise, plate="贵A12345", vehicle_type="货车", use="freight")
+    emergency = book(citizen, slot.pk, ["V01"], make_id(41_002), "EMERGENCY", claim=PERMIT)
+    return agent, enterprise, PriorityClaim.objects.get(booking=emergency)
 
 
 def fill(value: Any, values: dict[str, Any], serial: int) -> Any:
