@@ -87,8 +87,10 @@ def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
 
 @api.exception_handler(Refusal)
 def refused(request: HttpRequest, exc: Refusal) -> HttpResponse:
-    """A service's refusal that the route did not answer itself: its reason, plain."""
-    return _error(request, exc.status, exc.code, exc.message)
+    """A service's refusal that the route did not answer itself: its reason, plain, and the
+    field at fault when it names one."""
+    field = getattr(exc, "field", "")
+    return _error(request, exc.status, exc.code, exc.message, **({"field": field} if field else {}))
 
 
 @api.exception_handler(AuthenticationError)

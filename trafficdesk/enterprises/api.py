@@ -92,12 +92,6 @@ class VehicleIn(Schema):
 ANSWERS = {409: Problem, 422: Problem}
 
 
-def _problem(refused: services.EnterpriseRefused) -> Status:
-    return Status(
-        refused.status, {"code": refused.code, "detail": refused.message, "field": refused.field}
-    )
-
-
 def enterprise_out(enterprise: Enterprise) -> dict[str, Any]:
     return {
         "id": enterprise.pk,
@@ -105,16 +99,7 @@ def enterprise_out(enterprise: Enterprise) -> dict[str, Any]:
         "name": enterprise.name,
         "status": enterprise.status,
         "region": enterprise.region.code,
-        "grants": [
-            {
-                "id": g.pk,
-                "applicant_class": g.applicant_class,
-                "valid_until": g.valid_until,
-                "reason": g.reason,
-                "revoked": g.revoked_at is not None,
-            }
-            for g in enterprise.grants.order_by("valid_until")
-        ],
+        "grants": [_grant_out(g) for g in enterprise.grants.order_by("valid_until")],
     }
 
 
@@ -122,15 +107,12 @@ def enterprise_out(enterprise: Enterprise) -> dict[str, Any]:
 def register(request: HttpRequest, payload: Form[RegisterIn], document: File[UploadedFile]) -> Any:
     """Register an enterprise with its business licence (JPEG, PNG or PDF); you become its
     manager agent. It waits for verification by the regional administrator or online centre."""
-    try:
-        enterprise = services.register(
-            request.user,  # type: ignore[arg-type]
-            document_name=document.name or "",
-            document=document.read(MAX_DOCUMENT_BYTES + 1),
-            **payload.dict(),
-        )
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    enterprise = services.register(
+        request.user,  # type: ignore[arg-type]
+        document_name=document.name or "",
+        document=document.read(MAX_DOCUMENT_BYTES + 1),
+        **payload.dict(),
+    )
     return Status(201, enterprise_out(enterprise))
 
 
@@ -146,10 +128,7 @@ def mine(request: HttpRequest) -> Any:
 @router.post("/join", response={201: AgentOut, **ANSWERS})
 def join(request: HttpRequest, payload: JoinIn) -> Any:
     """Ask to act for an enterprise; its manager approves."""
-    try:
-        agent = services.request_agency(request.user, payload.uscc)  # type: ignore[arg-type]
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    agent = services.request_agency(request.user, payload.uscc)  # type: ignore[arg-type]
     return Status(201, _agent_out(agent))
 
 
@@ -166,10 +145,7 @@ def _agent_out(agent: Agent) -> dict[str, Any]:
 def decide_agent(request: HttpRequest, agent_id: int, payload: DecisionIn) -> Any:
     """The manager approves an agent, or removes one."""
     agent = get_object_or_404(Agent.objects.select_related("enterprise"), pk=agent_id)
-    try:
-        agent = services.decide_agent(request.user, agent, approve=payload.approve)  # type: ignore[arg-type]
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    agent = services.decide_agent(request.user, agent, approve=payload.approve)  # type: ignore[arg-type]
     return _agent_out(agent)
 
 
@@ -177,12 +153,9 @@ def decide_agent(request: HttpRequest, agent_id: int, payload: DecisionIn) -> An
 def verify(request: HttpRequest, enterprise_id: int, payload: DecisionIn) -> Any:
     """Staff verify an enterprise after checking its licence (or not, saying why)."""
     enterprise = get_object_or_404(Enterprise.objects.select_related("region"), pk=enterprise_id)
-    try:
-        enterprise = services.verify(
-            request.user, enterprise, approve=payload.approve, note=payload.note
-        )
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    enterprise = services.verify(
+        request.user, enterprise, approve=payload.approve, note=payload.note
+    )
     return enterprise_out(enterprise)
 
 
@@ -190,12 +163,9 @@ def verify(request: HttpRequest, enterprise_id: int, payload: DecisionIn) -> Any
 def grant(request: HttpRequest, enterprise_id: int, payload: GrantIn) -> Any:
     """Grant a priority class until a date, with the reason (regional administrators)."""
     enterprise = get_object_or_404(Enterprise.objects.select_related("region"), pk=enterprise_id)
-    try:
-        given = services.grant(
-            request.user, enterprise, payload.applicant_class, payload.valid_until, payload.reason
-        )
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    given = services.grant(
+        request.user, enterprise, payload.applicant_class, payload.valid_until, payload.reason
+    )
     return Status(201, _grant_out(given))
 
 
@@ -212,10 +182,7 @@ def _grant_out(given: Grant) -> dict[str, Any]:
 @router.post("/grants/{grant_id}/revocation", response={200: GrantOut, **ANSWERS})
 def revoke(request: HttpRequest, grant_id: int, payload: RevokeIn) -> Any:
     given = get_object_or_404(Grant.objects.select_related("enterprise__region"), pk=grant_id)
-    try:
-        given = services.revoke(request.user, given, payload.reason)
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    given = services.revoke(request.user, given, payload.reason)
     return _grant_out(given)
 
 
@@ -229,16 +196,13 @@ def vehicles(request: HttpRequest, enterprise_id: int) -> Any:
 @router.post("/{enterprise_id}/vehicles", response={201: VehicleOut, **ANSWERS})
 def add_vehicle(request: HttpRequest, enterprise_id: int, payload: VehicleIn) -> Any:
     enterprise = get_object_or_404(Enterprise, pk=enterprise_id)
-    try:
-        vehicle = services.add_vehicle(
-            request.user,  # type: ignore[arg-type]
-            enterprise,
-            plate=payload.plate,
-            vehicle_type=payload.vehicle_type,
-            use=payload.use,
-        )
-    except services.EnterpriseRefused as refused:
-        return _problem(refused)
+    vehicle = services.add_vehicle(
+        request.user,  # type: ignore[arg-type]
+        enterprise,
+        plate=payload.plate,
+        vehicle_type=payload.vehicle_type,
+        use=payload.use,
+    )
     return Status(201, _vehicle_out(vehicle))
 
 
