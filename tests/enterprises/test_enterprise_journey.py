@@ -18,7 +18,9 @@ from trafficdesk.booking.models import Booking, EnterpriseDayUse, PriorityClaim
 from trafficdesk.core.validators import uscc_check_char
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.hallqueue import services as hall
-from trafficdesk.sites.models import ServicePoint
+from trafficdesk.regions.models import Region
+from trafficdesk.regions.services import set_risk_level
+from trafficdesk.sites.models import ServicePoint, Window
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 USCC = "91520115MA6H7K3Q1" + uscc_check_char("91520115MA6H7K3Q1")  # registered in 观山湖区
@@ -278,3 +280,31 @@ def test_repeated_false_claims_bar_priority_until_a_date(
     assert again.status_code == 409 and again.json()["code"] == "claim.barred"
     until = (timezone.localdate() + timedelta(days=settings.FALSE_CLAIMS_BAR_DAYS)).isoformat()
     assert until in again.json()["detail"]
+
+
+def test_an_emergency_walk_in_in_a_high_risk_county_is_called_at_once_and_verified_at_the_window(
+    users: dict[str, Any],
+) -> None:
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="疫情")
+    kiosk = Client()
+    general = kiosk.post(
+        "/api/v1/hall/GY-HALL-01/walk-in", {"business": "P01"}, content_type="application/json"
+    )
+    assert general.status_code == 409  # a high-risk county serves the general public no more
+    emergency = kiosk.post(
+        "/api/v1/hall/GY-HALL-01/walk-in",
+        {"business": "P01", "applicant_class": "EMERGENCY"},
+        content_type="application/json",
+    )
+    assert emergency.status_code == 201, emergency.content  # no booking, no online review
+    clerk = logged_in(users["clerk"])
+    window = Window.objects.get(service_point__code="GY-HALL-01", number=1)  # the emergency one
+    called = clerk.post(f"/api/v1/hall/windows/{window.pk}/call-next")
+    assert called.status_code == 200 and called.json()["id"] == emergency.json()["id"]
+    downgraded = clerk.post(
+        f"/api/v1/hall/tickets/{emergency.json()['id']}/claim",
+        {"confirm": False, "reason": "非急救车辆"},
+        content_type="application/json",
+    )
+    assert downgraded.status_code == 200 and downgraded.json()["applicant_class"] == "GENERAL"
+    assert AuditEntry.objects.filter(action="claim.downgrade").exists()
