@@ -19,6 +19,7 @@ urlpatterns = [
     path("sites/", include("trafficdesk.sites.urls")),
     path("checkpoints/", include("trafficdesk.checkpoint.urls")),
     path("open/", include("trafficdesk.policy.urls")),
+    path("enterprises/", include("trafficdesk.enterprises.urls")),
     path("booking/", include("trafficdesk.booking.urls")),
     path("hall/", include("trafficdesk.hallqueue.urls")),
     path("deferral/", include("trafficdesk.deferral.urls")),

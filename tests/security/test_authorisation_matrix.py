@@ -210,7 +210,20 @@ ROWS: tuple[Row, ...] = (
     Row(
         "see an enterprise's fleet",
         frozenset({"agent"}),
+        page=get("/enterprises/{enterprise}/"),
         api=get("/api/v1/enterprises/{enterprise}/vehicles"),
+    ),
+    Row("my enterprises", CITIZENS, page=get("/enterprises/")),
+    Row(
+        "the priority bookings of a fleet",
+        frozenset({"agent"}),
+        page=get("/booking/fleet/{enterprise}/"),
+    ),
+    Row("enterprises to verify", DESK, page=get("/enterprises/review/")),
+    Row(
+        "a claim's evidence at the Guiyang hall",
+        DESK - {"nanming_admin"},
+        page=get("/booking/claims/{claim}/evidence/"),
     ),
     Row(
         "add a vehicle to an enterprise's fleet",
@@ -238,7 +251,7 @@ ROWS: tuple[Row, ...] = (
             {"applicant_class": "GREEN", "valid_until": "{next_month}", "reason": "matrix"},
         ),
     ),
-    Row("the claim review queue", DESK, api=get("/api/v1/claims")),
+    Row("the claim review queue", DESK, page=get("/booking/claims/"), api=get("/api/v1/claims")),
     Row(
         "review a claim at the Guiyang hall",
         DESK - {"nanming_admin"},
@@ -334,8 +347,9 @@ def test_every_named_page_is_classified() -> None:
     for row in ROWS:
         if row.page is not None and not row.page[1].startswith("/admin/"):
             path = row.page[1].split("?")[0]
-            for key in ("slot", "token", "window", "reference"):
-                path = path.replace("{" + key + "}", "1" if key in ("slot", "window") else "x")
+            for key in ("slot", "token", "window", "reference", "enterprise", "claim"):
+                numeric = key in ("slot", "window", "enterprise", "claim")
+                path = path.replace("{" + key + "}", "1" if numeric else "x")
             classified.add(resolve(path).view_name)
     missing = _names(get_resolver()) - classified - COVERED_ELSEWHERE
     assert not missing, f"classify these routes in the matrix: {sorted(missing)}"

@@ -33,6 +33,8 @@ CALENDAR = NavItem(_("Slot calendar"), "booking:calendar", Action.BOOKING_CALEND
 CONSOLE = NavItem(_("Window console"), "hallqueue:console", Action.HALL_SERVE)
 MY_POINT = NavItem(_("My service point"), "sites:mine", Action.HALL_SERVE)
 PLANNER = NavItem(_("Window planner"), "planner", Action.PLAN_VIEW)
+CLAIMS = NavItem(_("Priority claims to review"), "booking:claims", Action.CLAIM_REVIEW)
+ENTERPRISES = NavItem(_("Enterprises to verify"), "enterprises:review", Action.ENTERPRISE_VERIFY)
 
 ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     Role.CITIZEN: (
@@ -40,12 +42,15 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("My bookings"), "booking:mine", Action.BOOK),
         NavItem(_("Online business"), "online:catalogue", Action.ONLINE_APPLY),
         NavItem(_("My online applications"), "online:mine", Action.ONLINE_APPLY),
+        NavItem(_("My enterprises"), "enterprises:mine", Action.ENTERPRISE_REGISTER),
         MY_ACCOUNT,
     ),
     Role.CLERK: (
         CONSOLE,
         NavItem(_("Deadlines and deferral"), "deferral:lookup", Action.DEFERRAL_LOOKUP),
         NavItem(_("Online review queue"), "online:queue", Action.ONLINE_REVIEW),
+        CLAIMS,
+        ENTERPRISES,
         MY_POINT,
         CALENDAR,
         MY_ACCOUNT,
@@ -65,6 +70,8 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Import risk levels"), "regions:risk-import", Action.RISK_IMPORT),
         NavItem(_("Phases and policy"), "policy:overview", Action.POLICY_OVERVIEW),
         NavItem(_("Deferrals ending soon"), "deferral:report", Action.DEFERRAL_REPORT),
+        ENTERPRISES,
+        CLAIMS,
         PLANNER,
         CALENDAR,
         NavItem(_("Administration"), "admin:index", Action.ADMIN_SITE),

@@ -11,5 +11,8 @@ urlpatterns = [
     path("b/<str:token>/cancel/", views.cancel, name="cancel"),
     path("b/<str:token>/no-show/", views.no_show, name="no-show"),
     path("calendar/", views.calendar, name="calendar"),
+    path("claims/", views.claim_queue, name="claims"),
+    path("fleet/<int:enterprise_id>/", views.fleet_bookings, name="fleet"),
+    path("claims/<int:claim_id>/evidence/", views.claim_evidence, name="claim-evidence"),
     path("rush/<int:rush_id>/events/", views.rush_events, name="rush-events"),
 ]

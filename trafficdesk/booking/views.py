@@ -19,14 +19,16 @@ from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
-from trafficdesk.booking import idempotency, rush, services
+from trafficdesk.booking import claims, idempotency, rush, services
 from trafficdesk.booking.answers import book_answer
-from trafficdesk.booking.models import Booking, Slot
+from trafficdesk.booking.models import Booking, PriorityClaim, Slot
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import live
+from trafficdesk.core import live, uploads
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
+from trafficdesk.enterprises import services as enterprises
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.policy import services as policy
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.sites.models import ServicePoint
@@ -57,6 +59,41 @@ class BookingForm(forms.Form):
     def __init__(self, *args: Any, extra_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["extra"].choices = extra_choices  # type: ignore[attr-defined]
+
+
+class ProofForm(forms.Form):
+    """The proof of a priority class: a vehicle of a fleet you act for, or a permit number
+    with a photo of it (booking.claims)."""
+
+    vehicle = forms.TypedChoiceField(
+        label=gettext_lazy("A vehicle of your enterprise's fleet"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+    )
+    permit_number = forms.CharField(
+        label=gettext_lazy("or the permit or certificate number"), required=False, max_length=40
+    )
+    evidence = forms.FileField(label=gettext_lazy("and a photo or PDF of it"), required=False)
+
+    def __init__(self, *args: Any, vehicles: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["vehicle"].choices = [("", "—"), *vehicles]  # type: ignore[attr-defined]
+        if not vehicles:
+            del self.fields["vehicle"]
+
+    def proof(self) -> claims.ClaimIn:
+        data = self.cleaned_data
+        upload = data.get("evidence")
+        content = upload.read(uploads.MAX_DOCUMENT_BYTES + 1) if upload else b""
+        return claims.ClaimIn(data.get("vehicle"), data.get("permit_number", ""), content)
+
+
+def _fleet_choices(user: Any) -> list[tuple[int, str]]:
+    return [
+        (v.pk, f"{v.plate} · {v.enterprise.name}")
+        for v in enterprises.vehicles_of(user).select_related("enterprise")
+    ]
 
 
 def choose(request: HttpRequest) -> HttpResponse:
@@ -127,10 +164,22 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         initial={"idempotency_key": secrets.token_urlsafe(24)},
         extra_choices=[(b.code, f"{b.code} {b.name}") for b in others],
     )
+    proof_form = (
+        None
+        if applicant_class == DEFAULT_CLASS
+        else ProofForm(
+            request.POST or None, request.FILES or None, vehicles=_fleet_choices(request.user)
+        )
+    )
     refusal = None
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (proof_form is None or proof_form.is_valid())
+    ):
         codes = [business.code, *form.cleaned_data["extra"]]
+        proof = proof_form.proof() if proof_form is not None else None
         try:
             answer = book_answer(
                 request,
@@ -140,9 +189,16 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
                     "businesses": codes,
                     "id_number": form.cleaned_data["id_number"],
                     "applicant_class": applicant_class,
+                    "vehicle": proof.vehicle_id if proof else None,
+                    "permit_number": proof.permit_number if proof else "",
                 },
                 lambda: services.book(
-                    request.user, slot.pk, codes, form.cleaned_data["id_number"], applicant_class
+                    request.user,
+                    slot.pk,
+                    codes,
+                    form.cleaned_data["id_number"],
+                    applicant_class,
+                    claim=proof,
                 ),
             )
         except idempotency.KeyReused as exc:
@@ -158,7 +214,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
                 409,
             )
             refusal.alternatives = [services.Alternative(**a) for a in answer.body["alternatives"]]
-    if form.errors:
+    if form.errors or (proof_form is not None and proof_form.errors):
         status = 422
     if form.is_bound:
         # a corrected request is a new request: the form shown again gets a new retry key
@@ -172,6 +228,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
             "slot": slot,
             "business": business,
             "form": form,
+            "proof_form": proof_form,
             "refusal": refusal,
             "applicant_class": applicant_class,
             "class_label": applicant_class.label,
@@ -289,3 +346,61 @@ async def rush_events(request: HttpRequest, rush_id: int) -> HttpResponseBase:
     return live.sse_response(
         live.sse_watch(f"rush:{rush_id}", lambda: rush.counts(rush_id), "counts")
     )
+
+
+@permission_required(Action.CLAIM_REVIEW)
+def claim_queue(request: HttpRequest) -> HttpResponse:
+    """The online centre: evidence of priority claims, the most urgent first; accept it, or
+    serve the booking as general public with the reason (the holder is told by SMS)."""
+    if request.method == "POST":
+        claim = get_object_or_404(
+            PriorityClaim.objects.select_related("booking__slot__service_point__region"),
+            pk=request.POST.get("claim"),
+        )
+        try:
+            claims.review(
+                request.user,
+                claim,
+                accept=request.POST.get("accept") == "1",
+                reason=request.POST.get("reason", ""),
+            )
+        except services.BookingRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, _("Saved."))
+        return redirect("booking:claims")
+    return render(
+        request,
+        "booking/claims.html",
+        {"claims": claims.review_queue(request.user)[:200], "now": timezone.now()},
+    )
+
+
+@permission_required(Action.CLAIM_REVIEW)
+def claim_evidence(request: HttpRequest, claim_id: int) -> HttpResponse:
+    """The photo or PDF of a claim's permit, for the staff who review it."""
+    claim = get_object_or_404(
+        PriorityClaim.objects.select_related("booking__slot__service_point__region"), pk=claim_id
+    )
+    access.check(request.user, Action.CLAIM_REVIEW, claim)
+    if not claim.evidence:
+        raise Http404("no evidence")
+    with claim.evidence.open("rb") as stored:
+        content = stored.read()
+    response = HttpResponse(content, content_type=claim.evidence_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@permission_required(Action.ENTERPRISE_REGISTER)
+def fleet_bookings(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """The priority bookings made for an enterprise's fleet, for its agents."""
+    enterprise = get_object_or_404(Enterprise, pk=enterprise_id)
+    access.check(request.user, Action.ENTERPRISE_ACT, enterprise)
+    bookings = (
+        Booking.objects.filter(claim__enterprise=enterprise)
+        .select_related("slot__service_point", "claim__vehicle")
+        .order_by("-slot__starts_at")[:200]
+    )
+    return render(request, "booking/fleet.html", {"enterprise": enterprise, "bookings": bookings})

@@ -338,16 +338,7 @@ def enterprises_of(user: User) -> QuerySet[Enterprise]:
 
 def fleet_vehicle(user: User, vehicle_id: int) -> Vehicle | None:
     """A vehicle of a fleet this account acts for (None for any other)."""
-    return (
-        Vehicle.objects.select_related("enterprise")
-        .filter(
-            pk=vehicle_id,
-            active=True,
-            enterprise__agents__user=user,
-            enterprise__agents__status=AgentStatus.APPROVED,
-        )
-        .first()
-    )
+    return vehicles_of(user).select_related("enterprise").filter(pk=vehicle_id).first()
 
 
 def holds(enterprise: Enterprise, applicant_class: str, day: date) -> bool:
@@ -365,3 +356,12 @@ def fleet(user: User, enterprise: Enterprise) -> QuerySet[Vehicle]:
     """The enterprise's vehicles, for its agents."""
     access.check(user, Action.ENTERPRISE_ACT, enterprise)
     return Vehicle.objects.filter(enterprise=enterprise, active=True).order_by("plate")
+
+
+def vehicles_of(user: User) -> QuerySet[Vehicle]:
+    """The vehicles of every fleet this account acts for (to book for one)."""
+    return Vehicle.objects.filter(
+        active=True,
+        enterprise__agents__user=user,
+        enterprise__agents__status=AgentStatus.APPROVED,
+    ).order_by("plate")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.booking.models import PriorityClaim
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import live
 from trafficdesk.core.actions import Action
@@ -142,6 +143,13 @@ def console(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("code")
     )
+    claim = (
+        PriorityClaim.objects.select_related("vehicle", "enterprise")
+        .filter(booking_id=current.booking_id)
+        .first()
+        if current is not None and current.booking_id
+        else None
+    )
     return render(
         request,
         "hallqueue/_console_live.html" if _live_part(request) else "hallqueue/console.html",
@@ -149,6 +157,8 @@ def console(request: HttpRequest) -> HttpResponse:
             "windows": windows,
             "window": window,
             "current": current,
+            "claim": claim,
+            "claims_to_verify": current is not None and current.applicant_class != DEFAULT_CLASS,
             "businesses": businesses,
             "metrics": services.metrics(window.service_point) if window else None,
             "live_after": live_after,
@@ -188,6 +198,14 @@ def console_action(request: HttpRequest, action: str) -> HttpResponse:
                 services.complete(user, ticket)
             elif action == "skip":
                 services.skip(user, ticket)
+            elif action in {"claim-confirm", "claim-downgrade"}:
+                services.verify_claim(
+                    user,
+                    ticket,
+                    confirm=action == "claim-confirm",
+                    reason=request.POST.get("reason", ""),
+                )
+                messages.success(request, _("Saved."))
             elif action == "transfer":
                 services.transfer(
                     user, ticket, get_object_or_404(Business, code=request.POST.get("business"))
