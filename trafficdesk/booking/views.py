@@ -242,8 +242,11 @@ def detail(request: HttpRequest, token: str) -> HttpResponse:
     booking = services.visible_booking(request.user, token)
     if booking is None:
         raise Http404
+    claim = PriorityClaim.objects.filter(booking=booking).first()
     return render(
-        request, "booking/detail.html", {"booking": booking, "qr": booking_qr_svg(request, booking)}
+        request,
+        "booking/detail.html",
+        {"booking": booking, "claim": claim, "qr": booking_qr_svg(request, booking)},
     )
 
 
