@@ -16,6 +16,8 @@ from trafficdesk.accounts.models import User
 from trafficdesk.audit.models import AuditEntry
 from trafficdesk.booking.models import Booking, EnterpriseDayUse, PriorityClaim
 from trafficdesk.core.validators import uscc_check_char
+from trafficdesk.core.vocabulary import ApplicantClass
+from trafficdesk.dashboard.services import dashboard_data
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.regions.models import Region
@@ -109,6 +111,11 @@ def test_an_agent_books_for_two_lorries_in_the_granted_class(
     day = timezone.localdate(slot.starts_at)
     assert EnterpriseDayUse.objects.get(enterprise_id=verified["id"], day=day).used == 2
     assert AuditEntry.objects.filter(action="enterprise.grant").count() == 1
+    use = dashboard_data(Region.objects.get(code="520100"))
+    assert use["priority_by_enterprise"] == {"贵阳复工物流有限公司": 2}
+    assert use["priority_by_class"] == {str(ApplicantClass.RESUMPTION.label): 2}
+    page = logged_in(User.objects.get(username="gz_admin")).get("/dashboard/?region=520100")
+    assert "贵阳复工物流有限公司" in page.content.decode()
 
 
 def test_a_class_the_enterprise_does_not_hold_is_refused_with_the_way_forward(

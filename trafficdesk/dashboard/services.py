@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from trafficdesk.booking.models import Slot
+from trafficdesk.booking.models import PriorityClaim, Slot
 from trafficdesk.checkpoint.models import Registration
-from trafficdesk.core.vocabulary import RiskLevel
+from trafficdesk.core.vocabulary import HOLDING_STATUSES, ApplicantClass, ClaimStatus, RiskLevel
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.online.models import OnlineApplication, Shipment
 from trafficdesk.regions.models import Region, RegionLevel
@@ -106,6 +106,34 @@ def dashboard_data(region: Region) -> dict[str, Any]:
         "online_by_status": online,
         "shipments_by_status": shipments,
         "arrivals_by_origin": dict(arrivals.most_common(20)),
+        **priority_use(points, start),
+    }
+
+
+def priority_use(points: list[ServicePoint], start: datetime) -> dict[str, Any]:
+    """Who uses the priority classes from today on: held bookings by the class claimed and by
+    enterprise (labels and names, never codes), and how many claims were not proven."""
+    claims = PriorityClaim.objects.filter(
+        booking__slot__service_point__in=points, booking__slot__starts_at__gte=start
+    )
+    held = claims.filter(booking__status__in=HOLDING_STATUSES).exclude(
+        status=ClaimStatus.DOWNGRADED
+    )
+    labels = dict(ApplicantClass.choices)
+    by_class = {
+        str(labels[code]): n
+        for code, n in held.values_list("applicant_class").annotate(n=Count("id")).order_by("-n")
+    }
+    by_enterprise = dict(
+        held.filter(enterprise__isnull=False)
+        .values_list("enterprise__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20]
+    )
+    return {
+        "priority_by_class": by_class,
+        "priority_by_enterprise": by_enterprise,
+        "priority_not_proven": claims.filter(status=ClaimStatus.DOWNGRADED).count(),
     }
 
 
@@ -146,6 +174,8 @@ def export_sheets(data: dict[str, Any]) -> bytes:
         ("online", "online_by_status"),
         ("shipments", "shipments_by_status"),
         ("arrivals", "arrivals_by_origin"),
+        ("priority_by_class", "priority_by_class"),
+        ("priority_by_enterprise", "priority_by_enterprise"),
     ):
         extra = book.create_sheet(title)
         extra.append(["key", "count"])
