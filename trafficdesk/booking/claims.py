@@ -69,6 +69,8 @@ class ClaimIn:
 @dataclass(frozen=True)
 class Prepared:
     applicant_class: str
+    day: date
+    """The slot's day (the enterprise's share is counted per day)."""
     kind: ClaimKind
     vehicle: Vehicle | None = None
     permit_number: str = ""
@@ -81,13 +83,15 @@ class Prepared:
 
 
 def prepare(
-    holder: User, applicant_class: str, given: ClaimIn | None, digest: str, day: date
+    holder: User, applicant_class: str, given: ClaimIn | None, digest: str, starts_at: datetime
 ) -> Prepared | None:
-    """The checked claim of a booking in `applicant_class`, or None for the general public;
-    BookingRefused saying what is missing and how to prove it."""
+    """The checked claim of a booking in `applicant_class` of a slot starting at `starts_at`,
+    or None for the general public (nothing else is done for it); BookingRefused saying
+    what is missing and how to prove it."""
     if applicant_class == DEFAULT_CLASS:
         return None
     now = timezone.now()
+    day = timezone.localdate(starts_at)
     refuse_if_barred(id_digest=digest, now=now)
     if given is None or (given.vehicle_id is None and not given.permit_number.strip()):
         raise BookingRefused(
@@ -106,7 +110,7 @@ def prepare(
         kind = uploads.accepted_type(given.evidence)
     except uploads.UploadRefused as refused:
         raise BookingRefused("claim.evidence", str(refused)) from None
-    return Prepared(applicant_class, ClaimKind.EVIDENCE, None, permit, given.evidence, kind)
+    return Prepared(applicant_class, day, ClaimKind.EVIDENCE, None, permit, given.evidence, kind)
 
 
 def _fleet_claim(
@@ -129,16 +133,16 @@ def _fleet_claim(
             % {"enterprise": enterprise.name},
         )
     refuse_if_barred(enterprise_id=enterprise.pk, now=now)
-    return Prepared(applicant_class, ClaimKind.FLEET, vehicle)
+    return Prepared(applicant_class, day, ClaimKind.FLEET, vehicle)
 
 
-def take_share(prepared: Prepared | None, day: date) -> None:
+def take_share(prepared: Prepared | None) -> None:
     """Inside the booking's transaction: one more priority booking of the enterprise for
-    `day`, unless it already holds its share (PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY). One
+    the slot's day, unless it already holds its share (PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY). One
     conditional UPDATE after making sure the row exists."""
-    enterprise = prepared.enterprise if prepared is not None else None
-    if enterprise is None:
+    if prepared is None or prepared.enterprise is None:
         return
+    enterprise, day = prepared.enterprise, prepared.day
     cap = settings.PRIORITY_BOOKINGS_PER_ENTERPRISE_DAY
     EnterpriseDayUse.objects.get_or_create(enterprise=enterprise, day=day)
     changed = EnterpriseDayUse.objects.filter(enterprise=enterprise, day=day, used__lt=cap).update(

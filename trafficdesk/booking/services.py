@@ -397,8 +397,7 @@ def book(
             alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
         )
     digest = id_digest(number)
-    day = timezone.localdate(slot.starts_at)
-    proof = claims.prepare(holder, applicant_class, claim, digest, day)
+    proof = claims.prepare(holder, applicant_class, claim, digest, slot.starts_at)
 
     def attempt() -> Booking:
         try:
@@ -423,7 +422,7 @@ def book(
         booking.made_without_claim = True  # type: ignore[attr-defined]
     else:  # the enterprise's share, the booking and its claim: one transaction
         with locking_transaction():
-            claims.take_share(proof, day)
+            claims.take_share(proof)
             booking = attempt()
             claims.attach(booking, proof, digest)
     booking.business_codes = [b.code for b in businesses]  # type: ignore[attr-defined]

@@ -97,7 +97,8 @@ def mine(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Asked. The enterprise's manager will approve you."))
                 return redirect("enterprises:mine")
         status = 422
-    agencies = Agent.objects.filter(user=request.user).select_related("enterprise")
+    user: Any = request.user
+    agencies = Agent.objects.filter(user=user).select_related("enterprise")
     return render(
         request,
         "enterprises/mine.html",
