@@ -20,6 +20,7 @@ from trafficdesk.core.vocabulary import ApplicantClass
 from trafficdesk.dashboard.services import dashboard_data
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.hallqueue import services as hall
+from trafficdesk.online.models import OnlineApplication
 from trafficdesk.regions.models import Region
 from trafficdesk.regions.services import set_risk_level
 from trafficdesk.sites.models import ServicePoint, Window
@@ -315,3 +316,58 @@ def test_an_emergency_walk_in_in_a_high_risk_county_is_called_at_once_and_verifi
     )
     assert downgraded.status_code == 200 and downgraded.json()["applicant_class"] == "GENERAL"
     assert AuditEntry.objects.filter(action="claim.downgrade").exists()
+
+
+def vins(n: int) -> list[dict[str, str]]:
+    return [{"vin": f"LGWEF4A5{i:09d}"} for i in range(n)]
+
+
+def test_an_agent_applies_online_for_ten_new_lorries_at_once(
+    verified: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+) -> None:
+    path = f"/api/v1/enterprises/{verified['id']}/online-applications"
+    body = {
+        "business": "V07",
+        "vehicles": vins(10),
+        "delivery_address": "贵阳市观山湖区长岭北路1号 车队办公室",
+        "delivery_mobile": "13800000001",
+    }
+    bad = {**body, "vehicles": [*vins(3), {"vin": "LGWEF4A5O00000003"}, *vins(2)]}
+    refused = verified["agent"].post(path, bad, content_type="application/json")
+    assert refused.status_code == 422 and "rows[4].vin" in refused.json()["errors"]
+    assert not OnlineApplication.objects.exists()  # all or nothing
+    stranger = logged_in(make_citizen())
+    assert stranger.post(path, body, content_type="application/json").status_code == 403
+    filed = verified["agent"].post(path, body, content_type="application/json")
+    assert filed.status_code == 201, filed.content
+    assert len(filed.json()) == 10
+    listed = verified["agent"].get(path).json()
+    assert {a["reference"] for a in listed} == {a["reference"] for a in filed.json()}
+    enterprise = Enterprise.objects.get(pk=verified["id"])
+    owners = set(OnlineApplication.objects.values_list("form_data__owner_id", flat=True))
+    assert owners == {enterprise.uscc}
+    assert stranger.get(path).status_code == 403
+
+
+def test_the_fleet_page_files_one_vin_per_line_and_names_a_bad_line(
+    verified: dict[str, Any],
+) -> None:
+    page = f"/online/fleet/{verified['id']}/"
+    form = {
+        "business": "V07",
+        "delivery_address": "贵阳市观山湖区长岭北路1号 车队办公室",
+        "delivery_mobile": "13800000001",
+    }
+    bad = verified["agent"].post(
+        page, {**form, "vehicles": "LGWEF4A5000000001\nLGWEF4A5O00000002\n"}
+    )
+    assert bad.status_code == 422 and 'data-field="rows[2].vin"' in bad.content.decode()
+    assert not OnlineApplication.objects.exists()
+    good = verified["agent"].post(
+        page, {**form, "vehicles": "LGWEF4A5000000001\n\nLGWEF4A5000000002\nLGWEF4A5000000003"}
+    )
+    assert good.status_code == 302
+    assert OnlineApplication.objects.filter(enterprise_id=verified["id"]).count() == 3
+    listed = verified["agent"].get(page).content.decode()
+    assert listed.count("/online/a/") == 3

@@ -215,6 +215,12 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("my enterprises", CITIZENS, page=get("/enterprises/")),
     Row(
+        "the online applications of a fleet",
+        frozenset({"agent"}),
+        page=get("/online/fleet/{enterprise}/"),
+        api=get("/api/v1/enterprises/{enterprise}/online-applications"),
+    ),
+    Row(
         "the priority bookings of a fleet",
         frozenset({"agent"}),
         page=get("/booking/fleet/{enterprise}/"),

@@ -9,6 +9,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.catalog.models import Business
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import services
 from trafficdesk.online.models import OnlineApplication
 
@@ -147,3 +148,50 @@ def carrier_event(request: HttpRequest, carrier: str) -> Any:
             "description": event.description,
         },
     )
+
+
+class FleetApplicationIn(Schema):
+    business: str = Field(..., min_length=1, max_length=20)
+    vehicles: list[dict[str, str]] = Field(
+        ..., min_length=1, max_length=50, description="One form per vehicle, e.g. {'vin': …}."
+    )
+    delivery_address: str = Field("", max_length=200)
+    delivery_mobile: str = Field("", max_length=20)
+
+
+@router.post(
+    "/enterprises/{enterprise_id}/online-applications",
+    response={201: list[ApplicationOut], 404: Problem, 422: FormProblem},
+    auth=django_auth,
+)
+def apply_for_fleet(request: HttpRequest, enterprise_id: int, payload: FleetApplicationIn) -> Any:
+    """An agent applies for several vehicles of the enterprise at once (the enterprise is the
+    owner); all or nothing, the errors name the vehicle (rows[n].field)."""
+    enterprise = get_object_or_404(Enterprise, pk=enterprise_id)
+    business = get_object_or_404(Business, code=payload.business)
+    try:
+        filed = services.submit_for_fleet(
+            request.user,  # type: ignore[arg-type]
+            enterprise,
+            business,
+            payload.vehicles,
+            delivery_address=payload.delivery_address,
+            delivery_mobile=payload.delivery_mobile,
+        )
+    except services.ApplicationError as exc:
+        return Status(
+            422, {"code": "application.invalid", "detail": exc.message, "errors": exc.errors}
+        )
+    return Status(201, [application_out(a) for a in filed])
+
+
+@router.get(
+    "/enterprises/{enterprise_id}/online-applications",
+    response=list[ApplicationOut],
+    auth=django_auth,
+)
+def fleet_applications(request: HttpRequest, enterprise_id: int) -> Any:
+    """The enterprise's online applications and their mailed documents (its agents)."""
+    enterprise = get_object_or_404(Enterprise, pk=enterprise_id)
+    found = services.fleet_applications(request.user, enterprise)  # type: ignore[arg-type]
+    return [application_out(a) for a in found.prefetch_related("shipment__events")[:200]]

@@ -44,6 +44,15 @@ class OnlineApplication(models.Model):
         choices=[(s.value, s.value) for s in Status],
         default=Status.SUBMITTED,
     )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("enterprise"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="online_applications",
+        help_text=_("Filed by its agent for a vehicle of its fleet."),
+    )
     form_data = models.JSONField(_("form"), default=dict)
     delivery_address = models.CharField(_("delivery address"), max_length=200, blank=True)
     delivery_mobile = models.CharField(_("recipient's mobile"), max_length=11, blank=True)

@@ -35,6 +35,8 @@ from trafficdesk.core.validators import (
     parse_plate,
     parse_resident_id,
 )
+from trafficdesk.core.vocabulary import EnterpriseStatus
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.notify.services import queue_sms
 from trafficdesk.online import rules
 from trafficdesk.online.carriers import adapter_for
@@ -86,12 +88,20 @@ def _validate_value(kind: FieldKind, raw: str) -> str:
 
 
 def validate_form(
-    business: Business, data: dict[str, Any], language: str = "zh-hans"
+    business: Business,
+    data: dict[str, Any],
+    language: str = "zh-hans",
+    *,
+    owner: str | None = None,
 ) -> dict[str, str]:
-    """The cleaned form, or ApplicationError with a message for each bad field."""
+    """The cleaned form, or ApplicationError with a message for each bad field. `owner`: the
+    vehicle's owner is an enterprise (its verified credit code), not a person."""
     cleaned: dict[str, str] = {}
     errors: dict[str, str] = {}
     for spec in rules.form_for(business.code):
+        if owner is not None and spec is rules.OWNER_ID:
+            cleaned[spec.name] = owner
+            continue
         raw = str(data.get(spec.name, "") or "")
         if not raw.strip() and not spec.required:
             continue
@@ -162,13 +172,15 @@ def submit(
     delivery_address: str = "",
     delivery_mobile: str = "",
     filed_by: Any = None,
+    enterprise: Enterprise | None = None,
 ) -> OnlineApplication:
-    """A citizen applies (or a clerk files for a caller: channel 'phone')."""
+    """A citizen applies (or a clerk files for a caller: channel 'phone'; or an agent for a
+    vehicle of its enterprise's fleet: `enterprise`, see `submit_for_fleet`)."""
     if filed_by is None:
         access.check(applicant, Action.ONLINE_APPLY)
     if not business.online or not business.active:
         raise ApplicationError(_("This business cannot be done online."))
-    cleaned = validate_form(business, data)
+    cleaned = validate_form(business, data, owner=enterprise.uscc if enterprise else None)
     address, mobile = delivery_address.strip(), delivery_mobile.strip()
     if business.deliverable:
         errors = {}
@@ -189,6 +201,7 @@ def submit(
             channel=Channel.PHONE if filed_by else Channel.INTERNET,
             filed_by=filed_by,
             form_data=cleaned,
+            enterprise=enterprise,
             delivery_address=address,
             delivery_mobile=mobile if business.deliverable else "",
             submitted_at=now,
@@ -202,12 +215,73 @@ def submit(
     return application
 
 
+MAX_FLEET_ROWS = 50
+
+
+def submit_for_fleet(
+    agent: User,
+    enterprise: Enterprise,
+    business: Business,
+    rows: list[dict[str, Any]],
+    delivery_address: str = "",
+    delivery_mobile: str = "",
+) -> list[OnlineApplication]:
+    """An agent applies for several vehicles of the enterprise at once (temporary plates for
+    ten new lorries): one application per row, the enterprise as the owner, all or nothing.
+    Every row is checked before anything is written; the errors name the row and field."""
+    access.check(agent, Action.ENTERPRISE_ACT, enterprise)
+    if enterprise.status != EnterpriseStatus.VERIFIED:
+        raise ApplicationError(_("The enterprise must be verified before it applies online."))
+    if rules.OWNER_ID not in rules.form_for(business.code):
+        raise ApplicationError(_("This business is not for a vehicle; apply for it yourself."))
+    if not rows or len(rows) > MAX_FLEET_ROWS:
+        raise ApplicationError(_("Give one to 50 vehicles, one per line."), {"rows": ""})
+    errors: dict[str, str] = {}
+    for i, row in enumerate(rows, start=1):
+        try:
+            validate_form(business, row, owner=enterprise.uscc)
+        except ApplicationError as bad:
+            errors.update({f"rows[{i}].{name}": text for name, text in bad.errors.items()})
+    if errors:
+        raise ApplicationError(_("Some vehicles are not valid."), errors)
+    with locking_transaction():
+        filed = [
+            submit(
+                agent,
+                business,
+                row,
+                enterprise=enterprise,
+                delivery_address=delivery_address,
+                delivery_mobile=delivery_mobile,
+            )
+            for row in rows
+        ]
+        record(
+            agent,
+            "online.fleet_filing",
+            target=enterprise,
+            summary=f"{business.code} × {len(filed)}",
+        )
+    return filed
+
+
+def fleet_applications(agent: User, enterprise: Enterprise) -> QuerySet[OnlineApplication]:
+    """The enterprise's online applications and their shipments, for its agents."""
+    access.check(agent, Action.ENTERPRISE_ACT, enterprise)
+    return (
+        OnlineApplication.objects.filter(enterprise=enterprise)
+        .select_related("business", "shipment")
+        .order_by("-submitted_at")
+    )
+
+
 def submit_with_files(
     applicant: User,
     business: Business,
     data: dict[str, Any],
     files: list[tuple[str, bytes]],
-    **delivery: str,
+    delivery_address: str = "",
+    delivery_mobile: str = "",
 ) -> OnlineApplication:
     """An application with its photos or scans, all or nothing: every file is checked by
     content before anything is written."""
@@ -217,14 +291,25 @@ def submit_with_files(
     for name, content in files:
         check_upload(name, content)
     with locking_transaction():
-        application = submit(applicant, business, data, **delivery)
+        application = submit(
+            applicant,
+            business,
+            data,
+            delivery_address=delivery_address,
+            delivery_mobile=delivery_mobile,
+        )
         for name, content in files:
             add_attachment(applicant, application, name, content)
     return application
 
 
 def file_by_phone(
-    clerk: Actor, caller_mobile: str, business: Business, data: dict[str, Any], **delivery: str
+    clerk: Actor,
+    caller_mobile: str,
+    business: Business,
+    data: dict[str, Any],
+    delivery_address: str = "",
+    delivery_mobile: str = "",
 ) -> OnlineApplication:
     access.check(clerk, Action.ONLINE_PHONE_FILING)
     try:
@@ -236,7 +321,14 @@ def file_by_phone(
     applicant = citizen_for(mobile)
     if not access.allows(applicant, Action.SMS_LOGIN):
         raise ApplicationError(_("That number belongs to a staff account."))
-    return submit(applicant, business, data, filed_by=clerk, **delivery)
+    return submit(
+        applicant,
+        business,
+        data,
+        filed_by=clerk,
+        delivery_address=delivery_address,
+        delivery_mobile=delivery_mobile,
+    )
 
 
 def move(

@@ -11,4 +11,5 @@ urlpatterns = [
     path("a/<str:reference>/act/", views.act, name="act"),
     path("queue/", views.queue, name="queue"),
     path("phone/<str:code>/", views.phone, name="phone"),
+    path("fleet/<int:enterprise_id>/", views.fleet, name="fleet"),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import rules, services
 from trafficdesk.online.models import OnlineApplication, ShipmentStatus
 
@@ -217,4 +218,61 @@ def phone(request: HttpRequest, code: str) -> HttpResponse:
             "phone": True,
         },
         status=422 if problem else 200,
+    )
+
+
+def _vehicle_field(business: Business) -> rules.FieldSpec | None:
+    """The one field a fleet filing asks per vehicle (a VIN or a plate), if the business is
+    for a vehicle and asks nothing else but the owner."""
+    specs = [s for s in rules.form_for(business.code) if s is not rules.OWNER_ID]
+    if rules.OWNER_ID not in rules.form_for(business.code) or len(specs) != 1:
+        return None
+    return specs[0]
+
+
+@permission_required(Action.ENTERPRISE_REGISTER)
+def fleet(request: HttpRequest, enterprise_id: int) -> HttpResponse:
+    """An enterprise's online applications and mailed documents; apply for several vehicles
+    at once, one VIN or plate per line."""
+    enterprise = get_object_or_404(Enterprise, pk=enterprise_id)
+    user: Any = request.user
+    found = services.fleet_applications(user, enterprise)  # checks the agent
+    choices = [
+        (b, spec)
+        for b in Business.objects.filter(online=True, active=True).order_by("code")
+        if (spec := _vehicle_field(b)) is not None
+    ]
+    errors: dict[str, str] = {}
+    message = ""
+    if request.method == "POST":
+        business = get_object_or_404(Business, code=request.POST.get("business", ""))
+        spec = _vehicle_field(business)
+        lines = [line.strip() for line in request.POST.get("vehicles", "").splitlines()]
+        rows = [{spec.name: line} for line in lines if line] if spec else []
+        try:
+            filed = services.submit_for_fleet(
+                user,
+                enterprise,
+                business,
+                rows,
+                delivery_address=request.POST.get("delivery_address", ""),
+                delivery_mobile=request.POST.get("delivery_mobile", ""),
+            )
+        except services.ApplicationError as exc:
+            message, errors = exc.message, exc.errors
+        else:
+            messages.success(request, _("%(count)d applications filed.") % {"count": len(filed)})
+            return redirect("online:fleet", enterprise.pk)
+    return render(
+        request,
+        "online/fleet.html",
+        {
+            "enterprise": enterprise,
+            "applications": found.prefetch_related("shipment__events")[:200],
+            "choices": choices,
+            "message": message,
+            "errors": sorted(errors.items()),
+            "posted": request.POST,
+        },
+        status=422 if message else 200,
     )
