@@ -335,7 +335,15 @@ def test_regional_dashboard_draws_six_charts_and_exports(
         body = handle.read()
     assert body[:2] == b"PK"
     book = load_workbook(io.BytesIO(body), read_only=True)
-    assert book.sheetnames == ["risk", "service_points", "online", "shipments", "arrivals"]
+    assert book.sheetnames == [
+        "risk",
+        "service_points",
+        "online",
+        "shipments",
+        "arrivals",
+        "priority_by_class",
+        "priority_by_enterprise",
+    ]
     arrivals = [list(row) for row in book["arrivals"].iter_rows(values_only=True)]
     book.close()
     assert arrivals[0] == ["key", "count"] and len(arrivals) == 2
