@@ -14,7 +14,7 @@ from django.utils import timezone
 from tests.booking.conftest import make_citizen, make_id, make_slot  # noqa: F401 - fixtures
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.models import AuditEntry
-from trafficdesk.booking.models import Booking, EnterpriseDayUse, PriorityClaim
+from trafficdesk.booking.models import Booking, CapacityRelease, EnterpriseDayUse, PriorityClaim
 from trafficdesk.core.validators import uscc_check_char
 from trafficdesk.core.vocabulary import ApplicantClass
 from trafficdesk.dashboard.services import dashboard_data
@@ -371,3 +371,28 @@ def test_the_fleet_page_files_one_vin_per_line_and_names_a_bad_line(
     assert OnlineApplication.objects.filter(enterprise_id=verified["id"]).count() == 3
     listed = verified["agent"].get(page).content.decode()
     assert listed.count("/online/a/") == 3
+
+
+def test_a_downgrade_without_general_room_moves_the_booking_and_releases_the_place_later(
+    users: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+    sms_outbox: Any,
+) -> None:
+    held_only = make_slot(people=5, reserved=100, release_in_hours=24)  # all held for priority
+    make_slot(people=5, hours_ahead=72)  # a later slot with general room
+    citizen = make_citizen()
+    booked = evidence_booking(logged_in(citizen), held_only.pk)
+    assert booked.status_code == 201, booked.content
+    claim = PriorityClaim.objects.get(booking__token=booked.json()["token"])
+    reviewed = logged_in(users["clerk"]).post(
+        f"/api/v1/claims/{claim.pk}/review",
+        {"accept": False, "reason": "证明无法核实"},
+        content_type="application/json",
+    )
+    assert reviewed.status_code == 200, reviewed.content
+    booking = Booking.objects.get(pk=claim.booking_id)
+    assert booking.slot_id != held_only.pk and booking.moves == 1
+    assert booking.applicant_class == "GENERAL" and booking.general_minutes == booking.minutes
+    assert CapacityRelease.objects.filter(slot=held_only, released_at__isnull=True).count() == 1
+    assert any("预约已改至" in text for phone, text in sms_outbox if phone == citizen.mobile)

@@ -10,7 +10,8 @@
 * Later (`review` by the online centre, `settle` by the clerk at check-in or at the window):
   confirmed, or downgraded to the general public with the reason. A downgraded booking keeps
   its place if the slot's general capacity allows it (the ledger decides); an active one is
-  otherwise moved to the next slot with general room, or cancelled, with an SMS either way.
+  otherwise moved to the next slot with general room, or cancelled, with an SMS either way
+  (what it held returns after the anti-trading delay, as for any cancellation).
 """
 
 from __future__ import annotations
@@ -344,7 +345,7 @@ def _serve_as_general(booking: Booking, now: datetime) -> tuple[str, str]:
         taken = ledger.take(slot.pk, ledger.Claim(booking.minutes, priority=False), now)
         if taken is None:
             continue
-        ledger.give_back(held)
+        booking_services.release_later(held, now)
         Booking.objects.filter(pk=booking.pk).update(slot=slot, moves=F("moves") + 1, **general)
         when = timezone.localtime(slot.starts_at).strftime("%m月%d日 %H:%M")
         return (
@@ -354,7 +355,7 @@ def _serve_as_general(booking: Booking, now: datetime) -> tuple[str, str]:
     booking_services.move_status(
         booking.pk, BookingStatus.CANCELLED, cancel_reason=_("priority claim not proven")
     )
-    ledger.give_back(held)
+    booking_services.release_later(held, now)
     BookingItem.objects.filter(booking=booking).update(active=False)
     return (
         "【交管服务】您的优先资格未能核实，且近期无普通号可改约，预约已取消，请重新预约。",

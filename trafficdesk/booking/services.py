@@ -619,7 +619,9 @@ def _notice(booking: Booking, text: str, kind: str) -> SmsMessage | None:
 # --- cancel, reschedule, no-show -------------------------------------------------------------
 
 
-def _release_later(capacity: ledger.Held, now: datetime) -> None:
+def release_later(capacity: ledger.Held, now: datetime) -> None:
+    """What a booking held returns after the anti-trading delay (a task runs it), never at
+    once: a cancelled, moved or downgraded place cannot be handed to someone waiting."""
     release = ledger.release_later(capacity, now)
     if release.released_at is None:
         transaction.on_commit(
@@ -647,7 +649,7 @@ def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = T
                 "booking.not_active", _("Only an active booking can be cancelled.")
             )
         BookingItem.objects.filter(booking=booking).update(active=False)
-        _release_later(holding, now)
+        release_later(holding, now)
         notice = None
         if notify:
             notice = _notice(
@@ -709,7 +711,7 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
         ledger.lock([old.slot_id, new_slot.pk])  # both slots, in id order, before either write
         if ledger.take(new_slot.pk, claim, now) is None:
             raise BookingRefused("slot.full", _("This slot is fully booked."))
-        _release_later(old, now)
+        release_later(old, now)
         notice = _notice(
             booking, f"【交管服务】您的预约已改至{_when(new_slot)}。", "booking.rescheduled"
         )
