@@ -42,7 +42,7 @@ def _statement() -> str:
         *(f"p.{c}" for c in _columns(ServicePoint)),
     ]
     return (
-        f"SELECT {', '.join(selected)} FROM {User._meta.db_table} u"  # noqa: S608 - names only; the id is bound
+        f"SELECT {', '.join(selected)} FROM {User._meta.db_table} u"  # noqa: S608 - names only; the id is bound # nosec B608
         f" LEFT JOIN {Region._meta.db_table} r ON r.id = u.region_id"
         f" LEFT JOIN {ServicePoint._meta.db_table} p ON p.id = u.service_point_id"
         " WHERE u.id = %s"

@@ -42,7 +42,7 @@ def not_barred_sql(digest: str, now: datetime) -> tuple[str, list[Any]]:
     event, booking = BookingEvent._meta.db_table, Booking._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     sql = (
-        "NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS marks, max(ev.at) AS last"  # noqa: S608 - names and placeholders only; values are bound
+        "NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS marks, max(ev.at) AS last"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         f" FROM {event} ev JOIN {booking} bk ON bk.id = ev.booking_id"
         " WHERE ev.kind = %s AND bk.id_digest = %s AND ev.at >= %s) AS no_shows"
         " WHERE no_shows.marks >= %s AND no_shows.last > %s)"

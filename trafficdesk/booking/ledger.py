@@ -131,7 +131,7 @@ def room_sql(claim: Claim, now: datetime) -> tuple[str, list[Any]]:
 def room_q(claim: Claim, now: datetime) -> Q:
     """`room_sql` as a filter on Slot querysets."""
     sql, params = room_sql(claim, now)
-    return Q(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611 - a fixed condition; values are bound
+    return Q(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611 - a fixed condition; values are bound # nosec B611
 
 
 FIRST_COME = Q(rush__isnull=True)
@@ -174,7 +174,7 @@ def take_statement(
     t = SLOT_TABLE
     room, room_params = room_sql(claim, now)
     sql = (
-        f"UPDATE {t} SET booked_minutes = booked_minutes + %s,"  # noqa: S608 - names and placeholders only; values are bound
+        f"UPDATE {t} SET booked_minutes = booked_minutes + %s,"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         f" booked_people = booked_people + %s,"
         f" booked_general_minutes = booked_general_minutes + %s"
         f" WHERE {t}.id = %s AND {t}.rush_id IS NULL AND {room}"
@@ -209,7 +209,7 @@ def become_general(capacity: Held, now: datetime) -> Held | None:
     t = SLOT_TABLE
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {t} SET booked_general_minutes = booked_general_minutes + %s"  # noqa: S608 - names and placeholders only; values are bound
+            f"UPDATE {t} SET booked_general_minutes = booked_general_minutes + %s"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
             f" WHERE id = %s AND (priority_release_at <= %s"
             f" OR booked_general_minutes + %s <= capacity_minutes - priority_reserved_minutes)",
             [extra, capacity.slot_id, connection.ops.adapt_datetimefield_value(now), extra],

@@ -543,7 +543,7 @@ def _write_in_one_statement(
         ),
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT b.id, {notice_id} FROM b", params)  # noqa: S608 - names and placeholders only; values are bound
+        cursor.execute(f"WITH {', '.join(parts)} SELECT b.id, {notice_id} FROM b", params)  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         row = cursor.fetchone()
     return None if row is None else (int(row[0]), row[1])
 

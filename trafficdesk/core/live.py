@@ -149,7 +149,7 @@ def event_part(
     and the caller must call published() with the id and data it returns."""
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     return (
-        "INSERT INTO core_liveevent (channel, kind, data, at)"  # noqa: S608 - names and placeholders only; values are bound
+        "INSERT INTO core_liveevent (channel, kind, data, at)"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         f" SELECT %s, %s, ({data_sql})::jsonb, %s FROM {source} RETURNING id, data",
         [channel, kind, *params, at],
     )

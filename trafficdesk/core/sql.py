@@ -81,7 +81,7 @@ def _shape(
         readers.append(_reader(field))
     table = model._meta.db_table
     listed = ", ".join(values)
-    source = f"SELECT {listed} FROM {select_from}" if select_from else f"VALUES ({listed})"  # noqa: S608 - names and placeholders only; values are bound
+    source = f"SELECT {listed} FROM {select_from}" if select_from else f"VALUES ({listed})"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
     sql = f"INSERT INTO {table} ({', '.join(columns)}) {source}"
     if returning:
         sql += f" RETURNING {model._meta.pk.column}"  # type: ignore[union-attr]

@@ -413,7 +413,7 @@ def _claim_in_one_statement(
     notify, notify_params = live.notify_sql("e", channel, "call")
     took = ", ".join(f"took.{c}" for c in _TICKET_COLUMNS)
     sql = (
-        "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound
+        "WITH w AS (SELECT is_open, revision FROM sites_window WHERE id = %s),"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         f" heads AS ({heads}),"
         " pick AS (SELECT t.id FROM hallqueue_ticket t"
         # the heads as an array: read by primary key (an IN over the CTE was planned as a
@@ -530,7 +530,7 @@ def ticket_for_staff(ticket_id: int) -> Ticket | None:
     short-lived copies (the actions' conditional UPDATEs check the state that matters)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT z.name_zh, {', '.join(f't.{c}' for c in _TICKET_COLUMNS)}"  # noqa: S608 - column names only
+            f"SELECT z.name_zh, {', '.join(f't.{c}' for c in _TICKET_COLUMNS)}"  # noqa: S608 - column names only # nosec B608
             " FROM hallqueue_ticket t JOIN sites_zone z ON z.id = t.zone_id WHERE t.id = %s",
             [ticket_id],
         )
@@ -635,7 +635,7 @@ def _finish_in_one_statement(ticket: Ticket, status: str, now: datetime) -> bool
     event_sql, event_params = live.event_part(channel, "queue", "'{}'::json", [], "done")
     notify, notify_params = live.notify_sql("e", channel, "queue")
     sql = (
-        "WITH done AS (UPDATE hallqueue_ticket SET status = %s, completed_at = %s"  # noqa: S608 - names and placeholders only; values are bound
+        "WITH done AS (UPDATE hallqueue_ticket SET status = %s, completed_at = %s"  # noqa: S608 - names and placeholders only; values are bound # nosec B608
         " WHERE id = %s AND status = %s RETURNING zone_id),"
         " z AS (UPDATE sites_zone SET present = present - 1"
         " WHERE id = (SELECT zone_id FROM done) AND present > 0),"

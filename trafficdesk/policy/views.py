@@ -57,7 +57,7 @@ def _select(options: str, code: str) -> SafeString:
     """The options with `code`'s marked selected (codes are unique; the escaped value with
     its closing quote matches that one option only)."""
     value = f'<option value="{escape(code)}">'
-    return mark_safe(options.replace(value, value[:-1] + " selected>", 1) if code else options)  # noqa: S308 - built by format_html from escaped values
+    return mark_safe(options.replace(value, value[:-1] + " selected>", 1) if code else options)  # noqa: S308 - built by format_html from escaped values # nosec B703, B308
 
 
 _local_choices = localcache.ttl_cache(maxsize=8)
