@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
@@ -29,7 +30,6 @@ from trafficdesk.core.validators import (
 from trafficdesk.core.vocabulary import (
     DEFAULT_CLASS,
     AgentStatus,
-    ApplicantClass,
     EnterpriseStatus,
     VehicleUse,
     parse_class,
@@ -53,8 +53,6 @@ def _invalid(field: str, exc: InvalidValue) -> EnterpriseRefused:
 
 
 def _language() -> str:
-    from django.utils.translation import get_language  # local import: only when refusing
-
     return get_language() or ""
 
 
@@ -347,9 +345,6 @@ def holds(enterprise: Enterprise, applicant_class: str, day: date) -> bool:
         enterprise.status == EnterpriseStatus.VERIFIED
         and grants_in_force(enterprise.pk, day).filter(applicant_class=applicant_class).exists()
     )
-
-
-PRIORITY_CLASSES = [c for c in ApplicantClass if c != DEFAULT_CLASS]
 
 
 def fleet(user: User, enterprise: Enterprise) -> QuerySet[Vehicle]:
