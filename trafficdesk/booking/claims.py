@@ -47,6 +47,7 @@ from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.vocabulary import (
     CLAIM_MOVES,
     DEFAULT_CLASS,
+    HOLDING_STATUSES,
     BookingStatus,
     ClaimKind,
     ClaimStatus,
@@ -160,13 +161,21 @@ def take_share(prepared: Prepared | None) -> None:
         )
 
 
-def _give_share_back(claim: PriorityClaim) -> None:
-    if claim.enterprise_id is None:
-        return
-    day = timezone.localdate(claim.booking.slot.starts_at)
-    EnterpriseDayUse.objects.filter(enterprise_id=claim.enterprise_id, day=day, used__gt=0).update(
-        used=F("used") - 1
+def give_share_back(booking_id: int) -> None:
+    """Inside the transaction that cancels or downgrades a fleet booking: its place in the
+    enterprise's share of the day returns (a general booking has nothing to give back)."""
+    row = (
+        PriorityClaim.objects.filter(booking_id=booking_id, enterprise__isnull=False)
+        .exclude(status=ClaimStatus.DOWNGRADED)
+        .values_list("enterprise_id", "booking__slot__starts_at")
+        .first()
     )
+    if row is None:
+        return
+    enterprise_id, starts_at = row
+    EnterpriseDayUse.objects.filter(
+        enterprise_id=enterprise_id, day=timezone.localdate(starts_at), used__gt=0
+    ).update(used=F("used") - 1)
 
 
 def attach(booking: Booking, prepared: Prepared | None, digest: str) -> PriorityClaim | None:
@@ -298,14 +307,21 @@ def downgrade(actor: Actor, claim: PriorityClaim, reason: str) -> PriorityClaim:
         raise BookingRefused("claim.reason", _("Say why the claim could not be proven."))
     now = timezone.now()
     with locking_transaction():
-        _claim_status(actor, claim, ClaimStatus.DOWNGRADED, reason)
         booking = (
             Booking.objects.select_for_update()
             .select_related("slot", "holder")
             .get(pk=claim.booking_id)
         )
+        holding = BookingStatus(booking.status) in HOLDING_STATUSES
+        if holding:
+            give_share_back(booking.pk)  # while the claim still counts in the share
+        _claim_status(actor, claim, ClaimStatus.DOWNGRADED, reason)
+        if not holding:  # cancelled or over: nothing is held, nobody to move or tell
+            Booking.objects.filter(pk=booking.pk).update(applicant_class=DEFAULT_CLASS)
+            record(actor, "claim.downgrade", target=claim, summary=reason[:200])
+            claim.refresh_from_db()
+            return claim
         text, detail = _serve_as_general(booking, now)
-        _give_share_back(claim)
         notice = None
         if booking.holder.mobile:
             notice = queue_sms(booking.holder.mobile, text, kind="claim.downgraded")

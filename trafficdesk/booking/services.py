@@ -650,6 +650,7 @@ def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = T
             )
         BookingItem.objects.filter(booking=booking).update(active=False)
         release_later(holding, now)
+        claims.give_share_back(booking.pk)
         notice = None
         if notify:
             notice = _notice(
