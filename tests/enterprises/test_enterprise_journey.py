@@ -396,3 +396,35 @@ def test_a_downgrade_without_general_room_moves_the_booking_and_releases_the_pla
     assert booking.applicant_class == "GENERAL" and booking.general_minutes == booking.minutes
     assert CapacityRelease.objects.filter(slot=held_only, released_at__isnull=True).count() == 1
     assert any("预约已改至" in text for phone, text in sms_outbox if phone == citizen.mobile)
+
+
+def test_bad_proofs_and_plates_name_the_field_and_store_nothing(
+    verified: dict[str, Any],
+    users: dict[str, Any],
+    make_citizen: Any,  # noqa: F811
+    make_slot: Any,  # noqa: F811
+) -> None:
+    slot = make_slot(people=5)
+    gif = base64.b64encode(b"GIF89a not a permit").decode()
+    citizen = logged_in(make_citizen())
+    refused = book(citizen, slot.pk, "EMERGENCY", permit_number="P-1", evidence_base64=gif)
+    assert refused.status_code == 409
+    assert (refused.json()["code"], refused.json()["field"]) == ("claim.evidence", "evidence")
+    plate = verified["agent"].post(
+        f"/api/v1/enterprises/{verified['id']}/vehicles",
+        {"plate": "贵I12345", "vehicle_type": "货车", "use": "freight"},
+        content_type="application/json",
+    )
+    assert plate.status_code == 422 and plate.json()["field"] == "plate"
+    grant = Enterprise.objects.get(pk=verified["id"]).grants.get()
+    revoked = logged_in(users["gz_admin"]).post(
+        f"/api/v1/enterprises/grants/{grant.pk}/revocation",
+        {"reason": "复工完成"},
+        content_type="application/json",
+    )
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
+    lapsed = book(verified["agent"], slot.pk, "RESUMPTION", vehicle=verified["lorries"][0])
+    assert lapsed.status_code == 409
+    assert (lapsed.json()["code"], lapsed.json()["field"]) == ("claim.not_granted", "vehicle")
+    assert not Booking.objects.filter(slot=slot).exists()
+    assert not PriorityClaim.objects.exists()

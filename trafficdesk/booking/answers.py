@@ -50,6 +50,7 @@ def refusal_out(exc: services.BookingRefused) -> dict[str, Any]:
         "detail": exc.message,
         "reasons": exc.reasons,
         "alternatives": [a.__dict__ for a in exc.alternatives],
+        "field": exc.field,
     }
 
 

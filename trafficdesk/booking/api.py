@@ -46,6 +46,7 @@ class RefusalOut(Schema):
     detail: str
     reasons: list[ReasonOut]
     alternatives: list[AlternativeOut]
+    field: str = ""
 
 
 class SlotOut(Schema):

@@ -102,16 +102,21 @@ def prepare(
                 "A priority booking needs proof: choose a vehicle of your enterprise's fleet, "
                 "or give the permit or certificate number and a photo of it."
             ),
+            field="permit_number",
         )
     if given.vehicle_id is not None:
         return _fleet_claim(holder, applicant_class, given.vehicle_id, day, now)
     permit = " ".join(given.permit_number.split())
     if len(permit) > 40:
-        raise BookingRefused("claim.permit", _("The permit number is longer than 40 characters."))
+        raise BookingRefused(
+            "claim.permit",
+            _("The permit number is longer than 40 characters."),
+            field="permit_number",
+        )
     try:
         kind = uploads.accepted_type(given.evidence)
     except uploads.UploadRefused as refused:
-        raise BookingRefused("claim.evidence", str(refused)) from None
+        raise BookingRefused("claim.evidence", str(refused), field="evidence") from None
     return Prepared(applicant_class, day, ClaimKind.EVIDENCE, None, permit, given.evidence, kind)
 
 
@@ -121,7 +126,9 @@ def _fleet_claim(
     vehicle = enterprises.fleet_vehicle(holder, vehicle_id)
     if vehicle is None:
         raise BookingRefused(
-            "claim.vehicle", _("This vehicle is not in the fleet of an enterprise you act for.")
+            "claim.vehicle",
+            _("This vehicle is not in the fleet of an enterprise you act for."),
+            field="vehicle",
         )
     enterprise = vehicle.enterprise
     if not enterprises.holds(enterprise, applicant_class, day):
@@ -133,6 +140,7 @@ def _fleet_claim(
                 "then, book as general public or prove the class with a permit."
             )
             % {"enterprise": enterprise.name},
+            field="vehicle",
         )
     refuse_if_barred(enterprise_id=enterprise.pk, now=now)
     return Prepared(applicant_class, day, ClaimKind.FLEET, vehicle)

@@ -26,7 +26,10 @@ class BookingRefused(Refusal):
         message: str,
         reasons: list[dict[str, str]] | None = None,
         alternatives: list[Alternative] | None = None,
+        field: str = "",
     ) -> None:
         super().__init__(message, code)
         self.reasons = reasons or []
         self.alternatives = alternatives or []
+        self.field = field
+        """The request's field at fault, when the refusal is about one (a priority proof)."""
