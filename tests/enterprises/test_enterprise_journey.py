@@ -91,7 +91,7 @@ def book(client: Client, slot: int, applicant_class: str, **proof: Any) -> Any:
         {
             "slot": slot,
             "businesses": ["P01"],
-            "id_number": make_id(),
+            "id_number": proof.pop("id_number", None) or make_id(),
             "applicant_class": applicant_class,
             **proof,
         },
@@ -103,12 +103,17 @@ def test_an_agent_books_for_two_lorries_in_the_granted_class(
     verified: dict[str, Any],
     make_slot: Any,  # noqa: F811
 ) -> None:
-    slot = make_slot(people=5, reserved=60, release_in_hours=24)
+    slot = make_slot(people=5)
+    agent_id = make_id()  # the agent's own ID number, for every vehicle of the visit
     for lorry in verified["lorries"]:
-        answer = book(verified["agent"], slot.pk, "RESUMPTION", vehicle=lorry)
+        answer = book(verified["agent"], slot.pk, "RESUMPTION", vehicle=lorry, id_number=agent_id)
         assert answer.status_code == 201, answer.content
         assert answer.json()["claim_status"] == "granted"
         assert answer.json()["claim_status_label"]
+    again = book(
+        verified["agent"], slot.pk, "RESUMPTION", vehicle=verified["lorries"][0], id_number=agent_id
+    )
+    assert again.status_code == 409 and again.json()["code"] == "booking.duplicate"
     day = timezone.localdate(slot.starts_at)
     assert EnterpriseDayUse.objects.get(enterprise_id=verified["id"], day=day).used == 2
     assert AuditEntry.objects.filter(action="enterprise.grant").count() == 1

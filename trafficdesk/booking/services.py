@@ -398,11 +398,27 @@ def book(
         )
     digest = id_digest(number)
     proof = claims.prepare(holder, applicant_class, claim, digest, slot.starts_at)
+    # An agent books one visit per vehicle of the fleet: "one active booking per business"
+    # holds per vehicle then, not per the agent's ID number (which still bears no-show bars).
+    item_digest = (
+        id_digest(f"{number}#{proof.vehicle.plate}")
+        if proof is not None and proof.vehicle is not None
+        else None
+    )
 
     def attempt() -> Booking:
         try:
             booking = _book_once(
-                holder, slot, businesses, digest, number, applicant_class, capacity, now, notify
+                holder,
+                slot,
+                businesses,
+                digest,
+                number,
+                applicant_class,
+                capacity,
+                now,
+                notify,
+                item_digest,
             )
         except IntegrityError:
             if not expire_ended(digest, now):
@@ -411,7 +427,16 @@ def book(
                     _("This ID number already has an active booking for one of these businesses."),
                 ) from None
             booking = _book_once(
-                holder, slot, businesses, digest, number, applicant_class, capacity, now, notify
+                holder,
+                slot,
+                businesses,
+                digest,
+                number,
+                applicant_class,
+                capacity,
+                now,
+                notify,
+                item_digest,
             )
         if booking is None:
             raise _not_taken(slot, businesses, applicant_class, capacity, digest, now)
@@ -464,10 +489,12 @@ def _book_once(
     claim: ledger.Claim,
     now: datetime,
     notify: bool,
+    item_digest: str | None = None,
 ) -> Booking | None:
     """The booking transaction: the capacity (the ledger's conditional UPDATE, unless the
     holder is barred), the booking and its items (the partial unique index refuses a second
-    active booking of the ID for a business: IntegrityError, the caller's), the notice in the
+    active booking of the ID for a business: IntegrityError, the caller's; `item_digest`
+    keys the items instead, for a fleet vehicle: see `book`), the notice in the
     outbox and the event. One statement on PostgreSQL; in order, in one transaction, on
     SQLite. None when no capacity was taken."""
     point = slot.service_point
@@ -482,7 +509,9 @@ def _book_once(
         general_minutes=claim.general_minutes,
         status=BookingStatus.ACTIVE,
     )
-    items = [BookingItem(business=b, id_digest=digest, active=True) for b in businesses]
+    items = [
+        BookingItem(business=b, id_digest=item_digest or digest, active=True) for b in businesses
+    ]
     notice = None
     if notify and holder.mobile:
         notice = outbox_row(
