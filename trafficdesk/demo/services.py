@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trafficdesk.accounts.access import SYSTEM
 from trafficdesk.accounts.models import Role, User
-from trafficdesk.accounts.services import create_staff_user
+from trafficdesk.accounts.services import citizen_for, create_staff_user
 from trafficdesk.booking.models import Slot
 from trafficdesk.booking.services import generate_slots
 from trafficdesk.catalog.models import Business
@@ -19,10 +19,18 @@ from trafficdesk.catalog.services import load_catalogue
 from trafficdesk.checkpoint.models import Checkpoint, CheckpointKind
 from trafficdesk.checkpoint.services import save_checkpoint
 from trafficdesk.core.identity import id_digest
-from trafficdesk.core.validators import id_check_char, mask_resident_id
-from trafficdesk.core.vocabulary import RiskLevel, ServicePointKind, WindowKind
+from trafficdesk.core.validators import id_check_char, mask_resident_id, uscc_check_char
+from trafficdesk.core.vocabulary import (
+    ApplicantClass,
+    RiskLevel,
+    ServicePointKind,
+    VehicleUse,
+    WindowKind,
+)
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
 from trafficdesk.deferral.services import open_window
+from trafficdesk.enterprises import services as enterprises
+from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.policy.models import PhaseSetting
 from trafficdesk.policy.services import set_phase
 from trafficdesk.regions.models import Region, RegionLevel
@@ -32,6 +40,10 @@ from trafficdesk.sites.services import save_service_point, save_window, save_zon
 
 DEMO_PASSWORD = "TrafficDesk-demo-2026"  # noqa: S105 - printed for the local demo only
 DEMO_CITIZEN_MOBILE = "13800138000"
+#: The agent of the demo enterprise (a verified freight company holding RESUMPTION).
+DEMO_AGENT_MOBILE = "13800138001"
+DEMO_ENTERPRISE_USCC = "91520115MA6DXM001" + uscc_check_char("91520115MA6DXM001")
+_DEMO_LICENCE = b"\x89PNG\r\n\x1a\n" + b"\0" * 64  # a placeholder image of the licence
 
 HIGH_COUNTIES = {
     "520302": "红花岗区出现聚集性疫情",
@@ -363,4 +375,33 @@ def load_demo() -> list[DemoLogin]:
     toll.kind, toll.region = CheckpointKind.TOLL_STATION, Region.objects.get(code="520113")
     toll.road = "G75 兰海高速"
     save_checkpoint(SYSTEM, toll)
+    _load_enterprise()
     return logins
+
+
+def _load_enterprise() -> None:
+    """A verified freight company of 观山湖区 with RESUMPTION for a year and two lorries; its
+    agent logs in by SMS like any citizen. Through the enterprise services, once."""
+    if Enterprise.objects.filter(uscc=DEMO_ENTERPRISE_USCC).exists():
+        return
+    agent = citizen_for(DEMO_AGENT_MOBILE)
+    enterprise = enterprises.register(
+        agent,
+        uscc=DEMO_ENTERPRISE_USCC,
+        name="贵阳复工物流有限公司（演示）",
+        address="贵州省贵阳市观山湖区长岭北路 1 号",
+        contact_name="张经办",
+        contact_mobile=DEMO_AGENT_MOBILE,
+        document_name="licence.png",
+        document=_DEMO_LICENCE,
+    )
+    admin = User.objects.get(username="gz_admin")
+    enterprises.verify(admin, enterprise, approve=True, note="演示数据")
+    until = timezone.localdate() + timedelta(days=365)
+    enterprises.grant(
+        admin, enterprise, ApplicantClass.RESUMPTION, until, "复工复产货运企业（演示）"
+    )
+    for plate in ("贵A88001", "贵A88002"):
+        enterprises.add_vehicle(
+            agent, enterprise, plate=plate, vehicle_type="重型厢式货车", use=VehicleUse.FREIGHT
+        )

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE, load_demo
+from trafficdesk.demo.services import DEMO_AGENT_MOBILE, DEMO_CITIZEN_MOBILE, load_demo
 
 
 class Command(BaseCommand):
@@ -24,4 +24,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {'citizen':<20} mobile {DEMO_CITIZEN_MOBILE} at /accounts/login/; "
             "the SMS code is printed on this console"
+        )
+        self.stdout.write(
+            f"  {'enterprise agent':<20} mobile {DEMO_AGENT_MOBILE} at /accounts/login/, "
+            "then /enterprises/ (a verified freight company holding RESUMPTION, two lorries)"
         )
