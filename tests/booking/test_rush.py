@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from trafficdesk.booking import rush
 from trafficdesk.booking.models import Booking, RushRequest
 from trafficdesk.booking.rules import Applicant, Place
 from trafficdesk.booking.services import BookingRefused
+from trafficdesk.booking.tasks import allocate_due_rushes
 from trafficdesk.catalog.models import Business
 from trafficdesk.sites.models import ServicePoint
 
@@ -127,3 +129,33 @@ def test_rush_api(client: Any, exam_rush: Any, citizen: Any, new_id: Any) -> Non
     assert (
         body["seed"] is None and len(body["seed_sha256"]) == 64 and "priority class" in body["rule"]
     )
+
+
+def test_opening_a_rush_schedules_its_allocation_for_when_the_window_closes(
+    users: dict[str, Any],
+    make_slot: Any,
+    citizen: Any,
+    new_id: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    point = ServicePoint.objects.get(code="GY-EXAM-01")
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        window = rush.open_rush(
+            users["gz_admin"],
+            service_point=point,
+            business=Business.objects.get(code="E02"),
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(minutes=30),
+            slots=[make_slot(people=2, minutes=80, point="GY-EXAM-01", category="EXAM")],
+        )
+    scheduled = DBTaskResult.objects.filter(task_path__endswith="allocate_due_rushes").get()
+    assert scheduled.run_after == window.closes_at
+    rush.apply(citizen, window, new_id())
+    assert allocate_due_rushes.call() == 0  # still open: nothing to allocate yet
+    window.refresh_from_db()
+    assert window.status == "open"
+    type(window).objects.filter(pk=window.pk).update(closes_at=now - timedelta(minutes=1))
+    assert allocate_due_rushes.call() == 1  # what the worker runs at the moment set
+    assert allocate_due_rushes.call() == 0  # idempotent: allocated once
+    assert Booking.objects.filter(rush_request__rush=window, status="active").count() == 1

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.booking import holders, ledger
+from trafficdesk.booking import tasks as booking_tasks  # the worker's entry points
 from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import (
     Booking,
@@ -95,6 +96,12 @@ def open_rush(
             "rush.open",
             target=rush,
             summary=f"{len(slots)} slots, seed sha256 {seed_hash(rush.seed)}",
+        )
+        # The worker allocates when the window closes, with nobody present.
+        closes_at = rush.closes_at
+        transaction.on_commit(
+            lambda: booking_tasks.enqueue_after(booking_tasks.allocate_due_rushes, closes_at),
+            robust=True,
         )
     return rush
 
