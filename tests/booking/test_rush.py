@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from trafficdesk.booking import rush
 from trafficdesk.booking.models import Booking, RushRequest
 from trafficdesk.booking.rules import Applicant, Place
-from trafficdesk.booking.services import BookingRefused
+from trafficdesk.booking.services import BookingRefused, book
 from trafficdesk.booking.tasks import allocate_due_rushes
 from trafficdesk.catalog.models import Business
 from trafficdesk.sites.models import ServicePoint
@@ -159,3 +159,37 @@ def test_opening_a_rush_schedules_its_allocation_for_when_the_window_closes(
     assert allocate_due_rushes.call() == 1  # what the worker runs at the moment set
     assert allocate_due_rushes.call() == 0  # idempotent: allocated once
     assert Booking.objects.filter(rush_request__rush=window, status="active").count() == 1
+
+
+def test_an_administrator_opens_a_rush_through_the_api_and_its_slots_leave_first_come(
+    client: Any, users: dict[str, Any], make_slot: Any, citizen: Any, new_id: Any
+) -> None:
+    days = [make_slot(people=2, minutes=80, point="GY-EXAM-01", category="EXAM") for _ in range(2)]
+    day = timezone.localdate(days[0].starts_at)
+    now = timezone.now()
+    body = {
+        "point": "GY-EXAM-01",
+        "business": "E02",
+        "slots_from": day.isoformat(),
+        "slots_until": day.isoformat(),
+        "opens_at": (now - timedelta(minutes=5)).isoformat(),
+        "closes_at": (now + timedelta(hours=2)).isoformat(),
+    }
+    client.force_login(citizen)
+    assert client.post("/api/v1/rush", body, content_type="application/json").status_code == 403
+    client.force_login(users["gz_admin"])
+    backwards = {**body, "closes_at": (now - timedelta(hours=1)).isoformat()}
+    refused = client.post("/api/v1/rush", backwards, content_type="application/json")
+    assert refused.status_code == 409 and refused.json()["code"] == "rush.window"
+    none = client.post("/api/v1/rush", {**body, "slots": [10**9]}, content_type="application/json")
+    assert none.status_code == 409 and none.json()["code"] == "rush.slots"
+    opened = client.post("/api/v1/rush", body, content_type="application/json")
+    assert opened.status_code == 201, opened.content
+    assert len(opened.json()["seed_sha256"]) == 64 and opened.json()["seed"] is None
+    window = opened.json()["id"]
+    assert all(
+        s.rush_id == window for s in type(days[0]).objects.filter(pk__in=[d.pk for d in days])
+    )
+    with pytest.raises(BookingRefused) as first_come:
+        book(citizen, days[0].pk, ["E02"], new_id())
+    assert first_come.value.code == "slot.rush"

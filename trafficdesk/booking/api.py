@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +15,7 @@ from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
 from trafficdesk.booking.models import Booking, PriorityClaim, RushRequest, RushStatus, RushWindow
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
+from trafficdesk.core import clock
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.sites.models import ServicePoint
 
@@ -263,6 +264,48 @@ def _rush_out(window: RushWindow, user: Any) -> dict[str, Any]:
         if mine is None
         else ("applied" if mine.won is None else ("won" if mine.won else "lost")),
     }
+
+
+class RushOpenIn(Schema):
+    point: str = Field(..., min_length=1, max_length=20)
+    business: str = Field(..., min_length=1, max_length=20)
+    slots: list[int] = Field(default_factory=list, max_length=5000)
+    slots_from: date | None = Field(None, description="…or every free slot from this day…")
+    slots_until: date | None = Field(None, description="…to this day (e.g. next week).")
+    opens_at: datetime
+    closes_at: datetime
+
+
+@router.post(
+    "/rush",
+    response={201: RushOut, 403: Problem, 404: Problem, 409: RefusalOut},
+    auth=django_auth,
+)
+def rush_open(request: HttpRequest, payload: RushOpenIn) -> Any:
+    """Open a rush (administrators and hall managers of the region): the slots leave
+    first-come booking at once; the seed's SHA-256 is published now and the seed after the
+    draw, which the worker runs when the window closes."""
+    point = get_object_or_404(ServicePoint.objects.select_related("region"), code=payload.point)
+    business = get_object_or_404(Business, code=payload.business)
+    slots = rush.slots_for(
+        point,
+        business,
+        ids=payload.slots,
+        first_day=payload.slots_from,
+        last_day=payload.slots_until,
+    )
+    try:
+        window = rush.open_rush(
+            request.user,
+            service_point=point,
+            business=business,
+            opens_at=clock.moment(payload.opens_at),
+            closes_at=clock.moment(payload.closes_at),
+            slots=slots,
+        )
+    except services.BookingRefused as exc:
+        return Status(409, refusal_out(exc))
+    return Status(201, _rush_out(window, request.user))
 
 
 @router.get("/rush/{rush_id}", response={200: RushOut, 404: Problem}, auth=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -55,6 +55,35 @@ from trafficdesk.sites.models import ServicePoint
 # --- with the database -------------------------------------------------------------------------
 
 
+def slots_for(
+    point: ServicePoint,
+    business: Business,
+    *,
+    ids: Sequence[int] = (),
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> list[Slot]:
+    """The slots a rush is opened over: the ones named, or by rule every future first-come
+    slot of the point and business group from `first_day` to `last_day` (e.g. all exam slots
+    of next week)."""
+    slots = Slot.objects.filter(service_point=point, category_id=business.category_id)
+    if ids:
+        found = list(Slot.objects.filter(pk__in=ids))
+        if len(found) != len(set(ids)):
+            raise BookingRefused("rush.slots", _("Some of these slots do not exist."))
+        return found
+    if first_day is None or last_day is None:
+        return []
+    return list(
+        slots.filter(
+            rush__isnull=True,
+            starts_at__gt=timezone.now(),
+            starts_at__date__gte=first_day,
+            starts_at__date__lte=last_day,
+        ).order_by("starts_at")
+    )
+
+
 def open_rush(
     actor: Actor,
     *,
@@ -67,6 +96,10 @@ def open_rush(
     """Open an application window for these slots; from now on they are not booked first
     come (the ledger refuses them), only allocated by the draw."""
     access.check(actor, Action.RUSH_OPEN, service_point)
+    if not slots:
+        raise BookingRefused(
+            "rush.slots", _("Choose the slots of the draw, or the days whose slots it takes.")
+        )
     if closes_at <= opens_at:
         raise BookingRefused("rush.window", _("The application window must close after it opens."))
     if any(
