@@ -193,3 +193,27 @@ def test_an_administrator_opens_a_rush_through_the_api_and_its_slots_leave_first
     with pytest.raises(BookingRefused) as first_come:
         book(citizen, days[0].pk, ["E02"], new_id())
     assert first_come.value.code == "slot.rush"
+
+
+def test_a_hall_manager_opens_a_draw_from_the_slot_calendar(
+    client: Any, users: dict[str, Any], make_slot: Any
+) -> None:
+    slot = make_slot(people=2)  # a P01 slot at the Guiyang hall, two days ahead
+    day = timezone.localdate(slot.starts_at).isoformat()
+    client.force_login(users["manager"])
+    page = client.get(f"/booking/calendar/?point=GY-HALL-01&day={day}").content.decode()
+    assert 'data-testid="open-rush"' in page
+    form = {"point": "GY-HALL-01", "business": "P01", "first_day": day, "last_day": day}
+    now = timezone.localtime()
+    window = {
+        "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "closes_at": (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    answered = client.post("/booking/rush/open/", {**form, **window}, follow=True)
+    assert answered.status_code == 200
+    slot.refresh_from_db()
+    assert slot.rush_id is not None
+    assert "SHA-256" in answered.content.decode()
+    again = client.post("/booking/rush/open/", {**form, **window}, follow=True)
+    messages = [str(m) for m in again.context["messages"]]
+    assert messages and slot.rush_id == type(slot).objects.get(pk=slot.pk).rush_id

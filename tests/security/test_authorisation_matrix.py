@@ -297,6 +297,21 @@ ROWS: tuple[Row, ...] = (
         page=post("/hall/GY-HALL-01/manage/", {"window": "{window}", "open": "1"}),
     ),  # fmt: skip
     Row("slot calendar", DESK, page=get("/booking/calendar/")),
+    Row(
+        "open a draw over the Guiyang hall's slots",
+        frozenset({"manager", "gz_admin"}),
+        page=post(
+            "/booking/rush/open/",
+            {
+                "point": "GY-HALL-01",
+                "business": "P01",
+                "first_day": "{today}",
+                "last_day": "{today}",
+                "opens_at": "{today}T08:00",
+                "closes_at": "{today}T09:00",
+            },
+        ),
+    ),
     Row("online review queue", DESK, page=get("/online/queue/")),
     Row("file by telephone", DESK, page=get("/online/phone/D01/")),
     Row("planner", frozenset({"manager"}) | ADMINS, page=get("/planning/")),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("fleet/<int:enterprise_id>/", views.fleet_bookings, name="fleet"),
     path("claims/<int:claim_id>/evidence/", views.claim_evidence, name="claim-evidence"),
     path("rush/<int:rush_id>/events/", views.rush_events, name="rush-events"),
+    path("rush/open/", views.rush_open, name="rush-open"),
 ]

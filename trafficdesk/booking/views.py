@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +25,7 @@ from trafficdesk.booking.answers import book_answer
 from trafficdesk.booking.models import Booking, PriorityClaim, Slot
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import live, uploads
+from trafficdesk.core import clock, live, uploads
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.enterprises import services as enterprises
@@ -337,6 +338,14 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "load": load,
             "previous": day - timedelta(days=1),
             "next": day + timedelta(days=1),
+            "may_open_rush": point is not None and access.allows(user, Action.RUSH_OPEN, point),
+            "rush_businesses": Business.objects.filter(
+                windows__service_point=point, on_site_required=True
+            )
+            .distinct()
+            .order_by("code")
+            if point is not None
+            else [],
         },
     )
 
@@ -407,3 +416,45 @@ def fleet_bookings(request: HttpRequest, enterprise_id: int) -> HttpResponse:
         .order_by("-slot__starts_at")[:200]
     )
     return render(request, "booking/fleet.html", {"enterprise": enterprise, "bookings": bookings})
+
+
+@permission_required(Action.RUSH_OPEN)
+@require_POST
+def rush_open(request: HttpRequest) -> HttpResponse:
+    """From the slot calendar: open a rush over every free slot of a business group at the
+    point between two days; the allocation runs by itself when the window closes."""
+    point = get_object_or_404(
+        ServicePoint.objects.select_related("region"), code=request.POST.get("point", "")
+    )
+    access.check(request.user, Action.RUSH_OPEN, point)
+    back = f"{reverse('booking:calendar')}?point={point.code}"
+    business = Business.objects.filter(code=request.POST.get("business", "")).first()
+    try:
+        first = date.fromisoformat(request.POST.get("first_day", ""))
+        last = date.fromisoformat(request.POST.get("last_day", ""))
+        opens = datetime.fromisoformat(request.POST.get("opens_at", ""))
+        closes = datetime.fromisoformat(request.POST.get("closes_at", ""))
+    except ValueError:
+        messages.error(request, _("Give the days and the application window."))
+        return redirect(back)
+    if business is None:
+        messages.error(request, _("Choose a business."))
+        return redirect(back)
+    try:
+        window = rush.open_rush(
+            request.user,
+            service_point=point,
+            business=business,
+            opens_at=clock.moment(opens),
+            closes_at=clock.moment(closes),
+            slots=rush.slots_for(point, business, first_day=first, last_day=last),
+        )
+    except services.BookingRefused as refused:
+        messages.error(request, refused.message)
+        return redirect(back)
+    messages.success(
+        request,
+        _("The draw is open; its seed's SHA-256 is %(hash)s. It runs when the window closes.")
+        % {"hash": rush.seed_hash(window.seed)},
+    )
+    return redirect(f"{back}&day={first.isoformat()}")
