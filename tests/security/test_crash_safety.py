@@ -95,7 +95,12 @@ def test_no_acknowledged_booking_is_lost_when_the_server_is_killed(
     for thread in threads:
         thread.start()
     try:
-        time.sleep(3)
+        # Kill once bookings are being acknowledged (a loaded machine takes longer to get
+        # there), and a moment later, so that some are in flight.
+        deadline = time.monotonic() + 30
+        while not acknowledged and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
         before_kill = len(acknowledged)
         kill_hard(server)
         server = start_server(state["port"], **SERVER_ENV)
