@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from trafficdesk.accounts.access import NotLoggedIn
 from trafficdesk.accounts.api import router as accounts_router
 from trafficdesk.booking.api import router as booking_router
+from trafficdesk.booking.rush_api import router as rush_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import Busy, is_lock_timeout
@@ -115,6 +116,7 @@ api.add_router("/sites", sites_router)
 api.add_router("/enterprises", enterprises_router)
 api.add_router("/", policy_router)
 api.add_router("/", booking_router)
+api.add_router("/", rush_router)
 api.add_router("/", hallqueue_router)
 api.add_router("/", deferral_router)
 api.add_router("/", online_router)

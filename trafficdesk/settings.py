@@ -278,6 +278,11 @@ CLAIM_REVIEW_HOURS = config.env_int("CLAIM_REVIEW_HOURS", 4, minimum=1)
 FALSE_CLAIMS_LIMIT = config.env_int("FALSE_CLAIMS_LIMIT", 2, minimum=1)
 FALSE_CLAIMS_WINDOW_DAYS = config.env_int("FALSE_CLAIMS_WINDOW_DAYS", 90, minimum=1)
 FALSE_CLAIMS_BAR_DAYS = config.env_int("FALSE_CLAIMS_BAR_DAYS", 30, minimum=1)
+# A place freed after a draw is offered to the next on its waiting list, to accept within
+# this many hours (each draw may set its own); no offer is made for a slot starting sooner
+# than RUSH_OFFER_MIN_LEAD_MINUTES.
+RUSH_OFFER_HOURS = config.env_int("RUSH_OFFER_HOURS", 24, minimum=1)
+RUSH_OFFER_MIN_LEAD_MINUTES = config.env_int("RUSH_OFFER_MIN_LEAD_MINUTES", 60, minimum=0)
 
 LOCAL_CACHE_SECONDS = config.env_int("LOCAL_CACHE_SECONDS", 2, minimum=0)
 HALL_AGEING_MINUTES = config.env_int("HALL_AGEING_MINUTES", 20, minimum=1)

@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.enterprises.test_enterprise_journey import verified  # noqa: F401 - a fixture
 from trafficdesk.booking import rush
 from trafficdesk.booking.models import Booking, RushRequest
 from trafficdesk.booking.rules import Applicant, Place
@@ -90,19 +91,25 @@ def test_rush_collects_then_allocates_and_notifies(
     make_citizen: Any,
     new_id: Any,
     sms_outbox: Any,
+    verified: dict[str, Any],  # noqa: F811 - the fixture
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    holders = [make_citizen() for _ in range(6)]
+    holders = [make_citizen() for _ in range(5)] + [verified["manager"]]
     numbers = [new_id() for _ in holders]
-    for i, holder in enumerate(holders):
-        rush.apply(holder, exam_rush, numbers[i], "ESSENTIAL" if i == 5 else "GENERAL")
+    for i, holder in enumerate(holders[:5]):
+        rush.apply(holder, exam_rush, numbers[i])
+    with pytest.raises(BookingRefused, match="proven by a vehicle"):
+        rush.apply(holders[5], exam_rush, numbers[5], "RESUMPTION")  # declared, not proven
+    rush.apply(holders[5], exam_rush, numbers[5], "RESUMPTION", vehicle_id=verified["lorries"][0])
     with pytest.raises(BookingRefused, match="already applied"):
         rush.apply(holders[0], exam_rush, numbers[0])
     assert rush.allocate_rush(exam_rush.pk) == {"won": 0, "lost": 0}  # still open
     with django_capture_on_commit_callbacks(execute=True):
         outcome = rush.allocate_rush(exam_rush.pk, now=exam_rush.closes_at)
     assert outcome == {"won": 4, "lost": 2}
-    assert RushRequest.objects.get(rush=exam_rush, applicant_class="ESSENTIAL").won is True
+    proven = RushRequest.objects.get(rush=exam_rush, applicant_class="RESUMPTION")
+    assert proven.won is True and proven.draw_rank == 1  # a proven priority class ranks first
+    assert proven.booking.claim.status == "granted" and proven.booking.claim.vehicle_id
     assert Booking.objects.filter(rush_request__rush=exam_rush, status="active").count() == 4
     assert len(sms_outbox) == 6
     exam_rush.refresh_from_db()
@@ -149,8 +156,11 @@ def test_opening_a_rush_schedules_its_allocation_for_when_the_window_closes(
             closes_at=now + timedelta(minutes=30),
             slots=[make_slot(people=2, minutes=80, point="GY-EXAM-01", category="EXAM")],
         )
-    scheduled = DBTaskResult.objects.filter(task_path__endswith="allocate_due_rushes").get()
-    assert scheduled.run_after == window.closes_at
+    scheduled = DBTaskResult.objects.filter(task_path__endswith="allocate_due_rushes")
+    # At the moment set, and twice later as the backstop should the worker be down then.
+    assert sorted(t.run_after for t in scheduled) == [
+        window.closes_at + after for after in rush.ALLOCATION_RUNS
+    ]
     rush.apply(citizen, window, new_id())
     assert allocate_due_rushes.call() == 0  # still open: nothing to allocate yet
     window.refresh_from_db()

@@ -24,6 +24,8 @@ from trafficdesk.booking.models import (
     BookingEvent,
     BookingEventKind,
     PriorityClaim,
+    RushOffer,
+    RushRequest,
     RushWindow,
     Slot,
 )
@@ -312,6 +314,29 @@ ROWS: tuple[Row, ...] = (
             },
         ),
     ),
+    Row("draws", PUBLIC, page=get("/booking/rush/"), api=get("/api/v1/rush")),
+    Row("a draw", PUBLIC, page=get("/booking/rush/{rush}/"), api=get("/api/v1/rush/{rush}")),
+    Row(
+        "a draw's published record",
+        PUBLIC,
+        page=get("/booking/rush/{rush}/draw.json"),
+        api=get("/api/v1/rush/{rush}/draw.json"),
+    ),
+    Row(
+        "add slots to a draw at the Guiyang hall",
+        frozenset({"manager", "gz_admin"}),
+        page=post(
+            "/booking/rush/{rush}/change/",
+            {"do": "add", "first_day": "{today}", "last_day": "{today}"},
+        ),
+        api=post("/api/v1/rush/{rush}/slots", {"slots_from": "{today}", "slots_until": "{today}"}),
+    ),
+    Row(
+        "let a waiting-list offer pass (its applicant only)",
+        frozenset({"citizen"}),
+        page=post("/booking/rush/offers/{offer}/", {"accept": "0"}),
+        api=post("/api/v1/rush/offers/{offer}/decline"),
+    ),
     Row("online review queue", DESK, page=get("/online/queue/")),
     Row("file by telephone", DESK, page=get("/online/phone/D01/")),
     Row("planner", frozenset({"manager"}) | ADMINS, page=get("/planning/")),
@@ -368,8 +393,17 @@ def test_every_named_page_is_classified() -> None:
     for row in ROWS:
         if row.page is not None and not row.page[1].startswith("/admin/"):
             path = row.page[1].split("?")[0]
-            for key in ("slot", "token", "window", "reference", "enterprise", "claim"):
-                numeric = key in ("slot", "window", "enterprise", "claim")
+            for key in (
+                "slot",
+                "token",
+                "window",
+                "reference",
+                "enterprise",
+                "claim",
+                "rush",
+                "offer",
+            ):
+                numeric = key in ("slot", "window", "enterprise", "claim", "rush", "offer")
                 path = path.replace("{" + key + "}", "1" if numeric else "x")
             classified.add(resolve(path).view_name)
     missing = _names(get_resolver()) - classified - COVERED_ELSEWHERE
@@ -410,6 +444,7 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
     )
     ticket = hall.walk_in(window.service_point, p01)
     agent, enterprise, claim = _enterprise_world(citizen, slot)
+    draw, offer = _draw_world(citizen, slot)
     policy = current_policy().model_dump(mode="json")
     return {
         "users": {**users, "citizen": citizen, "other_citizen": other, "agent": agent},
@@ -427,8 +462,45 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
             "uscc": enterprise.uscc,
             "claim": claim.pk,
             "ticket": ticket.pk,
+            "rush": draw.pk,
+            "offer": offer.pk,
         },
     }
+
+
+def _draw_world(citizen: User, slot: Slot) -> tuple[RushWindow, RushOffer]:
+    """A draw open at the Guiyang hall, and an allocated one whose waiting list offers
+    `citizen` a place."""
+    now = timezone.now()
+    p01 = Business.objects.get(code="P01")
+    draw = RushWindow.objects.create(
+        service_point=slot.service_point,
+        business=p01,
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=1),
+        seed="open",
+    )
+    done = RushWindow.objects.create(
+        service_point=slot.service_point,
+        business=p01,
+        opens_at=now - timedelta(hours=3),
+        closes_at=now - timedelta(hours=2),
+        seed="done",
+        status="allocated",
+    )
+    request = RushRequest.objects.create(
+        rush=done,
+        holder=citizen,
+        id_digest="d" * 64,
+        id_masked="5201**********1234",
+        applied_on=timezone.localdate(),
+        won=False,
+        draw_rank=1,
+    )
+    offer = RushOffer.objects.create(
+        request=request, slot=slot, offered_at=now, expires_at=now + timedelta(hours=6)
+    )
+    return draw, offer
 
 
 def _enterprise_world(citizen: User, slot: Slot) -> tuple[User, Enterprise, PriorityClaim]:

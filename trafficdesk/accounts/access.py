@@ -109,6 +109,7 @@ POINT_BOUND_ROLES = frozenset({Role.CLERK, Role.HALL_MANAGER})
 RULES: dict[Action, Rule] = {
     Action.BOOK: Rule(CITIZENS),
     Action.RUSH_APPLY: Rule(CITIZENS),
+    Action.RUSH_OFFER_ANSWER: Rule(SUPERUSER_ONLY, owner=True),
     Action.ONLINE_APPLY: Rule(CITIZENS),
     Action.ONLINE_RESUBMIT: Rule(SUPERUSER_ONLY, owner=True),
     Action.ACCOUNT_VIEW: Rule(EVERYONE),
@@ -127,6 +128,7 @@ RULES: dict[Action, Rule] = {
     Action.BOOKING_RECORDS: Rule(SUPERUSER_ONLY, Scope.REGION),
     Action.RUSH_OPEN: Rule(frozenset({Role.REGIONAL_ADMIN, Role.HALL_MANAGER}), Scope.REGION),
     Action.RUSH_ALLOCATE: Rule(frozenset({Role.REGIONAL_ADMIN, Role.HALL_MANAGER}), Scope.REGION),
+    Action.RUSH_CHANGE: Rule(frozenset({Role.REGIONAL_ADMIN, Role.HALL_MANAGER}), Scope.REGION),
     Action.HALL_SERVE: Rule(HALL_STAFF, Scope.REGION, point_bound=True),
     Action.HALL_WATCH: Rule(frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN}), Scope.REGION),
     Action.WINDOW_OPEN_CLOSE: Rule(frozenset({Role.HALL_MANAGER}), Scope.REGION, point_bound=True),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,12 +10,11 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from trafficdesk.booking import claims, idempotency, rush, services
+from trafficdesk.booking import claims, idempotency, services
 from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
-from trafficdesk.booking.models import Booking, PriorityClaim, RushRequest, RushStatus, RushWindow
+from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import clock
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.sites.models import ServicePoint
 
@@ -221,117 +220,6 @@ def no_show(request: HttpRequest, token: str) -> Any:
         return Status(200, booking_out(services.mark_no_show(request.user, booking)))
     except services.BookingRefused as exc:
         return Status(409, refusal_out(exc))
-
-
-class RushApplyIn(Schema):
-    id_number: str = Field(..., min_length=15, max_length=20)
-    applicant_class: ApplicantClass = DEFAULT_CLASS
-
-
-class RushOut(Schema):
-    id: int
-    service_point: str
-    business: str
-    opens_at: datetime
-    closes_at: datetime
-    status: str
-    rule: str
-    seed_sha256: str
-    seed: str | None
-    result_digest: str
-    my_result: str | None
-
-
-def _rush_out(window: RushWindow, user: Any) -> dict[str, Any]:
-    mine = (
-        RushRequest.objects.filter(rush=window, holder=user).first()
-        if user.is_authenticated
-        else None
-    )
-    allocated = window.status == RushStatus.ALLOCATED
-    return {
-        "id": window.pk,
-        "service_point": window.service_point.code,
-        "business": window.business.code,
-        "opens_at": window.opens_at,
-        "closes_at": window.closes_at,
-        "status": window.status,
-        "rule": rush.RULE,
-        "seed_sha256": rush.seed_hash(window.seed),
-        "seed": window.seed if allocated else None,
-        "result_digest": window.result_digest,
-        "my_result": None
-        if mine is None
-        else ("applied" if mine.won is None else ("won" if mine.won else "lost")),
-    }
-
-
-class RushOpenIn(Schema):
-    point: str = Field(..., min_length=1, max_length=20)
-    business: str = Field(..., min_length=1, max_length=20)
-    slots: list[int] = Field(default_factory=list, max_length=5000)
-    slots_from: date | None = Field(None, description="…or every free slot from this day…")
-    slots_until: date | None = Field(None, description="…to this day (e.g. next week).")
-    opens_at: datetime
-    closes_at: datetime
-
-
-@router.post(
-    "/rush",
-    response={201: RushOut, 403: Problem, 404: Problem, 409: RefusalOut},
-    auth=django_auth,
-)
-def rush_open(request: HttpRequest, payload: RushOpenIn) -> Any:
-    """Open a rush (administrators and hall managers of the region): the slots leave
-    first-come booking at once; the seed's SHA-256 is published now and the seed after the
-    draw, which the worker runs when the window closes."""
-    point = get_object_or_404(ServicePoint.objects.select_related("region"), code=payload.point)
-    business = get_object_or_404(Business, code=payload.business)
-    slots = rush.slots_for(
-        point,
-        business,
-        ids=payload.slots,
-        first_day=payload.slots_from,
-        last_day=payload.slots_until,
-    )
-    try:
-        window = rush.open_rush(
-            request.user,
-            service_point=point,
-            business=business,
-            opens_at=clock.moment(payload.opens_at),
-            closes_at=clock.moment(payload.closes_at),
-            slots=slots,
-        )
-    except services.BookingRefused as exc:
-        return Status(409, refusal_out(exc))
-    return Status(201, _rush_out(window, request.user))
-
-
-@router.get("/rush/{rush_id}", response={200: RushOut, 404: Problem}, auth=None)
-def rush_detail(request: HttpRequest, rush_id: int) -> Any:
-    """A rush window: its published rule, the seed's hash (the seed itself after the draw)."""
-    window = get_object_or_404(
-        RushWindow.objects.select_related("service_point", "business"), pk=rush_id
-    )
-    return _rush_out(window, request.user)
-
-
-@router.post(
-    "/rush/{rush_id}/apply",
-    response={201: RushOut, 404: Problem, 409: RefusalOut},
-    auth=django_auth,
-)
-def rush_apply(request: HttpRequest, rush_id: int, payload: RushApplyIn) -> Any:
-    """Apply during the window; when it closes, places are allocated by the published rule."""
-    window = get_object_or_404(
-        RushWindow.objects.select_related("service_point", "business"), pk=rush_id
-    )
-    try:
-        rush.apply(request.user, window, payload.id_number, payload.applicant_class)
-    except services.BookingRefused as exc:
-        return Status(409, refusal_out(exc))
-    return Status(201, _rush_out(window, request.user))
 
 
 class ClaimOut(Schema):

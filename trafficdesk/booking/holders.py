@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,27 +57,34 @@ def not_barred_sql(digest: str, now: datetime) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def barred_digests(digests: Iterable[str], now: datetime | None = None) -> set[str]:
-    """The ID digests among `digests` that are barred now (one query per 20,000)."""
+def barred_digests(digests: Iterable[str] | QuerySet[Any], now: datetime | None = None) -> set[str]:
+    """The ID digests among `digests` that are barred now: a list (one query per 20,000), or
+    a query of digests (one query, however many: a draw's million applications)."""
     moment = now or timezone.now()
-    since = moment - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    if isinstance(digests, QuerySet):
+        return _barred(digests, moment)
     wanted = sorted(set(digests))
     barred: set[str] = set()
     for start in range(0, len(wanted), 20_000):
-        rows = (
-            BookingEvent.objects.filter(
-                kind=BookingEventKind.NO_SHOW,
-                at__gte=since,
-                booking__id_digest__in=wanted[start : start + 20_000],
-            )
-            .values("booking__id_digest")
-            .annotate(marks=Count("id"), last=Max("at"))
-            .filter(marks__gte=settings.BOOKING_NO_SHOW_LIMIT)
-        )
-        for row in rows:
-            if row["last"] + timedelta(days=settings.BOOKING_BAN_DAYS) > moment:
-                barred.add(row["booking__id_digest"])
+        barred |= _barred(wanted[start : start + 20_000], moment)
     return barred
+
+
+def _barred(digests: list[str] | QuerySet[Any], moment: datetime) -> set[str]:
+    since = moment - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    rows = (
+        BookingEvent.objects.filter(
+            kind=BookingEventKind.NO_SHOW, at__gte=since, booking__id_digest__in=digests
+        )
+        .values("booking__id_digest")
+        .annotate(marks=Count("id"), last=Max("at"))
+        .filter(marks__gte=settings.BOOKING_NO_SHOW_LIMIT)
+    )
+    return {
+        row["booking__id_digest"]
+        for row in rows
+        if row["last"] + timedelta(days=settings.BOOKING_BAN_DAYS) > moment
+    }
 
 
 def refuse_if_barred(digest: str, now: datetime | None = None) -> None:

@@ -14,6 +14,7 @@ from trafficdesk.core.vocabulary import (
     BookingStatus,
     ClaimKind,
     ClaimStatus,
+    OfferStatus,
 )
 
 
@@ -256,6 +257,19 @@ class RushWindow(models.Model):
         blank=True,
         help_text="requests left out of the draw (policy closed, already booked)",
     )
+    applicant_classes = models.JSONField(
+        _("applicant classes who may apply"),
+        default=list,
+        blank=True,
+        help_text="empty: every class the policy serves",
+    )
+    licence_classes = models.JSONField(
+        _("licence classes examined"),
+        default=list,
+        blank=True,
+        help_text="for exams: the licence class applied for must be one of these",
+    )
+    offer_hours = models.PositiveSmallIntegerField(_("hours to accept a freed place"), default=24)
 
     class Meta:
         verbose_name = _("rush window")
@@ -277,7 +291,22 @@ class RushRequest(models.Model):
     )
     applied_on = models.DateField(_("application date"))
     applied_at = models.DateTimeField(auto_now_add=True)
+    licence_class = models.CharField(_("licence class applied for"), max_length=4, blank=True)
+    vehicle = models.ForeignKey(
+        "enterprises.Vehicle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the fleet vehicle that proves a priority class",
+    )
     won = models.BooleanField(null=True)
+    draw_rank = models.PositiveIntegerField(
+        _("place in the draw"),
+        null=True,
+        blank=True,
+        help_text="1 = first in the published order; the waiting list follows the winners",
+    )
 
     class Meta:
         constraints = [
@@ -288,6 +317,35 @@ class RushRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request {self.pk} in rush {self.rush_id}"
+
+
+class RushOffer(models.Model):
+    """A place freed after the draw (a cancellation, a no-show's released capacity), offered
+    to the next applicant of the waiting list in draw order, to accept before `expires_at`.
+    One offer per application: who lets it pass is not asked again."""
+
+    owner_field: ClassVar[str] = "request__holder"
+    region_lookup: ClassVar[str] = "request__rush__service_point__region"
+
+    request = models.OneToOneField(RushRequest, on_delete=models.CASCADE, related_name="offer")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING
+    )
+    offered_at = models.DateTimeField(_("offered"))
+    expires_at = models.DateTimeField(_("answer by"))
+    decided_at = models.DateTimeField(null=True, blank=True)
+    booking = models.OneToOneField(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("waiting-list offer")
+        verbose_name_plural = _("waiting-list offers")
+        indexes = [models.Index(fields=["status", "expires_at"], name="offer_due")]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk}: {self.get_status_display()}"
 
 
 class PriorityClaim(models.Model):

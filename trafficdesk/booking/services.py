@@ -31,7 +31,11 @@ from trafficdesk.booking.models import (
     Slot,
 )
 from trafficdesk.booking.rules import SlotPlan, plan_slots
-from trafficdesk.booking.tasks import enqueue_after, release_capacity_task
+from trafficdesk.booking.tasks import (
+    enqueue_after,
+    fill_waiting_lists_task,
+    release_capacity_task,
+)
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
@@ -656,6 +660,9 @@ def release_later(capacity: ledger.Held, now: datetime) -> None:
         transaction.on_commit(
             lambda: enqueue_after(release_capacity_task, release.release_at), robust=True
         )
+    elif Slot.objects.filter(pk=capacity.slot_id, rush__isnull=False).exists():
+        # Returned at once (no anti-trading delay): a draw's place goes to its waiting list.
+        transaction.on_commit(lambda: fill_waiting_lists_task.enqueue(), robust=True)
 
 
 def release_due_capacity(now: datetime | None = None) -> int:

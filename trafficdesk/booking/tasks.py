@@ -35,10 +35,32 @@ def _again(task_: Task[Any, Any], *args: Any) -> None:
 
 @task()
 def release_capacity_task() -> int:
+    """Return due capacity; a place freed in a draw's slot goes to its waiting list."""
     try:
-        return ledger.release_due()
+        released = ledger.release_due()
+        rush.fill_waiting_lists()
     except Busy:
         _again(release_capacity_task)
+        return 0
+    return released
+
+
+@task()
+def fill_waiting_lists_task() -> int:
+    try:
+        return rush.fill_waiting_lists()
+    except Busy:
+        _again(fill_waiting_lists_task)
+        return 0
+
+
+@task()
+def expire_offers_task() -> int:
+    """Waiting-list offers not answered in time lapse; the next on the list is offered."""
+    try:
+        return rush.expire_offers()
+    except Busy:
+        _again(expire_offers_task)
         return 0
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trafficdesk.booking import views
+from trafficdesk.booking import rush_views, views
 
 app_name = "booking"
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("claims/<int:claim_id>/evidence/", views.claim_evidence, name="claim-evidence"),
     path("rush/<int:rush_id>/events/", views.rush_events, name="rush-events"),
     path("rush/open/", views.rush_open, name="rush-open"),
+    path("rush/", rush_views.rush_list, name="rush-list"),
+    path("rush/<int:rush_id>/", rush_views.rush_page, name="rush"),
+    path("rush/<int:rush_id>/draw.json", rush_views.rush_record, name="rush-record"),
+    path("rush/<int:rush_id>/change/", rush_views.rush_change, name="rush-change"),
+    path("rush/offers/<int:offer_id>/", rush_views.answer_offer, name="rush-offer"),
 ]

@@ -27,6 +27,7 @@ from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import clock, live, uploads
 from trafficdesk.core.actions import Action
+from trafficdesk.core.validators import InvalidValue, parse_licence_classes
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
 from trafficdesk.enterprises import services as enterprises
 from trafficdesk.enterprises.models import Enterprise
@@ -339,6 +340,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "previous": day - timedelta(days=1),
             "next": day + timedelta(days=1),
             "may_open_rush": point is not None and access.allows(user, Action.RUSH_OPEN, point),
+            "rush_classes": ApplicantClass.choices,
             "rush_businesses": Business.objects.filter(
                 windows__service_point=point, on_site_required=True
             )
@@ -441,6 +443,21 @@ def rush_open(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a business."))
         return redirect(back)
     try:
+        licences = (
+            parse_licence_classes(request.POST["licence_classes"])
+            if request.POST.get("licence_classes", "").strip()
+            else ()
+        )
+        hours = int(request.POST.get("offer_hours") or 24)
+    except (InvalidValue, ValueError):
+        messages.error(
+            request,
+            _(
+                "Give the licence classes as letters and digits, e.g. C1 C2, and the hours as a number."
+            ),
+        )
+        return redirect(back)
+    try:
         window = rush.open_rush(
             request.user,
             service_point=point,
@@ -448,6 +465,9 @@ def rush_open(request: HttpRequest) -> HttpResponse:
             opens_at=clock.moment(opens),
             closes_at=clock.moment(closes),
             slots=rush.slots_for(point, business, first_day=first, last_day=last),
+            applicant_classes=request.POST.getlist("applicant_classes"),
+            licence_classes=licences,
+            offer_hours=hours,
         )
     except services.BookingRefused as refused:
         messages.error(request, refused.message)
@@ -457,4 +477,4 @@ def rush_open(request: HttpRequest) -> HttpResponse:
         _("The draw is open; its seed's SHA-256 is %(hash)s. It runs when the window closes.")
         % {"hash": rush.seed_hash(window.seed)},
     )
-    return redirect(f"{back}&day={first.isoformat()}")
+    return redirect("booking:rush", rush_id=window.pk)

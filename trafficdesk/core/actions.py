@@ -10,6 +10,7 @@ class Action(StrEnum):
     # citizens (and, later, enterprise agents)
     BOOK = "booking.book"
     RUSH_APPLY = "rush.apply"
+    RUSH_OFFER_ANSWER = "rush.offer"
     ONLINE_APPLY = "online.apply"
     ONLINE_RESUBMIT = "online.resubmit"
     ACCOUNT_VIEW = "accounts.view"
@@ -30,6 +31,7 @@ class Action(StrEnum):
     BOOKING_RECORDS = "booking.records"
     RUSH_OPEN = "rush.open"
     RUSH_ALLOCATE = "rush.allocate"
+    RUSH_CHANGE = "rush.change"
     # the hall
     HALL_SERVE = "hall.serve"
     HALL_WATCH = "hall.watch"

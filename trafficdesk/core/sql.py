@@ -7,7 +7,7 @@ shape; a request then only reads its values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from operator import attrgetter
 from typing import Any
@@ -104,3 +104,59 @@ def insert_statement(
     if given:
         sql = sql.format_map(given)
     return sql, [read(instance) for read in readers]
+
+
+# --- many rows at once -------------------------------------------------------------------------
+
+
+def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write many rows in one pass: COPY on PostgreSQL, executemany on SQLite. The values
+    must already be what the database stores (for outbox and draw rows of a million, where
+    building model instances would cost more than the writing). Returns the rows written."""
+    names = ", ".join(columns)
+    written = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # psycopg's own cursor under Django's wrapper
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # nosec B608 - names only
+                for row in rows:
+                    copy.write_row(row)
+                    written += 1
+            return written
+        holes = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({holes})"  # noqa: S608 - names and placeholders only # nosec B608
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 5000:
+                cursor.executemany(sql, batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
+
+
+def set_integers_by_id(table: str, column: str, values: Iterable[tuple[int, Any]]) -> int:
+    """`UPDATE table SET column = value WHERE id = …` for many (id, integer) pairs: one
+    statement per 50,000 on PostgreSQL (unnest), executemany on SQLite."""
+    pairs = list(values)
+    changed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 50_000):
+            chunk = pairs[start : start + 50_000]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {column} = v.value"  # noqa: S608 - names only; values are bound # nosec B608
+                    " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE t.id = v.id",
+                    [[p[0] for p in chunk], [p[1] for p in chunk]],
+                )
+                changed += cursor.rowcount
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608 - names only # nosec B608
+                    [(value, pk) for pk, value in chunk],
+                )
+                changed += len(chunk)
+    return changed

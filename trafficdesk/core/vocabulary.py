@@ -182,3 +182,22 @@ CLAIM_MOVES: Mapping[ClaimStatus, frozenset[ClaimStatus]] = {
     ClaimStatus.CONFIRMED: frozenset(),
     ClaimStatus.DOWNGRADED: frozenset(),
 }
+
+
+class OfferStatus(models.TextChoices):
+    """A place freed after a draw, offered to the next applicant on its waiting list."""
+
+    PENDING = "pending", _("offered, awaiting an answer")
+    ACCEPTED = "accepted", _("accepted")
+    DECLINED = "declined", _("declined")
+    EXPIRED = "expired", _("not answered in time")
+
+
+OFFER_MOVES: Mapping[OfferStatus, frozenset[OfferStatus]] = {
+    OfferStatus.PENDING: frozenset(
+        {OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED}
+    ),
+    OfferStatus.ACCEPTED: frozenset(),
+    OfferStatus.DECLINED: frozenset(),
+    OfferStatus.EXPIRED: frozenset(),
+}
