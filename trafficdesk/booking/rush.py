@@ -515,13 +515,15 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
         ]
         result = allocate(applicants, places, rush.seed)
         winners = [(rid, sid) for rid, sid in result if sid is not None]
+        # One pass over the applications: each one's place in the draw and whether it won
+        # (the winners come first); then the few left out.
         sql.set_integers_by_id(
             RushRequest._meta.db_table,
             "draw_rank",
             ((rid, rank) for rank, (rid, _sid) in enumerate(result, start=1)),
+            also=f"won = ({{value}} <= {len(winners):d})",
         )
-        RushRequest.objects.filter(rush=rush).update(won=False)
-        RushRequest.objects.filter(rush=rush, draw_rank__lte=len(winners)).update(won=True)
+        RushRequest.objects.filter(pk__in=sorted(left_out)).update(won=False)
         _book_winners(rush, winners, moment)
         total = len(applicants) + len(left_out)
         rush.status = RushStatus.ALLOCATED
@@ -542,7 +544,8 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
                 "left_out": len(left_out),
             },
         )
-        queue_sms_bulk(_result_notices(rush, len(winners), left_out))
+        for notices in _result_notices(rush, len(winners), left_out):
+            queue_sms_bulk(notices)
     return {"won": len(winners), "lost": total - len(winners)}
 
 
@@ -614,8 +617,10 @@ def _book_winners(
 
 def _result_notices(
     rush: RushWindow, winners: int, left_out: dict[int, str]
-) -> Iterator[tuple[str, str, str]]:
-    """Every applicant's outcome, as (phone, text, kind), read in one pass."""
+) -> Iterator[list[tuple[str, str, str]]]:
+    """Every applicant's outcome, as (phone, text, kind), in chunks of 50,000 read by
+    application number (each chunk is read before it is written: a COPY holds the
+    connection)."""
     slots = {
         pk: timezone.localtime(at).strftime("%m月%d日 %H:%M")
         for pk, at in Slot.objects.filter(rush=rush).values_list("id", "starts_at")
@@ -626,36 +631,37 @@ def _result_notices(
         "booked": "该身份证号已有此业务的预约",
         "barred": "因多次预约未到暂停预约",
     }
-    rows = (
-        RushRequest.objects.filter(rush=rush)
-        .exclude(holder__mobile="")
-        .exclude(holder__mobile__isnull=True)
-        .values_list("id", "holder__mobile", "draw_rank", "booking__slot_id")
-        .iterator(chunk_size=20_000)
-    )
-    for pk, mobile, rank, slot_id in rows:
-        if not mobile:
-            continue
-        if slot_id is not None:
-            yield (
-                mobile,
-                f"【交管服务】{name}摇号结果：您已约到 {where} {slots[slot_id]}，"
-                f"申请号 {pk}。请按时到场。",
-                "rush.won",
-            )
-        elif rank is not None:
-            yield (
-                mobile,
-                f"【交管服务】{name}摇号结果：本次未约到，您在候补名单第 {rank - winners} 位"
-                f"（申请号 {pk}）。有名额空出时将短信通知您限时确认。",
-                "rush.lost",
-            )
-        else:
-            yield (
-                mobile,
-                f"【交管服务】{name}申请（申请号 {pk}）未参加本次摇号：{why[left_out.get(pk, 'policy')]}。",
-                "rush.left_out",
-            )
+    after = 0
+    while True:
+        rows = list(
+            RushRequest.objects.filter(rush=rush, pk__gt=after)
+            .order_by("id")
+            .values_list("id", "holder__mobile", "draw_rank", "booking__slot_id")[:50_000]
+        )
+        if not rows:
+            return
+        after = rows[-1][0]
+        chunk = []
+        for pk, mobile, rank, slot_id in rows:
+            if not mobile:
+                continue
+            if slot_id is not None:
+                text = (
+                    f"【交管服务】{name}摇号结果：您已约到 {where} {slots[slot_id]}，"
+                    f"申请号 {pk}。请按时到场。"
+                )
+                chunk.append((mobile, text, "rush.won"))
+            elif rank is not None:
+                text = (
+                    f"【交管服务】{name}摇号结果：本次未约到，您在候补名单第 {rank - winners} 位"
+                    f"（申请号 {pk}）。有名额空出时将短信通知您限时确认。"
+                )
+                chunk.append((mobile, text, "rush.lost"))
+            else:
+                reason = why[left_out.get(pk, "policy")]
+                text = f"【交管服务】{name}申请（申请号 {pk}）未参加本次摇号：{reason}。"
+                chunk.append((mobile, text, "rush.left_out"))
+        yield chunk
 
 
 def allocate_now(actor: Actor, rush: RushWindow) -> dict[str, int]:
@@ -813,35 +819,57 @@ def _move_offer(offer_id: int, target: OfferStatus, moment: datetime, **also: An
 
 
 def accept_offer(holder: Actor, offer: RushOffer, now: datetime | None = None) -> Booking:
-    """Take the offered place before the offer ends: the booking is written through the
-    ledger into the draw's slot (never past its capacity)."""
+    """Take the offered place before the offer ends: under the slot's lock, the seat must
+    still be there (else the offer lapses and the refusal says so); the booking is written
+    through the ledger into the draw's slot, never past its capacity."""
     access.check(holder, Action.RUSH_OFFER_ANSWER, offer.request)
     moment = now or timezone.now()
+    gone = False
     with locking_transaction():
-        if not _move_offer(offer.pk, OfferStatus.ACCEPTED, moment):
-            raise _offer_gone(offer)
-        request = RushRequest.objects.select_related("rush__business", "vehicle__enterprise").get(
-            pk=offer.request_id
-        )
+        request = RushRequest.objects.select_related(
+            "rush__business", "holder", "vehicle__enterprise"
+        ).get(pk=offer.request_id)
         rush = request.rush
-        if BookingItem.objects.filter(
-            business=rush.business, active=True, id_digest=request.id_digest
-        ).exists():
-            raise BookingRefused(
-                "booking.duplicate",
-                _("This ID number already holds a booking of this business."),
-            )
-        (booking,) = _book_winners(rush, [(request.pk, offer.slot_id)], moment)
-        RushOffer.objects.filter(pk=offer.pk).update(booking=booking)
-        RushRequest.objects.filter(pk=request.pk).update(won=True)
-        record(holder, "rush.offer_accept", target=rush, summary=f"application {request.pk}")
-        if request.holder.mobile:
-            when = timezone.localtime(booking.slot.starts_at).strftime("%m月%d日 %H:%M")
-            queue_sms(
-                request.holder.mobile,
-                f"【交管服务】候补成功：您已约到 {rush.business.name_zh} {when}。请按时到场。",
-                kind="rush.offer_accepted",
-            )
+        slot = ledger.lock([offer.slot_id])[offer.slot_id]
+        minutes = rush.business.service_minutes
+        room = _seats(
+            slot.capacity_people,
+            slot.booked_people,
+            slot.capacity_minutes,
+            slot.booked_minutes,
+            minutes,
+        )
+        if room < 1:
+            gone = _move_offer(offer.pk, OfferStatus.EXPIRED, moment)
+        elif not _move_offer(offer.pk, OfferStatus.ACCEPTED, moment):
+            raise _offer_gone(offer)
+        else:
+            booking = _accept(holder, request, offer, moment)
+    if gone or room < 1:
+        raise _offer_gone(offer)
+    return booking
+
+
+def _accept(holder: Actor, request: RushRequest, offer: RushOffer, moment: datetime) -> Booking:
+    rush = request.rush
+    if BookingItem.objects.filter(
+        business=rush.business, active=True, id_digest=request.id_digest
+    ).exists():
+        raise BookingRefused(
+            "booking.duplicate",
+            _("This ID number already holds a booking of this business."),
+        )
+    (booking,) = _book_winners(rush, [(request.pk, offer.slot_id)], moment)
+    RushOffer.objects.filter(pk=offer.pk).update(booking=booking)
+    RushRequest.objects.filter(pk=request.pk).update(won=True)
+    record(holder, "rush.offer_accept", target=rush, summary=f"application {request.pk}")
+    if request.holder.mobile:
+        when = timezone.localtime(booking.slot.starts_at).strftime("%m月%d日 %H:%M")
+        queue_sms(
+            request.holder.mobile,
+            f"【交管服务】候补成功：您已约到 {rush.business.name_zh} {when}。请按时到场。",
+            kind="rush.offer_accepted",
+        )
     return booking
 
 

@@ -112,7 +112,8 @@ def insert_statement(
 def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> int:
     """Write many rows in one pass: COPY on PostgreSQL, executemany on SQLite. The values
     must already be what the database stores (for outbox and draw rows of a million, where
-    building model instances would cost more than the writing). Returns the rows written."""
+    building model instances would cost more than the writing). `rows` must not read the
+    database: the COPY holds the connection until it ends. Returns the rows written."""
     names = ", ".join(columns)
     written = 0
     with connection.cursor() as cursor:
@@ -138,25 +139,29 @@ def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ..
     return written
 
 
-def set_integers_by_id(table: str, column: str, values: Iterable[tuple[int, Any]]) -> int:
-    """`UPDATE table SET column = value WHERE id = …` for many (id, integer) pairs: one
-    statement per 50,000 on PostgreSQL (unnest), executemany on SQLite."""
+def set_integers_by_id(
+    table: str, column: str, values: Iterable[tuple[int, int]], *, also: str = ""
+) -> int:
+    """`UPDATE table SET column = value [, also] WHERE id = …` for many (id, integer) pairs
+    in one pass: one statement on PostgreSQL (a join with unnest), executemany on SQLite.
+    `also` is more of the SET list, written with `{value}` for the row's value (e.g.
+    `"won = {value} <= 10"`); it must hold names and numbers only, never input."""
     pairs = list(values)
-    changed = 0
+    if not pairs:
+        return 0
+    extra_pg = f", {also.format(value='v.value')}" if also else ""
+    extra_sqlite = f", {also.format(value='%s')}" if also else ""
     with connection.cursor() as cursor:
-        for start in range(0, len(pairs), 50_000):
-            chunk = pairs[start : start + 50_000]
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"UPDATE {table} AS t SET {column} = v.value"  # noqa: S608 - names only; values are bound # nosec B608
-                    " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE t.id = v.id",
-                    [[p[0] for p in chunk], [p[1] for p in chunk]],
-                )
-                changed += cursor.rowcount
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608 - names only # nosec B608
-                    [(value, pk) for pk, value in chunk],
-                )
-                changed += len(chunk)
-    return changed
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS t SET {column} = v.value{extra_pg}"  # noqa: S608 - names only; values are bound # nosec B608
+                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE t.id = v.id",
+                [[p[0] for p in pairs], [p[1] for p in pairs]],
+            )
+            return int(cursor.rowcount)
+        holes = 2 if also else 1
+        cursor.executemany(
+            f"UPDATE {table} SET {column} = %s{extra_sqlite} WHERE id = %s",  # noqa: S608 - names only # nosec B608
+            [(value, *([value] * (holes - 1)), pk) for pk, value in pairs],
+        )
+    return len(pairs)

@@ -10,9 +10,16 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from trafficdesk.booking.models import PriorityClaim, Slot
+from trafficdesk.booking.models import PriorityClaim, RushOffer, RushStatus, RushWindow, Slot
+from trafficdesk.booking.rush import counts as rush_counts
 from trafficdesk.checkpoint.models import Registration
-from trafficdesk.core.vocabulary import HOLDING_STATUSES, ApplicantClass, ClaimStatus, RiskLevel
+from trafficdesk.core.vocabulary import (
+    HOLDING_STATUSES,
+    ApplicantClass,
+    ClaimStatus,
+    OfferStatus,
+    RiskLevel,
+)
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.online.models import OnlineApplication, Shipment
 from trafficdesk.regions.models import Region, RegionLevel
@@ -107,7 +114,49 @@ def dashboard_data(region: Region) -> dict[str, Any]:
         "shipments_by_status": shipments,
         "arrivals_by_origin": dict(arrivals.most_common(20)),
         **priority_use(points, start),
+        "rushes": rush_use(points, start),
     }
+
+
+def rush_use(points: list[ServicePoint], start: datetime) -> list[dict[str, Any]]:
+    """Draws taking applications or allocated in the last 30 days: applications per place,
+    and how the waiting list moved (places offered, accepted, let pass, lapsed)."""
+    windows = (
+        RushWindow.objects.filter(service_point__in=points)
+        .filter(Q(status=RushStatus.OPEN) | Q(allocated_at__gte=start - timedelta(days=30)))
+        .select_related("service_point", "business")
+        .annotate(applications=Count("requests"))
+        .order_by("-closes_at")[:20]
+    )
+    rows = []
+    for window in windows:
+        offers = dict(
+            RushOffer.objects.filter(request__rush=window)
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        places = (
+            sum(seats for _slot, seats in window.places)
+            if window.status == RushStatus.ALLOCATED
+            else (rush_counts(window.pk) or {}).get("places", 0)
+        )
+        rows.append(
+            {
+                "id": window.pk,
+                "business": window.business.name_zh,
+                "service_point": window.service_point.name_zh,
+                "status": str(window.get_status_display()),
+                "closes_at": timezone.localtime(window.closes_at).strftime("%Y-%m-%d %H:%M"),
+                "applications": window.applications,
+                "places": places,
+                "per_place": round(window.applications / places, 1) if places else None,
+                "offered": sum(offers.values()),
+                "accepted": offers.get(OfferStatus.ACCEPTED, 0),
+                "declined": offers.get(OfferStatus.DECLINED, 0),
+                "expired": offers.get(OfferStatus.EXPIRED, 0),
+            }
+        )
+    return rows
 
 
 def priority_use(points: list[ServicePoint], start: datetime) -> dict[str, Any]:
@@ -181,6 +230,12 @@ def export_sheets(data: dict[str, Any]) -> bytes:
         extra.append(["key", "count"])
         for name, count in data[key].items():
             extra.append([name, count])
+    draws = book.create_sheet("rushes")
+    columns = ["business", "service_point", "status", "closes_at", "applications", "places",
+               "per_place", "offered", "accepted", "declined", "expired"]  # fmt: skip
+    draws.append(columns)
+    for row in data.get("rushes", []):
+        draws.append([row[c] for c in columns])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
