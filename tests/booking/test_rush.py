@@ -98,11 +98,13 @@ def test_rush_collects_then_allocates_and_notifies(
     numbers = [new_id() for _ in holders]
     for i, holder in enumerate(holders[:5]):
         rush.apply(holder, exam_rush, numbers[i])
-    with pytest.raises(BookingRefused, match="proven by a vehicle"):
+    with pytest.raises(BookingRefused) as declared:
         rush.apply(holders[5], exam_rush, numbers[5], "RESUMPTION")  # declared, not proven
+    assert declared.value.code == "rush.proof"
     rush.apply(holders[5], exam_rush, numbers[5], "RESUMPTION", vehicle_id=verified["lorries"][0])
-    with pytest.raises(BookingRefused, match="already applied"):
+    with pytest.raises(BookingRefused) as twice:
         rush.apply(holders[0], exam_rush, numbers[0])
+    assert twice.value.code == "rush.duplicate"
     assert rush.allocate_rush(exam_rush.pk) == {"won": 0, "lost": 0}  # still open
     with django_capture_on_commit_callbacks(execute=True):
         outcome = rush.allocate_rush(exam_rush.pk, now=exam_rush.closes_at)

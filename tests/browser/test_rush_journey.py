@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -100,8 +101,8 @@ def test_a_draw_from_the_calendar_to_the_waiting_list(
             assert page.get_by_test_id("my-outcome").get_attribute("data-result") == "applied"
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
             phones.append(page)
-        phones[0].reload()
-        assert phones[0].locator("[data-count=applications]").inner_text() == "3"
+        # The first phone's counter follows by the live stream, without a reload.
+        expect(phones[0].locator("[data-count=applications]")).to_have_text("3", timeout=5000)
 
         # 3. The window closes; the worker allocates with nobody present.
         RushWindow.objects.filter(pk=window.pk).update(

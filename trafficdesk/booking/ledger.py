@@ -9,7 +9,8 @@ Every change is a conditional UPDATE whose row count is checked:
 * `give_back` — a booking's capacity returns at once (rebooking, a due release);
 * `release_later` / `release_due` — a cancelled booking's capacity returns at a random moment
   within the anti-trading delay, claimed so that it returns once;
-* `take_for_rush` — the draw's winners into the rush's own slots, all or nothing;
+* `take_for_rush` — the draw's winners into the rush's own slots, all or nothing (and
+  `take_for_rush_many`, every slot of a draw in one statement);
 * `apply_moves` — rebooking's moves into and out of slots it has locked;
 * `resize` — a regenerated slot never shrinks below what is booked.
 
@@ -287,6 +288,40 @@ def take_for_rush(rush_id: int, slot_id: int, people: int, minutes: int, general
     ).update(**_more(minutes, people, general))
     if changed != 1:
         raise LedgerError(f"slot {slot_id} of rush {rush_id} has no room for {people} winners")
+
+
+def take_for_rush_many(rush_id: int, deltas: Mapping[int, Delta]) -> None:
+    """`take_for_rush` for every slot of a draw in one statement (PostgreSQL; one UPDATE per
+    slot elsewhere): every slot has room for its winners, or nothing changes."""
+    if connection.vendor != "postgresql" or len(deltas) < 2:
+        for slot_id, delta in sorted(deltas.items()):
+            take_for_rush(rush_id, slot_id, delta.people, delta.minutes, delta.general)
+        return
+    ids = sorted(deltas)
+    t = SLOT_TABLE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {t} SET booked_people = {t}.booked_people + d.people,"  # noqa: S608 - names only; values are bound # nosec B608
+            f" booked_minutes = {t}.booked_minutes + d.minutes,"
+            f" booked_general_minutes = {t}.booked_general_minutes + d.general"
+            " FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[])"
+            " AS d(id, people, minutes, general)"
+            f" WHERE {t}.id = d.id AND {t}.rush_id = %s"
+            f" AND {t}.booked_people + d.people <= {t}.capacity_people"
+            f" AND {t}.booked_minutes + d.minutes <= {t}.capacity_minutes",
+            [
+                ids,
+                [deltas[i].people for i in ids],
+                [deltas[i].minutes for i in ids],
+                [deltas[i].general for i in ids],
+                rush_id,
+            ],
+        )
+        changed = cursor.rowcount
+    if changed != len(ids):
+        raise LedgerError(
+            f"{len(ids) - changed} slots of rush {rush_id} have no room for their winners"
+        )
 
 
 def lock(slot_ids: Iterable[int]) -> dict[int, Slot]:

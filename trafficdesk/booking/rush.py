@@ -8,8 +8,10 @@ at allocation, so anyone can re-run the draw (`verify`) and get the same result.
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -496,7 +498,7 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
     told the outcome, in the outbox of the same transaction: the winners their booking, the
     others their place on the waiting list (or why they took no part)."""
     moment = now or timezone.now()
-    with locking_transaction():
+    with locking_transaction(), _no_cyclic_gc():
         rush = (
             RushWindow.objects.select_for_update()
             .select_related("business", "service_point")
@@ -547,6 +549,19 @@ def allocate_rush(rush_id: int, now: datetime | None = None) -> dict[str, int]:
         for notices in _result_notices(rush, len(winners), left_out):
             queue_sms_bulk(notices)
     return {"won": len(winners), "lost": total - len(winners)}
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """A draw holds a million small objects at once; the cycle collector would walk them all
+    again and again while the bookings and notices are built (none of them form cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _book_winners(
@@ -610,8 +625,7 @@ def _book_winners(
         per_slot.setdefault(slot_of[req.pk], ledger.Delta()).add(
             ledger.held(slot_of[req.pk], claim.minutes, claim.general_minutes)
         )
-    for sid, delta in sorted(per_slot.items()):
-        ledger.take_for_rush(rush.pk, sid, delta.people, delta.minutes, delta.general)
+    ledger.take_for_rush_many(rush.pk, per_slot)
     return bookings
 
 
@@ -677,12 +691,18 @@ def allocate_now(actor: Actor, rush: RushWindow) -> dict[str, int]:
 
 
 def _classes_the_policy_serves(rush: RushWindow) -> set[str]:
-    """Applicant classes the policy serves at every slot of the window (at allocation time)."""
+    """Applicant classes the policy serves at every slot of the window (at allocation time):
+    the point's risk and phase history read once, each distinct situation decided once."""
     facts = policy.business_facts(rush.business)
+    timeline = policy.SituationTimeline([rush.service_point])
     served = set(CLASS_RANK)
+    seen: set[tuple[Any, ...]] = set()
     for starts_at in Slot.objects.filter(rush=rush).values_list("starts_at", flat=True):
-        situation = policy.situations([rush.service_point], starts_at)[rush.service_point.pk]
         decider = policy.engine(starts_at)
+        situation = timeline.at(rush.service_point.pk, starts_at)
+        if (id(decider), situation) in seen:
+            continue
+        seen.add((id(decider), situation))
         served = {c for c in served if decider.decide(situation, facts, c).open}
     return served
 
