@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.booking.conftest import make_id
 from tests.browser.helpers import staff_login, wait_for_server_requests
