@@ -343,6 +343,7 @@ def test_regional_dashboard_draws_six_charts_and_exports(
         "arrivals",
         "priority_by_class",
         "priority_by_enterprise",
+        "rushes",
     ]
     arrivals = [list(row) for row in book["arrivals"].iter_rows(values_only=True)]
     book.close()
