@@ -60,8 +60,11 @@ def make_slot(demo: Any) -> Any:
         point: str = "GY-HALL-01",
         category: str = "PLATE_LICENCE",
     ) -> Slot:
+        # Off the whole second, so a test slot never meets a demo slot (those start on the
+        # minute) whatever the time of day the suite runs at.
+        n = next(_serial)
         start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(
-            hours=hours_ahead, minutes=next(_serial) % 50
+            hours=hours_ahead, minutes=n % 50, seconds=1 + (n // 50) % 59
         )
         return Slot.objects.create(
             service_point=ServicePoint.objects.get(code=point),

@@ -39,27 +39,34 @@ class BookingMachine(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
-        self.admin = User.objects.get(username="gz_admin")
-        self.p01 = Business.objects.get(code="P01")
-        self.holders = [
-            User.objects.create(username=f"sm-{i}", mobile=f"1360000{i:04d}", role="citizen")
-            for i in range(6)
-        ]
-        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-        self.slots = [
-            Slot.objects.create(
-                service_point=ServicePoint.objects.get(code=code),
-                category=self.p01.category,
-                starts_at=start + timedelta(minutes=7 * i),
-                ends_at=start + timedelta(minutes=7 * i + 60),
-                capacity_minutes=60,
-                capacity_people=3,
-                priority_reserved_minutes=20,
-                priority_release_at=start - timedelta(hours=1),
-            )
-            for i, code in enumerate(POINTS * 2)
-        ]
-        self.serial = 0
+        try:
+            self.admin = User.objects.get(username="gz_admin")
+            self.p01 = Business.objects.get(code="P01")
+            self.holders = [
+                User.objects.create(username=f"sm-{i}", mobile=f"1360000{i:04d}", role="citizen")
+                for i in range(6)
+            ]
+            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(days=2)  # off the demo slots
+            self.slots = [
+                Slot.objects.create(
+                    service_point=ServicePoint.objects.get(code=code),
+                    category=self.p01.category,
+                    starts_at=start + timedelta(minutes=7 * i),
+                    ends_at=start + timedelta(minutes=7 * i + 60),
+                    capacity_minutes=60,
+                    capacity_people=3,
+                    priority_reserved_minutes=20,
+                    priority_release_at=start - timedelta(hours=1),
+                )
+                for i, code in enumerate(POINTS * 2)
+            ]
+            self.serial = 0
+        except BaseException:
+            # A failed set-up must not leave the connection inside the atomic block for
+            # the tests that follow.
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+            raise
 
     def teardown(self) -> None:
         transaction.set_rollback(True)

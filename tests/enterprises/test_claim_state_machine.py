@@ -45,51 +45,58 @@ class ClaimMachine(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
-        self.admin = User.objects.get(username="gz_admin")
-        self.clerk = User.objects.get(username="clerk")
-        self.agent = User.objects.create(username="cm-agent", mobile="13712349999", role="citizen")
-        self.citizens = [
-            User.objects.create(username=f"cm-{i}", mobile=f"1371235{i:04d}", role="citizen")
-            for i in range(3)
-        ]
-        code = "91520115MA6H7K3T1" + uscc_check_char("91520115MA6H7K3T1")
-        self.enterprise = enterprises.register(
-            self.agent,
-            uscc=code,
-            name="状态机物流",
-            address="贵阳市观山湖区",
-            contact_name="赵六",
-            contact_mobile="13712349999",
-            document_name="l.png",
-            document=PNG,
-        )
-        enterprises.verify(self.admin, self.enterprise, approve=True)
-        enterprises.grant(
-            self.admin, self.enterprise, "EMERGENCY", timezone.localdate() + timedelta(days=30), "x"
-        )
-        self.lorries = [
-            enterprises.add_vehicle(
-                self.agent, self.enterprise, plate=f"贵A3{i:04d}", vehicle_type="车", use="special"
+        try:
+            self.admin = User.objects.get(username="gz_admin")
+            self.clerk = User.objects.get(username="clerk")
+            self.agent = User.objects.create(username="cm-agent", mobile="13712349999", role="citizen")
+            self.citizens = [
+                User.objects.create(username=f"cm-{i}", mobile=f"1371235{i:04d}", role="citizen")
+                for i in range(3)
+            ]
+            code = "91520115MA6H7K3T1" + uscc_check_char("91520115MA6H7K3T1")
+            self.enterprise = enterprises.register(
+                self.agent,
+                uscc=code,
+                name="状态机物流",
+                address="贵阳市观山湖区",
+                contact_name="赵六",
+                contact_mobile="13712349999",
+                document_name="l.png",
+                document=PNG,
             )
-            for i in range(4)
-        ]
-        p01 = Business.objects.get(code="P01")
-        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-        self.slots = [
-            Slot.objects.create(
-                service_point=ServicePoint.objects.get(code="GY-HALL-01"),
-                category=p01.category,
-                starts_at=start + timedelta(hours=i),
-                ends_at=start + timedelta(hours=i, minutes=60),
-                capacity_minutes=80,
-                capacity_people=4,
-                priority_reserved_minutes=40,
-                priority_release_at=start + timedelta(days=1),
+            enterprises.verify(self.admin, self.enterprise, approve=True)
+            enterprises.grant(
+                self.admin, self.enterprise, "EMERGENCY", timezone.localdate() + timedelta(days=30), "x"
             )
-            for i in range(2)
-        ]
-        self.serial = 0
-        self.seen: dict[int, str] = {}
+            self.lorries = [
+                enterprises.add_vehicle(
+                    self.agent, self.enterprise, plate=f"贵A3{i:04d}", vehicle_type="车", use="special"
+                )
+                for i in range(4)
+            ]
+            p01 = Business.objects.get(code="P01")
+            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(days=2)  # off the demo slots
+            self.slots = [
+                Slot.objects.create(
+                    service_point=ServicePoint.objects.get(code="GY-HALL-01"),
+                    category=p01.category,
+                    starts_at=start + timedelta(hours=i),
+                    ends_at=start + timedelta(hours=i, minutes=60),
+                    capacity_minutes=80,
+                    capacity_people=4,
+                    priority_reserved_minutes=40,
+                    priority_release_at=start + timedelta(days=1),
+                )
+                for i in range(2)
+            ]
+            self.serial = 0
+            self.seen: dict[int, str] = {}
+        except BaseException:
+            # A failed set-up must not leave the connection inside the atomic block for
+            # the tests that follow.
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+            raise
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
