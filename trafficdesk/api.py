@@ -14,7 +14,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from trafficdesk.accounts.access import NotLoggedIn
 from trafficdesk.accounts.api import router as accounts_router
+from trafficdesk.booking.answers import refusal_out
 from trafficdesk.booking.api import router as booking_router
+from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.rush_api import router as rush_router
 from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.core.errors import Refusal
@@ -92,6 +94,13 @@ def refused(request: HttpRequest, exc: Refusal) -> HttpResponse:
     field at fault when it names one."""
     field = getattr(exc, "field", "")
     return _error(request, exc.status, exc.code, exc.message, **({"field": field} if field else {}))
+
+
+@api.exception_handler(BookingRefused)
+def booking_refused(request: HttpRequest, exc: BookingRefused) -> HttpResponse:
+    """A booking or draw refusal a route did not answer itself: 409 with why and what to do
+    instead, in the shape every booking route documents (RefusalOut)."""
+    return api.create_response(request, refusal_out(exc), status=exc.status)
 
 
 @api.exception_handler(AuthenticationError)

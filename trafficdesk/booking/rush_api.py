@@ -12,9 +12,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.booking import rush
-from trafficdesk.booking.answers import booking_out, refusal_out
+from trafficdesk.booking.answers import booking_out
 from trafficdesk.booking.api import BookingOut, Problem, RefusalOut
-from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import RushOffer, RushRequest, RushStatus, RushWindow
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import clock
@@ -177,26 +176,23 @@ def rush_open(request: HttpRequest, payload: RushOpenIn) -> Any:
     draw, which the worker runs when the window closes."""
     point = get_object_or_404(ServicePoint.objects.select_related("region"), code=payload.point)
     business = get_object_or_404(Business, code=payload.business)
-    try:
-        window = rush.open_rush(
-            request.user,
-            service_point=point,
-            business=business,
-            opens_at=clock.moment(payload.opens_at),
-            closes_at=clock.moment(payload.closes_at),
-            slots=rush.slots_for(
-                point,
-                business,
-                ids=payload.slots,
-                first_day=payload.slots_from,
-                last_day=payload.slots_until,
-            ),
-            applicant_classes=[str(c) for c in payload.applicant_classes],
-            licence_classes=[c.strip().upper() for c in payload.licence_classes],
-            offer_hours=payload.offer_hours,
-        )
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    window = rush.open_rush(
+        request.user,
+        service_point=point,
+        business=business,
+        opens_at=clock.moment(payload.opens_at),
+        closes_at=clock.moment(payload.closes_at),
+        slots=rush.slots_for(
+            point,
+            business,
+            ids=payload.slots,
+            first_day=payload.slots_from,
+            last_day=payload.slots_until,
+        ),
+        applicant_classes=[str(c) for c in payload.applicant_classes],
+        licence_classes=[c.strip().upper() for c in payload.licence_classes],
+        offer_hours=payload.offer_hours,
+    )
     return Status(201, rush_out(_window(window.pk), request.user))
 
 
@@ -222,20 +218,17 @@ def rush_record(request: HttpRequest, rush_id: int) -> Any:
 def rush_add_slots(request: HttpRequest, rush_id: int, payload: SlotsIn) -> Any:
     """Add places to a draw that is still taking applications (audited)."""
     window = _window(rush_id)
-    try:
-        rush.add_slots(
-            request.user,
-            window,
-            rush.slots_for(
-                window.service_point,
-                window.business,
-                ids=payload.slots,
-                first_day=payload.slots_from,
-                last_day=payload.slots_until,
-            ),
-        )
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    rush.add_slots(
+        request.user,
+        window,
+        rush.slots_for(
+            window.service_point,
+            window.business,
+            ids=payload.slots,
+            first_day=payload.slots_from,
+            last_day=payload.slots_until,
+        ),
+    )
     return rush_out(window, request.user)
 
 
@@ -247,10 +240,7 @@ def rush_add_slots(request: HttpRequest, rush_id: int, payload: SlotsIn) -> Any:
 def rush_withdraw(request: HttpRequest, rush_id: int) -> Any:
     """Withdraw a draw nobody has applied to; its slots return to first-come booking."""
     window = _window(rush_id)
-    try:
-        rush.withdraw(request.user, window)
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    rush.withdraw(request.user, window)
     return HttpResponse(status=204)
 
 
@@ -261,10 +251,7 @@ def rush_withdraw(request: HttpRequest, rush_id: int) -> Any:
 )
 def rush_allocate(request: HttpRequest, rush_id: int) -> Any:
     """Allocate a closed draw now instead of waiting for the worker (nothing happens twice)."""
-    try:
-        rush.allocate_now(request.user, _window(rush_id))
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    rush.allocate_now(request.user, _window(rush_id))
     return rush_out(_window(rush_id), request.user)
 
 
@@ -276,17 +263,14 @@ def rush_allocate(request: HttpRequest, rush_id: int) -> Any:
 def rush_apply(request: HttpRequest, rush_id: int, payload: RushApplyIn) -> Any:
     """Apply during the window; when it closes, places are allocated by the published rule."""
     window = _window(rush_id)
-    try:
-        rush.apply(
-            request.user,
-            window,
-            payload.id_number,
-            payload.applicant_class,
-            licence_class=payload.licence_class,
-            vehicle_id=payload.vehicle,
-        )
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    rush.apply(
+        request.user,
+        window,
+        payload.id_number,
+        payload.applicant_class,
+        licence_class=payload.licence_class,
+        vehicle_id=payload.vehicle,
+    )
     return Status(201, rush_out(window, request.user))
 
 
@@ -301,10 +285,7 @@ def _offer(offer_id: int) -> RushOffer:
 )
 def offer_accept(request: HttpRequest, offer_id: int) -> Any:
     """Take the place offered from the waiting list, before the offer ends."""
-    try:
-        booking = rush.accept_offer(request.user, _offer(offer_id))
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    booking = rush.accept_offer(request.user, _offer(offer_id))
     return Status(201, booking_out(booking))
 
 
@@ -315,8 +296,5 @@ def offer_accept(request: HttpRequest, offer_id: int) -> Any:
 )
 def offer_decline(request: HttpRequest, offer_id: int) -> Any:
     """Let the offered place pass to the next on the waiting list."""
-    try:
-        rush.decline_offer(request.user, _offer(offer_id))
-    except BookingRefused as exc:
-        return Status(409, refusal_out(exc))
+    rush.decline_offer(request.user, _offer(offer_id))
     return HttpResponse(status=204)
