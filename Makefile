@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export TRAFFICDESK_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: demo test test-sqlite test-postgres bench lint venv messages clean
+.PHONY: axe demo test test-sqlite test-postgres bench lint venv messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,21 @@ demo: $(STAMP) var/secret_key
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  WEB_BIND=$(HOST):$(PORT) WEB_ACCESS_LOG=- $(VENV)/bin/gunicorn -c python:trafficdesk.gunicornconf trafficdesk.asgi:application
 
-test: $(STAMP)
+# axe-core for the browser tests' accessibility checks (tests/browser/test_every_page.py).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+axe: $(AXE)
+
+test: $(STAMP) $(AXE)
 	$(PY) scripts/run_tests.py $(ARGS)
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(AXE)
 	$(PY) scripts/run_tests.py --only sqlite $(ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(AXE)
 	$(PY) scripts/run_tests.py --only postgres $(ARGS)
 
 bench: $(STAMP)
@@ -55,4 +63,4 @@ messages: $(STAMP)
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -43,7 +43,9 @@ def translation_files(argv: list[str]) -> list[Path]:
 def apply(po: polib.POFile, pairs: dict[str, str | list[str]]) -> int:
     applied = 0
     for entry in po:
-        given = pairs.get(entry.msgid)
+        # A msgid with a context (pgettext) may be given as "context\u0004msgid".
+        given = pairs.get(f"{entry.msgctxt}\x04{entry.msgid}") if entry.msgctxt else None
+        given = given if given is not None else pairs.get(entry.msgid)
         if given is None:
             continue
         if entry.msgid_plural:

@@ -19,6 +19,7 @@ from trafficdesk.booking.api import router as booking_router
 from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.rush_api import router as rush_router
 from trafficdesk.catalog.api import router as catalog_router
+from trafficdesk.checkpoint.api import router as checkpoint_router
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import Busy, is_lock_timeout
 from trafficdesk.core.ratelimits import RateLimited
@@ -123,6 +124,7 @@ api.add_router("/regions", regions_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/sites", sites_router)
 api.add_router("/enterprises", enterprises_router)
+api.add_router("/checkpoints", checkpoint_router)
 api.add_router("/", policy_router)
 api.add_router("/", booking_router)
 api.add_router("/", rush_router)

@@ -110,8 +110,29 @@ def test_auditor_reads_the_log_in_the_web_ui(client: Client, users: dict[str, An
     client.force_login(users["auditor"])
     page = client.get("/audit/?action=risk.set&actor=gz_admin")
     assert page.status_code == 200
-    assert "risk.set" in page.content.decode()
+    body = page.content.decode()
+    assert 'data-action="risk.set"' in body, "the filter kept the entry"
+    # The auditor reads labels: the action, the object's kind, the level in words.
+    assert "<td data-label=\"操作\">设定风险等级</td>" in body
+    assert "520111 → 高风险，自 " in body
+    assert "HIGH" not in body.split('data-testid="audit-table"')[1]
     assert page["Cache-Control"].startswith("no-store")
+
+
+def test_unknown_actions_and_summaries_still_read_in_chinese() -> None:
+    from django.utils import translation
+
+    from trafficdesk.audit import labels
+
+    with translation.override("zh-hans"):
+        assert labels.action_label("something.new") == "其他操作"
+        assert labels.action_label("online.approved") == "办理网上申请"
+        assert labels.summary_label("520000 → phase 2") == "520000 → 第2阶段"
+        assert labels.summary_label("imported 3 rows") == "已导入 3 行"
+        assert labels.summary_label("GY-N-TOLL 贵阳北收费站") == "贵阳北收费站"
+        assert labels.summary_label("备注原文") == "备注原文"
+        assert labels.object_label("regions.region", "63").endswith("#63")
+        assert not labels.object_label("regions.region", "63").isascii()
 
 
 @pytest.mark.parametrize("username", ["clerk", "manager", "gz_admin", "officer"])

@@ -72,11 +72,32 @@ def test_a_corrected_form_after_a_refusal_is_a_new_request(
     client: Client, citizen: Any, make_slot: Any, new_id: Any
 ) -> None:
     client.force_login(citizen)
+    slot, other = make_slot(people=5), make_slot(people=5)
+    number = new_id()
+    assert (
+        client.post(f"/booking/slot/{slot.pk}/?business=P01", {"id_number": number}).status_code
+        == 302
+    )
+    path = f"/booking/slot/{other.pk}/?business=P01"
+    key = _form_key(client.get(path).content.decode())
+    refused = client.post(path, {"id_number": number, "idempotency_key": key})
+    assert refused.status_code == 409  # the same ID already holds P01
+    fresh = _form_key(refused.content.decode())
+    assert fresh != key
+    assert f'value="{number}"' in refused.content.decode(), "the ID typed is kept"
+    assert client.post(path, {"id_number": new_id(), "idempotency_key": fresh}).status_code == 302
+
+
+def test_a_bad_id_number_is_a_422_that_keeps_what_was_typed(
+    client: Client, citizen: Any, make_slot: Any
+) -> None:
+    client.force_login(citizen)
     slot = make_slot(people=5)
     path = f"/booking/slot/{slot.pk}/?business=P01"
     key = _form_key(client.get(path).content.decode())
     refused = client.post(path, {"id_number": "520115199003011234", "idempotency_key": key})
-    assert refused.status_code == 409
-    fresh = _form_key(refused.content.decode())
-    assert fresh != key
-    assert client.post(path, {"id_number": new_id(), "idempotency_key": fresh}).status_code == 302
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert 'value="520115199003011234"' in page
+    assert _form_key(page) != key
+    assert not Booking.objects.filter(slot=slot).exists()

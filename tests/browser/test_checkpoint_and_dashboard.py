@@ -2,7 +2,7 @@
 
 A traveller registers on a phone at Guiyang North toll station (GY-N-TOLL) without logging in
 and gets a masked receipt, flagged when the plate or the origin calls for a follow-up; a wrong
-ID number is refused and nothing is stored; the officer's console shows flagged arrivals and
+ID number is refused, every answer is kept and nothing is stored; the officer's console shows flagged arrivals and
 refreshes itself as arrivals register (a server-sent event per arrival), searches by plate and exports a masked Excel sheet; the QR
 code that leads to the form is a PNG; the provincial administrator's dashboard draws its six
 charts and exports to Excel.
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from playwright.sync_api import expect
 
 from tests.browser.helpers import staff_login, wait_for_server_requests
@@ -32,6 +33,7 @@ from trafficdesk.core.validators import (
     id_check_char,
     mask_plate,
     mask_resident_id,
+    parse_plate,
     parse_resident_id,
 )
 from trafficdesk.regions.models import Region
@@ -103,10 +105,24 @@ def toll(demo: Any) -> Checkpoint:
 
 
 def fill_registration(page: Any, values: dict[str, str]) -> None:
+    """Type the answers; the plate typed whole puts its abbreviation in the picker and
+    suggests its province; then choose the origin province → city → county."""
     form = page.get_by_test_id("register-form")
-    for field in ("name", "id_number", "mobile", "plate", "destination", "passengers"):
+    for field in ("name", "id_number", "mobile", "destination", "passengers"):
         form.locator(f"#{field}").fill(values[field])
-    form.locator("#origin").select_option(values["origin"])
+    form.locator("#plate").fill(values["plate"])
+    form.locator("#plate").press("Tab")
+    plate = parse_plate(values["plate"])
+    expect(form.locator("#plate_prefix")).to_have_value(plate.province_abbr)
+    expect(form.locator("#origin_province")).to_have_value(f"{plate.province_code}0000")
+    for select_id, code in zip(
+        ("origin_province", "origin_city", "origin"),
+        Region.objects.get(code=values["origin"]).path.split("/"),
+        strict=True,
+    ):
+        expect(form.locator(f"#{select_id} option[value='{code}']")).to_have_count(1)
+        form.locator(f"#{select_id}").select_option(code)
+        expect(form.locator(f"#{select_id}")).to_have_value(code)
 
 
 def submit_registration(page: Any) -> Any:
@@ -211,11 +227,11 @@ def test_wrong_id_checksum_is_refused_and_nothing_is_stored(
     assert page.get_by_test_id("receipt").count() == 0
     assert Registration.objects.count() == before
 
-    # The other answers are kept, the ID number is not sent back.
+    # Every answer is kept (the ID number to correct it); the reason names no code.
     assert page.locator("#name").input_value() == TRAVELLER["name"]
     assert page.locator("#origin").input_value() == NANMING
-    assert page.locator("#id_number").input_value() == ""
-    assert BAD_ID not in page.content()
+    assert page.locator("#id_number").input_value() == BAD_ID
+    assert "id.checksum" not in error.inner_text()
     assert_no_horizontal_scroll(page)
 
 
@@ -278,9 +294,10 @@ def test_officer_console_flags_refreshes_searches_and_exports(
     sheet = book.active
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     book.close()
-    assert table[0] == list(services.EXPORT_COLUMNS)
+    with translation.override("zh-hans"):
+        assert table[0] == services.export_headers()
     assert len(table) == 3
-    first = dict(zip(table[0], table[1], strict=True))
+    first = dict(zip(services.EXPORT_COLUMNS, table[1], strict=True))
     newest = Registration.objects.first()
     assert newest is not None and newest.pk == second.pk
     assert first["id"] == newest.id_masked == mask_resident_id(local["id_number"])
@@ -335,16 +352,10 @@ def test_regional_dashboard_draws_six_charts_and_exports(
         body = handle.read()
     assert body[:2] == b"PK"
     book = load_workbook(io.BytesIO(body), read_only=True)
+    # Sheets and headers in the page's language (zh-Hans), labels rather than codes.
     assert book.sheetnames == [
-        "risk",
-        "service_points",
-        "online",
-        "shipments",
-        "arrivals",
-        "priority_by_class",
-        "priority_by_enterprise",
-        "rushes",
-    ]
-    arrivals = [list(row) for row in book["arrivals"].iter_rows(values_only=True)]
+        "风险等级", "服务场所", "网上申请", "邮寄", "卡口到达", "优先类别", "优先单位", "摇号",
+    ]  # fmt: skip
+    arrivals = [list(row) for row in book["卡口到达"].iter_rows(values_only=True)]
     book.close()
-    assert arrivals[0] == ["key", "count"] and len(arrivals) == 2
+    assert arrivals[0] == ["项目", "数量"] and len(arrivals) == 2

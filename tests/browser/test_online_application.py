@@ -1,7 +1,10 @@
-"""Applying online in a real browser: a citizen applies on a phone-sized screen for D01 (replace
-a lost driving licence, mailed), a clerk reviews, issues and mails it and enters the tracking,
-and the citizen follows every step on the application page and by SMS. Bad input is refused
-with the field's error, and another citizen cannot open the application at all.
+"""Applying online in a real browser (issue 15, item 5): on a 390 px phone a citizen finds
+补领机动车驾驶证 (D01, mailed) in the catalogue, applies choosing the reason and licence class from
+pickers and giving a delivery address, and sees the stepper at 提交; a clerk, also on a phone,
+reviews and approves it from the review queue, makes and mails the document with a tracking
+number; the citizen sees the stepper move, the address shown back and the tracking. No status
+value or business code is ever visible and no page scrolls sideways. Bad input is refused with
+the field's error and every answer kept; another citizen cannot open the application at all.
 
 The scenario rests on demo facts only: D01 is online and mails a licence, its form is driver
 ID, licence classes and reason (trafficdesk.online.rules.FORMS), and "clerk" is a clerk.
@@ -18,21 +21,26 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from tests.browser.helpers import staff_login
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.catalog.models import Business
-from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
+from trafficdesk.core.validators import (
+    InvalidValue,
+    mask_mobile,
+    mask_resident_id,
+    parse_resident_id,
+)
 from trafficdesk.demo.services import DEMO_CITIZEN_MOBILE
-from trafficdesk.online import services
+from trafficdesk.online import rules, services
 from trafficdesk.online.models import (
     ApplicationEvent,
     Attachment,
     OnlineApplication,
     ShipmentStatus,
 )
-from trafficdesk.online.rules import STATUS_ZH, Status
+from trafficdesk.online.rules import Reason, Status
 
 pytestmark = pytest.mark.browser
 
@@ -45,15 +53,18 @@ GOOD_ID_MASKED = "1101**********002X"
 BAD_ID = "110105194912310021"  # the same number with a wrong check character
 OTHER_CITIZEN_MOBILE = "13900139000"
 ADDRESS = "贵州省贵阳市观山湖区林城东路 8 号 3 单元 502 室"
-REASON = "驾驶证遗失"
+REASON = Reason.LOST.value
+CLASS_LABEL_ZH = "C1 小型汽车"
 CARRIER = "EMS"
 WAYBILL = "EA123456789CN"
+HUB = "贵阳邮件处理中心"
+DOORSTEP = "观山湖区"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def zh(message: str) -> str:
+def zh(message: str, context: str | None = None) -> str:
     with translation.override("zh-hans"):
-        return gettext(message)
+        return pgettext(context, message) if context else gettext(message)
 
 
 def zh_label(choice: Any) -> str:
@@ -99,11 +110,11 @@ def citizen_login(page: Any, sms_outbox: Outbox, mobile: str = DEMO_CITIZEN_MOBI
 def fill_application(
     page: Any, driver_id: str, files: list[Path] | None = None, mobile: str = DEMO_CITIZEN_MOBILE
 ) -> Any:
-    """Fill the D01 form and submit it; returns the response of the page landed on."""
+    """Fill the D01 form with its pickers and submit it; returns the response landed on."""
     form = page.get_by_test_id("apply-form")
     form.locator("#f-driver_id").fill(driver_id)
-    form.locator("#f-classes").fill("C1")
-    form.locator("#f-reason").fill(REASON)
+    form.locator("#f-reason").select_option(REASON)
+    form.get_by_test_id("picker-classes").get_by_label(CLASS_LABEL_ZH).check()
     form.locator("#delivery_address").fill(ADDRESS)
     form.locator("#delivery_mobile").fill(mobile)
     if files:
@@ -131,17 +142,59 @@ def notices(sms_outbox: Outbox, mobile: str, reference: str) -> list[str]:
     return [text for number, text in sms_outbox if number == mobile and reference in text]
 
 
+def stepper(page: Any) -> list[tuple[str, str]]:
+    """(label read, state) for each step of the stepper."""
+    return [
+        (
+            step.locator(".online-step-label").inner_text().strip(),
+            step.get_attribute("data-state") or "",
+        )
+        for step in page.get_by_test_id("stepper").locator("li").all()
+    ]
+
+
+def current_step(page: Any) -> str:
+    current = page.locator("[data-testid=stepper] li[aria-current=step] .online-step-label")
+    return str(current.inner_text()).strip()
+
+
+def assert_no_raw_codes(page: Any) -> None:
+    """What the user reads names no status value and no business or reason code."""
+    text = page.locator("main").inner_text()
+    words = set(re.findall(r"[A-Za-z_0-9]+", text))
+    raw = {s.value for s in Status} | {LOST_LICENCE} | {r.value for r in Reason}
+    assert not words & raw, (words & raw, text)
+
+
+def assert_fits_the_phone(page: Any) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{urlsplit(page.url).path} is {width}px wide"
+
+
 # --- tests -----------------------------------------------------------------------------------
 
 
-def test_citizen_applies_clerk_mails_citizen_follows(
-    phone: Any, page: Any, demo: Any, sms_outbox: Outbox, png_file: Path
+def test_citizen_applies_with_pickers_clerk_mails_citizen_follows_the_stepper(
+    phone: Any, browser: Any, live_server: Any, demo: Any, sms_outbox: Outbox, png_file: Path
 ) -> None:
-    # 1. The citizen applies on a phone.
+    # 1. The citizen finds the business in the catalogue and applies on a phone.
     citizen_page = phone
     citizen = citizen_login(citizen_page, sms_outbox)
     assert citizen_page.evaluate("() => window.innerWidth") == PHONE["width"]
-    citizen_page.goto(reverse("online:apply", args=[LOST_LICENCE]))
+    citizen_page.goto(reverse("online:catalogue"))
+    assert_no_raw_codes(citizen_page)
+    assert_fits_the_phone(citizen_page)
+    business = Business.objects.get(code=LOST_LICENCE)
+    card = citizen_page.locator(f"[data-business={LOST_LICENCE}]")
+    with translation.override("zh-hans"):
+        assert card.locator("h2").inner_text().strip() == business.name
+    with citizen_page.expect_navigation():
+        card.get_by_role("link", name=zh("Apply"), exact=True).click()
+    assert urlsplit(citizen_page.url).path == reverse("online:apply", args=[LOST_LICENCE])
+    assert_fits_the_phone(citizen_page)
+    # The reason is chosen from this business's own list, by its Chinese name.
+    offered = [o.strip() for o in citizen_page.locator("#f-reason option").all_inner_texts()]
+    assert offered == [zh("Choose…"), *[zh_label(r) for r in rules.reasons_for(LOST_LICENCE)]]
     response = fill_application(citizen_page, GOOD_ID, [png_file])
     assert response.status == 200, citizen_page.locator("main").inner_text()
 
@@ -153,15 +206,30 @@ def test_citizen_applies_clerk_mails_citizen_follows(
         citizen_page.locator("ul.messages").inner_text()
     )
     assert status_of(citizen_page) == Status.SUBMITTED
-    assert citizen_page.get_by_test_id("status").inner_text().strip() == Status.SUBMITTED
-    card = citizen_page.get_by_test_id("application").inner_text()
+    assert citizen_page.get_by_test_id("status").inner_text().strip() == zh_label(Status.SUBMITTED)
+    assert stepper(citizen_page) == [
+        ("提交", "current"),
+        ("审核", "todo"),
+        ("制证", "todo"),
+        ("邮寄", "todo"),
+        ("签收", "todo"),
+    ]
+    card_text = citizen_page.get_by_test_id("application").inner_text()
     assert GOOD_ID_MASKED == mask_resident_id(GOOD_ID)
-    assert GOOD_ID_MASKED in card and "C1" in card and REASON in card
+    assert GOOD_ID_MASKED in card_text and CLASS_LABEL_ZH in card_text
+    assert zh_label(Reason.LOST) in card_text
+    delivery = citizen_page.get_by_test_id("delivery")
+    assert delivery.get_by_test_id("delivery-address").inner_text().strip() == ADDRESS
+    assert delivery.get_by_test_id("delivery-mobile").inner_text().strip() == mask_mobile(
+        DEMO_CITIZEN_MOBILE
+    )
     assert GOOD_ID not in citizen_page.content()
+    assert DEMO_CITIZEN_MOBILE not in citizen_page.locator("main").inner_text()
     assert citizen_page.get_by_test_id("actions").count() == 0
     assert citizen_page.get_by_test_id("shipment").count() == 0
+    assert_no_raw_codes(citizen_page)
+    assert_fits_the_phone(citizen_page)
 
-    assert application.business.code == LOST_LICENCE
     assert application.form_data == {"driver_id": GOOD_ID, "classes": "C1", "reason": REASON}
     assert application.delivery_address == ADDRESS
     assert application.delivery_mobile == DEMO_CITIZEN_MOBILE
@@ -172,71 +240,123 @@ def test_citizen_applies_clerk_mails_citizen_follows(
     assert attachments[0].sha256 == hashlib.sha256(PNG).hexdigest()
     assert attachments[0].original_name == png_file.name
 
-    # 2. In another browser, the clerk reviews, approves, issues, mails and tracks it.
-    clerk_page = page
-    staff_login(clerk_page, "clerk")
-    clerk_page.goto(detail_path)
-    assert status_of(clerk_page) == Status.SUBMITTED
-    assert GOOD_ID_MASKED in clerk_page.get_by_test_id("application").inner_text()
-    assert GOOD_ID not in clerk_page.content()
-    for step in (Status.UNDER_REVIEW, Status.APPROVED, Status.ISSUED):
-        act(clerk_page, step)
-        assert status_of(clerk_page) == step
+    citizen_page.goto(reverse("online:mine"))
+    mine = citizen_page.get_by_test_id("my-applications").locator(f"[data-reference={reference}]")
+    assert mine.get_by_test_id("status").inner_text().strip() == zh_label(Status.SUBMITTED)
+    assert_no_raw_codes(citizen_page)
+    assert_fits_the_phone(citizen_page)
 
-    ship_form = clerk_page.get_by_test_id("actions").locator("form:has(button[data-action=ship])")
-    ship_form.locator("input[name=carrier]").fill(CARRIER)
-    ship_form.locator("input[name=waybill]").fill(WAYBILL)
-    act(clerk_page, "ship")
-    assert status_of(clerk_page) == Status.SHIPPED
-    assert clerk_page.get_by_test_id("shipment-status").inner_text().strip() == zh_label(
-        ShipmentStatus.CREATED
+    # 2. A clerk, also on a phone, finds it in the review queue, reviews and approves it.
+    context = browser.new_context(
+        locale="zh-CN", base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
     )
+    try:
+        clerk_page = context.new_page()
+        clerk_page.set_default_timeout(10_000)
+        staff_login(clerk_page, "clerk")
+        clerk_page.goto(reverse("online:queue"))
+        row = clerk_page.get_by_test_id("queue").locator(f"tr:has(a:text-is('{reference}'))")
+        assert row.get_by_test_id("status").inner_text().strip() == zh_label(Status.SUBMITTED)
+        assert_no_raw_codes(clerk_page)
+        assert_fits_the_phone(clerk_page)
+        with clerk_page.expect_navigation():
+            row.get_by_role("link", name=reference).click()
+        assert GOOD_ID not in clerk_page.content()
+        review = clerk_page.get_by_test_id("actions").locator("button[data-action=under_review]")
+        assert review.inner_text().strip() == zh("Start the review", "online application action")
+        act(clerk_page, Status.UNDER_REVIEW)
+        assert_no_raw_codes(clerk_page)
+        assert_fits_the_phone(clerk_page)
+        act(clerk_page, Status.APPROVED)
+        assert status_of(clerk_page) == Status.APPROVED
 
-    places = {ShipmentStatus.IN_TRANSIT: "贵阳邮件处理中心", ShipmentStatus.DELIVERED: "观山湖区"}
-    for shipment_status, place in places.items():
+        citizen_page.goto(detail_path)
+        assert current_step(citizen_page) == "制证"
+        assert citizen_page.get_by_test_id("status").inner_text().strip() == zh_label(
+            Status.APPROVED
+        )
+
+        # 3. The document is made and mailed with a tracking number.
+        act(clerk_page, Status.ISSUED)
+        ship_form = clerk_page.get_by_test_id("actions").locator(
+            "form:has(button[data-action=ship])"
+        )
+        ship_form.locator("input[name=carrier]").fill(CARRIER)
+        ship_form.locator("input[name=waybill]").fill(WAYBILL)
+        act(clerk_page, "ship")
+        assert status_of(clerk_page) == Status.SHIPPED
         track_form = clerk_page.get_by_test_id("actions").locator(
             "form:has(button[data-action=track])"
         )
-        track_form.locator("select[name=status]").select_option(shipment_status.value)
-        track_form.locator("input[name=location]").fill(place)
+        track_form.locator("select[name=status]").select_option(ShipmentStatus.IN_TRANSIT.value)
+        track_form.locator("input[name=location]").fill(HUB)
         act(clerk_page, "track")
-        assert clerk_page.get_by_test_id("shipment-status").inner_text().strip() == zh_label(
-            shipment_status
-        )
-    assert status_of(clerk_page) == Status.DELIVERED
-    # Nothing is left to do on a delivered application.
-    actions = clerk_page.get_by_test_id("actions")
-    assert actions.locator("button").count() == 0
 
-    # 3. The citizen reloads the page and sees the whole story.
+        citizen_page.goto(detail_path)
+        assert stepper(citizen_page) == [
+            ("提交", "done"),
+            ("审核", "done"),
+            ("制证", "done"),
+            ("邮寄", "current"),
+            ("签收", "todo"),
+        ]
+        shipment = citizen_page.get_by_test_id("shipment")
+        assert shipment.get_by_test_id("carrier").inner_text().strip() == CARRIER
+        assert shipment.get_by_test_id("waybill").inner_text().strip() == WAYBILL
+        assert shipment.get_by_test_id("shipment-status").inner_text().strip() == zh_label(
+            ShipmentStatus.IN_TRANSIT
+        )
+        tracking = shipment.get_by_test_id("tracking").locator("li").all_inner_texts()
+        assert len(tracking) == 2, tracking
+        assert zh_label(ShipmentStatus.CREATED) in tracking[0]
+        assert zh_label(ShipmentStatus.IN_TRANSIT) in tracking[1] and HUB in tracking[1]
+        assert citizen_page.get_by_test_id("delivery-address").inner_text().strip() == ADDRESS
+        assert_no_raw_codes(citizen_page)
+        assert_fits_the_phone(citizen_page)
+
+        # 4. Delivered: every step is done, nothing is left for the clerk to do.
+        track_form = clerk_page.get_by_test_id("actions").locator(
+            "form:has(button[data-action=track])"
+        )
+        track_form.locator("select[name=status]").select_option(ShipmentStatus.DELIVERED.value)
+        track_form.locator("input[name=location]").fill(DOORSTEP)
+        act(clerk_page, "track")
+        assert status_of(clerk_page) == Status.DELIVERED
+        assert clerk_page.get_by_test_id("actions").locator("button").count() == 0
+    finally:
+        context.close()
+
     citizen_page.goto(detail_path)
-    assert status_of(citizen_page) == Status.DELIVERED
-    assert citizen_page.get_by_test_id("status").inner_text().strip() == Status.DELIVERED
-    shipment_card = citizen_page.get_by_test_id("shipment")
-    assert shipment_card.is_visible()
-    shipment_text = shipment_card.inner_text()
-    assert CARRIER in shipment_text and WAYBILL in shipment_text
-    assert citizen_page.get_by_test_id("shipment-status").inner_text().strip() == zh_label(
-        ShipmentStatus.DELIVERED
-    )
-    tracking = [
-        t.strip() for t in citizen_page.get_by_test_id("tracking").locator("li").all_inner_texts()
-    ]
-    expected_tracking = [
-        (ShipmentStatus.CREATED, ""),
-        (ShipmentStatus.IN_TRANSIT, places[ShipmentStatus.IN_TRANSIT]),
-        (ShipmentStatus.DELIVERED, places[ShipmentStatus.DELIVERED]),
-    ]
-    assert len(tracking) == len(expected_tracking), tracking
-    for line, (shipment_status, place) in zip(tracking, expected_tracking, strict=True):
-        assert zh_label(shipment_status) in line and place in line, line
-    assert citizen_page.get_by_test_id("actions").count() == 0
+    assert [state for _label, state in stepper(citizen_page)] == ["done"] * 5
+    assert citizen_page.get_by_test_id("status").inner_text().strip() == zh_label(Status.DELIVERED)
+    tracking = citizen_page.get_by_test_id("tracking").locator("li").all_inner_texts()
+    assert len(tracking) == 3 and DOORSTEP in tracking[-1]
+    assert_no_raw_codes(citizen_page)
     assert GOOD_ID not in citizen_page.content()
+
+    # The same page in English.
+    citizen_page.context.add_cookies(
+        [{"name": "django_language", "value": "en", "url": live_server.url}]
+    )
+    citizen_page.goto(detail_path)
+    assert [label for label, _state in stepper(citizen_page)] == [
+        "Submitted",
+        "Review",
+        "Making the document",
+        "Mailed",
+        "Received",
+    ]
+    with translation.override("en"):
+        assert citizen_page.get_by_test_id("status").inner_text().strip() == str(
+            Status.DELIVERED.label
+        )
+        assert "under_review" not in citizen_page.locator("main").inner_text()
+    assert_fits_the_phone(citizen_page)
+    citizen_page.goto(reverse("online:mine"))
+    assert_fits_the_phone(citizen_page)
 
     application.refresh_from_db()
     assert application.status == Status.DELIVERED
-    assert application.shipment.carrier == CARRIER and application.shipment.waybill == WAYBILL
-    assert application.shipment.status == ShipmentStatus.DELIVERED
     flow = [
         Status.SUBMITTED,
         Status.UNDER_REVIEW,
@@ -248,12 +368,11 @@ def test_citizen_applies_clerk_mails_citizen_follows(
     events = list(ApplicationEvent.objects.filter(application=application))
     assert [e.to_status for e in events] == flow
     assert all(e.notice_id is not None for e in events)
-
-    # One SMS to the citizen at each step, in order, naming the step; never the full ID.
+    # One SMS to the citizen at each step, in order, naming the step in Chinese; never the ID.
     sent = notices(sms_outbox, DEMO_CITIZEN_MOBILE, reference)
     assert len(sent) == len(flow), sent
     for text, step in zip(sent, flow, strict=True):
-        assert f"{reference}：{STATUS_ZH[step]}" in text, (step, text)
+        assert f"{reference}：{zh_label(step)}" in text, (step, text)
     assert f"{CARRIER} {WAYBILL}" in sent[flow.index(Status.SHIPPED)]
     assert all(GOOD_ID not in text for _number, text in sms_outbox)
 
@@ -282,11 +401,13 @@ def test_invalid_driver_id_is_refused_with_the_field_error(
     # Only the bad field is flagged; the other answers are kept, the ID is not echoed back.
     assert page.locator("p.error[data-field]").count() == 1
     form = page.get_by_test_id("apply-form")
-    assert form.locator("#f-classes").input_value() == "C1"
+    assert form.get_by_test_id("picker-classes").get_by_label(CLASS_LABEL_ZH).is_checked()
     assert form.locator("#f-reason").input_value() == REASON
     assert form.locator("#delivery_address").input_value() == ADDRESS
+    assert form.locator("#delivery_mobile").input_value() == DEMO_CITIZEN_MOBILE
     assert form.locator("#f-driver_id").input_value() == ""
     assert BAD_ID not in page.content()
+    assert_fits_the_phone(page)
 
     # Nothing was created or sent.
     assert not OnlineApplication.objects.filter(applicant=citizen).exists()

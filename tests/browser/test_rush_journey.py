@@ -123,9 +123,10 @@ def test_a_draw_from_the_calendar_to_the_waiting_list(
         winner = winners[0]
         with winner.expect_navigation():
             winner.get_by_test_id("my-outcome").locator("a").click()
-        winner.once("dialog", lambda dialog: dialog.accept())
         with winner.expect_navigation():
-            winner.get_by_role("button", name="取消预约").click()
+            winner.get_by_role("link", name="取消预约").click()
+        with winner.expect_navigation():  # the confirmation step
+            winner.get_by_test_id("confirm-cancel").click()
         CapacityRelease.objects.update(release_at=timezone.now() - timedelta(seconds=1))
         release_capacity_task.call()
         waiting.reload()

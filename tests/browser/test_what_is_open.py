@@ -3,13 +3,16 @@
 A citizen chooses a county, a business and who they are; htmx swaps the answer into
 #results and pushes the query into the address bar. Every expectation about which points
 are open or closed, and why, is computed here with `policy.services.open_services` (the
-same engine the page uses) rather than hard-coded; the tests only pin the demo facts the
-scenario depends on (观山湖区 is LOW with GY-HALL-01, 南明区 is MEDIUM with GY-QC-NM, ...).
+same engine the page uses) and `policy.citizen` (the plain sentences) rather than
+hard-coded; the tests only pin the demo facts the scenario depends on (观山湖区 is LOW with
+GY-HALL-01, 南明区 is MEDIUM with GY-QC-NM, 乌当区 has no office, 遵义 is 100+ km away).
+Citizens read one plain sentence of why; the engine's precise rules are shown to staff only.
 
 Labels come from Django's translation machinery (zh-hans / en), as in test_role_navigation."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -19,6 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from trafficdesk.catalog.models import Business
+from trafficdesk.policy import citizen
 from trafficdesk.policy.services import OpenServices, PointAnswer, open_services
 from trafficdesk.regions.models import Region
 
@@ -37,6 +41,17 @@ LOST_PLATE_ONLINE = "V01"
 
 PHONE = {"width": 390, "height": 844}
 NOT_A_COUNTY = "999999"
+WUDANG = "520112"  # 乌当区: no office of its own, Guiyang's offices within 50 km
+HUICHUAN = "520303"  # 遵义市汇川区: Guiyang's offices are 100+ km away
+JARGON = re.compile(r"第\s*\d\s*阶段|phase \d|R\d+\.")
+STAFF_HINT_RULE = "R12.MORE_WINDOWS"
+
+
+def plain(answer: PointAnswer, language: str = "zh-hans") -> str:
+    with translation.override(language):
+        return citizen.plain_reason(
+            answer.decision, answer.point.kind, open_windows=answer.open_windows
+        )
 
 
 def zh(message: str) -> str:
@@ -145,8 +160,11 @@ def check_guanshanhu_new_car(page: Any) -> Any:
     assert zh("Walk-ins welcome.") in text
     assert zh("By appointment only.") not in text
     assert f"{zh('Open windows for this business')}: {hall.open_windows}" in text
-    assert shown_reasons(article) == [(r.rule, r.zh) for r in hall.decision.reasons]
-    assert article.locator("li[data-rule='R1.LOW.OPEN']").count() == 1
+    # Citizens see how the place serves them, not the rules, and never the staff hint.
+    assert shown_reasons(article) == []
+    assert "建议根据需求增开窗口" not in results.inner_text()
+    assert article.get_by_test_id("distance").inner_text().startswith("约 ")
+    assert "0851-" in text
     assert results.get_by_test_id("none-open").count() == 0
     closed = results.get_by_test_id("closed-points")
     assert codes(closed) == [a.point.code for a in answer.closed]
@@ -206,9 +224,13 @@ def test_quick_claim_centre_closed_until_phase_3_in_a_medium_risk_county(
     closed = results.get_by_test_id("closed-points")
     assert codes(closed) == [a.point.code for a in answer.closed]
     article = closed.locator(f"article[data-code='{QUICK_CLAIM}']")
-    assert shown_reasons(article) == [(r.rule, r.zh) for r in centre.decision.reasons]
-    why = article.locator("li[data-rule='R3.POINT_KIND_NOT_YET']").inner_text()
-    assert "第3阶段" in why and "第2阶段" in why, why
+    why = article.get_by_test_id("why").inner_text().strip()
+    assert (
+        why == plain(centre) == "该地区为中风险地区，此类场所（快处快赔中心）将在后续阶段恢复开放。"
+    )
+    assert not JARGON.search(article.inner_text()), article.inner_text()
+    assert shown_reasons(article) == []
+    assert "0851-" in article.inner_text()
 
     open_points = results.get_by_test_id("open-points")
     assert codes(open_points) == [a.point.code for a in answer.open]
@@ -224,8 +246,49 @@ def test_quick_claim_centre_closed_until_phase_3_in_a_medium_risk_county(
         assert shown == [a.point.code for a in answer.nearby]
         assert QUICK_CLAIM not in shown
     else:
-        # Nothing open anywhere in Guiyang or Guizhou: no empty "open nearby" section.
+        # Nothing open within 50 km: no empty "open nearby" section, but a plain statement.
         assert nearby.count() == 0
+        assert results.get_by_test_id("none-near").is_visible()
+
+
+def test_nearby_places_are_within_50_km_with_their_distance(page: Any, demo: Any) -> None:
+    answer = expected(WUDANG, NEW_CAR_PLATES)
+    assert not answer.open and answer.nearby
+    page.goto(open_url(county=WUDANG, business=NEW_CAR_PLATES))
+    nearby = page.get_by_test_id("nearby")
+    assert codes(nearby) == [a.point.code for a in answer.nearby]
+    distances = nearby.get_by_test_id("distance").all_inner_texts()
+    kms = [int(re.search(r"约 (\d+) 公里", d).group(1)) for d in distances]  # type: ignore[union-attr]
+    assert kms == [max(1, round(a.km)) for a in answer.nearby if a.km is not None]
+    assert kms == sorted(kms) and all(k <= 50 for k in kms)
+    assert zh("Open within %(radius_km)s km") % {"radius_km": 50} in nearby.inner_text()
+
+
+def test_zunyi_is_not_offered_guiyang_as_nearby(page: Any, demo: Any) -> None:
+    answer = expected(HUICHUAN, NEW_CAR_PLATES)
+    assert answer.nearby == []
+    page.goto(open_url(county=HUICHUAN, business=NEW_CAR_PLATES))
+    assert page.get_by_test_id("nearby").count() == 0
+    assert page.get_by_test_id("none-near").inner_text().strip() == zh(
+        "No open place for this business within %(km)s km."
+    ) % {"km": 50}
+    assert "GY-" not in (page.locator("#results").inner_html() or "")
+
+
+def test_staff_see_the_precise_rules_without_the_staff_hint_for_citizens(
+    page: Any, demo: Any
+) -> None:
+    from tests.browser.helpers import staff_login
+
+    low = answer_for(expected(GUANSHANHU, NEW_CAR_PLATES).open, HALL)
+    assert STAFF_HINT_RULE in [r.rule for r in low.decision.reasons]
+    staff_login(page, "gz_admin")
+    page.goto(open_url(county=GUANSHANHU, business=NEW_CAR_PLATES))
+    hall = page.locator(f"#results [data-testid=open-points] article[data-code='{HALL}']")
+    hall.get_by_test_id("rules").locator("summary").click()
+    assert shown_reasons(hall) == [
+        (r.rule, r.zh) for r in low.decision.reasons if r.rule != STAFF_HINT_RULE
+    ]
 
 
 def test_online_alternative_is_shown(page: Any, demo: Any) -> None:
@@ -239,23 +302,40 @@ def test_online_alternative_is_shown(page: Any, demo: Any) -> None:
     results = page.locator("#results")
     assert codes(results.get_by_test_id("open-points")) == [a.point.code for a in answer.open]
     online = results.get_by_test_id("online")
-    assert online.inner_text().strip() == zh(
+    assert online.locator("strong").inner_text().strip() == zh(
         "This business can also be done online, at every risk level."
     )
+    link = online.get_by_test_id("online-link")
+    assert link.get_attribute("href") == reverse("online:apply", args=[LOST_PLATE_ONLINE])
 
     # An on-site-only business, asked through the form, turns the online note off.
     ask_with_htmx(page, GUANSHANHU, NEW_CAR_PLATES)
     assert online.inner_text().strip() == zh("This business needs you on site.")
 
 
+def test_a_high_risk_county_far_from_any_office_is_offered_the_online_version(
+    page: Any, demo: Any
+) -> None:
+    honghuagang = "520302"  # 遵义市红花岗区: HIGH in the demo, no office within 50 km
+    answer = expected(honghuagang, LOST_PLATE_ONLINE)
+    assert not answer.open and not answer.nearby
+    page.goto(open_url(county=honghuagang, business=LOST_PLATE_ONLINE))
+    results = page.locator("#results")
+    assert results.get_by_test_id("none-open").is_visible()
+    assert results.get_by_test_id("none-near").is_visible()
+    assert results.get_by_test_id("online-link").get_attribute("href") == reverse(
+        "online:apply", args=[LOST_PLATE_ONLINE]
+    )
+    assert not JARGON.search(results.inner_text())
+
+
 def test_reasons_in_english(page: Any, demo: Any) -> None:
-    low = answer_for(expected(GUANSHANHU, NEW_CAR_PLATES).open, HALL)
     medium = answer_for(expected(NANMING, QUICK_CLAIM_BUSINESS).closed, QUICK_CLAIM)
 
     page.goto(open_url(county=GUANSHANHU, business=NEW_CAR_PLATES))
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     hall = page.locator(f"#results [data-testid=open-points] article[data-code='{HALL}']")
-    assert shown_reasons(hall) == [(r.rule, r.zh) for r in low.decision.reasons]
+    assert zh("Walk-ins welcome.") in hall.inner_text()
 
     select = page.locator("form.lang select[name=language]")
     with page.expect_navigation():
@@ -264,19 +344,22 @@ def test_reasons_in_english(page: Any, demo: Any) -> None:
     # The switch comes back to the same question, now answered in English.
     assert parse_qs(urlsplit(page.url).query)["county"] == [GUANSHANHU]
     assert page.locator("main h1").inner_text().strip() == en("What is open near me")
-    assert shown_reasons(hall) == [(r.rule, r.en) for r in low.decision.reasons]
-    assert hall.locator("li[data-rule='R1.LOW.OPEN']").inner_text().strip() == (
-        "low risk: window business is open, walk-ins welcome"
-    )
     assert en("Walk-ins welcome.") in hall.inner_text()
+    assert re.search(r"about \d+ km", hall.get_by_test_id("distance").inner_text())
 
-    # The htmx fragment is in English too.
+    # The htmx fragment is in English too: one plain sentence, no phase numbers.
     results = ask_with_htmx(page, NANMING, QUICK_CLAIM_BUSINESS)
     centre = results.locator(f"[data-testid=closed-points] article[data-code='{QUICK_CLAIM}']")
-    assert shown_reasons(centre) == [(r.rule, r.en) for r in medium.decision.reasons]
-    assert centre.locator("li[data-rule='R3.POINT_KIND_NOT_YET']").inner_text().strip() == (
-        "this kind of service point reopens in phase 3; the current phase is 2"
+    why = centre.get_by_test_id("why").inner_text().strip()
+    assert (
+        why
+        == plain(medium, "en")
+        == (
+            "This area is at medium risk, and this kind of office (accident quick-claim centre)"
+            " reopens in a later phase."
+        )
     )
+    assert shown_reasons(centre) == []
 
 
 def test_unknown_county_is_a_clear_422(page: Any, demo: Any) -> None:

@@ -73,15 +73,17 @@ def test_registration_is_validated_and_flagged(toll: Checkpoint) -> None:
                 "passengers": "99",
             },
         )
-    assert set(bad.value.errors) == {
-        "name",
-        "id_number",
-        "mobile",
-        "plate",
-        "origin",
-        "destination",
-        "passengers",
+    assert bad.value.codes == {
+        "name": "name.missing",
+        "id_number": "id.length",
+        "mobile": "mobile.format",
+        "plate": "plate.province",
+        "origin": "origin.unknown",
+        "destination": "destination.missing",
+        "passengers": "passengers.range",
     }
+    assert set(bad.value.errors) == set(bad.value.codes)
+    assert all(bad.value.errors.values())
 
 
 def test_public_page_and_receipt_show_only_masked_data(client: Client, toll: Checkpoint) -> None:
@@ -92,8 +94,13 @@ def test_public_page_and_receipt_show_only_masked_data(client: Client, toll: Che
     assert ID not in receipt and "13912345678" not in receipt and "张三丰" not in receipt
     assert 'data-flagged="1"' in receipt
     bad = client.post("/c/GY-N-TOLL/", dict(GOOD, id_number="520115199003011234"))
-    assert bad.status_code == 422 and 'data-field="id_number"' in bad.content.decode()
-    assert "520115199003011234" not in bad.content.decode()
+    assert bad.status_code == 422 and 'data-code="id.checksum"' in bad.content.decode()
+    # What was typed is given back in its field (to correct it), and nowhere else; the page
+    # is not kept by any cache.
+    html = bad.content.decode()
+    assert html.count("520115199003011234") == 1
+    assert 'id="id_number" name="id_number" value="520115199003011234"' in html
+    assert "no-store" in bad["Cache-Control"]
 
 
 def test_officer_console_is_audited_and_scoped(

@@ -47,7 +47,7 @@ def apply_d01(applicant: User, d01: Business) -> OnlineApplication:
     return services.submit(
         applicant,
         d01,
-        {"driver_id": GOOD_ID, "classes": "C1", "reason": "遗失"},
+        {"driver_id": GOOD_ID, "classes": "C1", "reason": rules.Reason.LOST},
         delivery_address="贵阳市南明区花果园大街1号",
         delivery_mobile="13912340001",
     )
@@ -67,10 +67,18 @@ def test_form_fields_are_validated(applicant: User, d01: Business) -> None:
             delivery_address="x",
             delivery_mobile="1",
         )
-    assert set(bad.value.errors) == {"driver_id", "classes", "reason"}
+    # Every bad field at once, the delivery's too, each with its code.
+    assert bad.value.codes == {
+        "driver_id": "id.length",
+        "classes": "licence.class",
+        "reason": "reason.missing",
+        "delivery_address": "address.length",
+        "delivery_mobile": "mobile.format",
+    }
+    assert set(bad.value.errors) == set(bad.value.codes)
     with pytest.raises(services.ApplicationError) as no_address:
-        services.submit(applicant, d01, {"driver_id": GOOD_ID, "classes": "C1", "reason": "遗失"})
-    assert "delivery_address" in no_address.value.errors
+        services.submit(applicant, d01, {"driver_id": GOOD_ID, "classes": "C1", "reason": "lost"})
+    assert no_address.value.codes == {"delivery_address": "address.length"}
 
 
 def test_on_site_businesses_cannot_be_applied_for_online(applicant: User, demo: Any) -> None:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
+from trafficdesk.accounts.models import User
 from trafficdesk.audit.models import AuditEntry
 from trafficdesk.catalog.models import Business
 from trafficdesk.policy import services
@@ -238,10 +239,13 @@ def test_public_page_answers(client: Client, demo: Any) -> None:
     page = client.get("/open/", {"county": "520115", "business": "P01", "class": "GENERAL"})
     assert page.status_code == 200 and "GY-HALL-01" in page.content.decode()
     partial = client.get("/open/", {"county": "520102", "business": "A01"}, HTTP_HX_REQUEST="true")
-    assert (
-        "<html" not in partial.content.decode()
-        and "R3.POINT_KIND_NOT_YET" in partial.content.decode()
-    )
+    html = partial.content.decode()
+    # Citizens read one plain sentence; the rule's code and its phase arithmetic are for staff.
+    assert "<html" not in html and 'data-testid="why"' in html
+    assert "R3.POINT_KIND_NOT_YET" not in html and "第2阶段" not in html
+    client.force_login(User.objects.get(username="gz_admin"))
+    staff = client.get("/open/", {"county": "520102", "business": "A01"}, HTTP_HX_REQUEST="true")
+    assert 'data-rule="R3.POINT_KIND_NOT_YET"' in staff.content.decode()
     assert client.get("/open/", {"county": "999999", "business": "P01"}).status_code == 422
 
 

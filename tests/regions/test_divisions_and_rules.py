@@ -14,7 +14,8 @@ from trafficdesk.regions.services import load_divisions
 def test_guizhou_has_its_cities_and_88_counties(db: Any) -> None:
     assert load_divisions("520000") == 98
     assert Region.objects.get(code="520000").name_zh == "贵州省"
-    cities = set(Region.objects.filter(level="city").values_list("code", flat=True))
+    guizhou = Region.objects.filter(code__startswith="52")  # the demo loads the whole country
+    cities = set(guizhou.filter(level="city").values_list("code", flat=True))
     assert cities == {
         "520100",
         "520200",
@@ -26,7 +27,7 @@ def test_guizhou_has_its_cities_and_88_counties(db: Any) -> None:
         "522600",
         "522700",
     }
-    assert Region.objects.filter(level="county").count() == 88
+    assert guizhou.filter(level="county").count() == 88
     guiyang = set(Region.objects.filter(parent__code="520100").values_list("name_zh", flat=True))
     assert {
         "南明区",

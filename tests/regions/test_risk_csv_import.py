@@ -28,6 +28,14 @@ def test_good_file_imports_every_row(users: dict[str, Any]) -> None:
     assert levels == {"520102": "HIGH", "520103": "MEDIUM", "520111": "LOW"}
 
 
+def test_chinese_column_names_are_read_as_the_import_page_describes_them(
+    users: dict[str, Any],
+) -> None:
+    chinese = GOOD.replace("code,level,effective_from,reason", "区县代码,风险等级,生效时间,原因")
+    result = import_risk_levels_csv(users["gz_admin"], chinese.encode("utf-8-sig"))
+    assert result.ok and result.imported == 3
+
+
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(users: dict[str, Any]) -> None:
     bad = (
         "code,level,effective_from,reason\n"

@@ -278,6 +278,17 @@ ROWS: tuple[Row, ...] = (
     Row("choose a booking", PUBLIC, page=get("/booking/")),
     Row("online catalogue", PUBLIC, page=get("/online/")),
     Row("checkpoint registration", PUBLIC, page=get("/c/GY-N-TOLL/")),
+    Row("checkpoint origin chooser", PUBLIC, page=get("/checkpoints/GY-N-TOLL/origin/")),
+    Row(
+        "register at a checkpoint from another province",
+        PUBLIC,
+        page=post("/c/GY-N-TOLL/", {"name": "张三", "id_number": "{id_page}",
+                                    "mobile": "13912345678", "plate": "京A12345",
+                                    "origin": "110105", "destination": "贵阳"}),
+        api=post("/api/v1/checkpoints/GY-N-TOLL/registrations",
+                 {"name": "张三", "id_number": "{id_api}", "mobile": "13912345678",
+                  "plate": "京A12345", "origin": "110105", "destination": "贵阳"}),
+    ),  # fmt: skip
     Row("kiosk", PUBLIC, page=get("/hall/GY-HALL-01/kiosk/")),
     Row("display board", PUBLIC, page=get("/hall/GY-HALL-01/board/")),
     Row("my service point", HALL, page=get("/sites/mine/")),

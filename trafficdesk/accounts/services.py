@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.models import STAFF_ROLES, OtpChallenge, Role, User
@@ -18,7 +19,11 @@ from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import keyed_digest
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import mask_mobile, normalise_mobile
-from trafficdesk.notify.services import queue_sms
+from trafficdesk.notify.services import queue_sms, sms_text
+
+LOGIN_CODE_SMS = _(
+    "Your login code is %(code)s, valid for %(minutes)s minutes. Do not tell it to anyone."
+)
 
 # --- citizen login by SMS one-time code ---------------------------------------------------
 
@@ -55,7 +60,7 @@ def request_login_code(mobile: str) -> OtpSent:
         )
         queue_sms(
             phone,
-            f"【交管服务】您的登录验证码为 {code}，{lifetime // 60} 分钟内有效。请勿告诉他人。",
+            sms_text(LOGIN_CODE_SMS, code=code, minutes=lifetime // 60),
             kind="login_code",
             secret=code,
         )

@@ -16,6 +16,7 @@ from trafficdesk.core import ratelimits
 def booking_out(booking: Booking) -> dict[str, Any]:
     return {
         "token": booking.token,
+        "number": booking.number,
         "status": booking.status,
         "service_point": booking.slot.service_point.code,
         "starts_at": booking.slot.starts_at,

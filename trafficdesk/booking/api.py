@@ -27,11 +27,18 @@ class Problem(Schema):
 
 
 class AlternativeOut(Schema):
+    """A way forward: another slot, an open place within a real distance (`distance_km`,
+    its `phone`), the online version (`url`), the date it opens, the office's phone, or
+    the booking that already holds the ID (`url`)."""
+
     kind: str
     label: str
     slot_id: int | None = None
     service_point: str | None = None
     starts_at: datetime | None = None
+    url: str | None = None
+    distance_km: float | None = None
+    phone: str | None = None
 
 
 class ReasonOut(Schema):
@@ -42,6 +49,9 @@ class ReasonOut(Schema):
 
 
 class RefusalOut(Schema):
+    """`detail`: one plain sentence of why, as the pages say it; `reasons`: the precise
+    rules; `alternatives`: the ways forward, as the pages offer them."""
+
     code: str
     detail: str
     reasons: list[ReasonOut]
@@ -93,6 +103,9 @@ class BookingIn(Schema):
 
 class BookingOut(Schema):
     token: str
+    number: str = Field(
+        "", description="The booking number (预约号): read aloud or typed at the kiosk."
+    )
     status: str
     service_point: str
     starts_at: datetime

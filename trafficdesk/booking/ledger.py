@@ -107,6 +107,21 @@ def has_room(slot: Counters, claim: Claim, now: datetime) -> bool:
     )
 
 
+def places_left(slot: Counters, claim: Claim, now: datetime) -> int:
+    """余号: how many more bookings like `claim` fit in `slot` at `now`, by the hold rule
+    (`has_room` is true exactly when this is at least 1). Shown to citizens instead of
+    minutes."""
+    minutes = max(1, claim.minutes)
+    fits = [
+        (slot.capacity_minutes - slot.booked_minutes) // minutes,
+        (slot.capacity_people - slot.booked_people) // max(1, claim.people),
+    ]
+    if not claim.priority and slot.priority_release_at > now:
+        general_room = slot.capacity_minutes - slot.priority_reserved_minutes
+        fits.append((general_room - slot.booked_general_minutes) // minutes)
+    return max(0, min(fits))
+
+
 SLOT_TABLE = Slot._meta.db_table
 
 

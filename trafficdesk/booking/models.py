@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from trafficdesk.booking.numbers import new_number, spaced
 from trafficdesk.core.vocabulary import (
     DEFAULT_CLASS,
     HOLDING_STATUSES,
@@ -95,6 +96,14 @@ class Booking(models.Model):
     owner_field: ClassVar[str] = "holder"
 
     token = models.CharField(max_length=43, unique=True, editable=False)
+    number = models.CharField(
+        _("booking number"),
+        max_length=8,
+        unique=True,
+        default=new_number,
+        editable=False,
+        help_text=_("Read aloud at the kiosk or to the clerk, instead of scanning the QR code."),
+    )
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("holder"),
@@ -122,6 +131,12 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     moves = models.PositiveSmallIntegerField(_("times moved"), default=0)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    reminded_at = models.DateTimeField(
+        _("reminder sent at"),
+        null=True,
+        blank=True,
+        help_text=_("The SMS reminder of the day before; cleared when the booking moves."),
+    )
     rush_request = models.OneToOneField(
         "booking.RushRequest",
         null=True,
@@ -138,6 +153,11 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"booking {self.pk} ({self.get_status_display()})"
+
+    @property
+    def spaced_number(self) -> str:
+        """The booking number as it is shown and read aloud: "7KQ4 M2XP"."""
+        return spaced(self.number)
 
 
 class BookingItem(models.Model):
@@ -170,6 +190,7 @@ class BookingEventKind(models.TextChoices):
     NO_SHOW = "no_show", _("marked no-show")
     ALLOCATED = "allocated", _("allocated in a draw")
     DOWNGRADED = "downgraded", _("served as general public: priority not proven")
+    REMINDED = "reminded", _("reminded the day before")
 
 
 class BookingEvent(models.Model):

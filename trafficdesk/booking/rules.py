@@ -41,14 +41,25 @@ def plan_slots(
     capacity_factor: float,
     priority_share: float,
     tz: tzinfo,
+    lunch: tuple[time, time] | None = None,
 ) -> list[SlotPlan]:
     """The slots of one day. Window-minutes = open windows x slot length x the policy's
-    capacity factor; people = at most the zone cap, and no more than the minutes can serve."""
+    capacity factor; people = at most the zone cap, and no more than the minutes can serve.
+    No slot overlaps the lunch break (`lunch`, start and end): the slot that would is not
+    made, and the afternoon's slots start when the break ends."""
     plans: list[SlotPlan] = []
     start = datetime.combine(day, opens_at, tzinfo=tz)
     end_of_day = datetime.combine(day, closes_at, tzinfo=tz)
+    lunch_from, lunch_to = (
+        (datetime.combine(day, lunch[0], tzinfo=tz), datetime.combine(day, lunch[1], tzinfo=tz))
+        if lunch is not None and lunch[0] < lunch[1]
+        else (end_of_day, end_of_day)
+    )
     while start + timedelta(minutes=slot_minutes) <= end_of_day:
         end = start + timedelta(minutes=slot_minutes)
+        if start < lunch_to and end > lunch_from:
+            start = max(start, lunch_to)
+            continue
         for category_id, windows in sorted(windows_by_category.items()):
             minutes = math.floor(windows * slot_minutes * capacity_factor)
             shortest = max(1, shortest_service_by_category.get(category_id, 10))

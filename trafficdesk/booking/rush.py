@@ -26,7 +26,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.services import record
-from trafficdesk.booking import claims, holders, ledger
+from trafficdesk.booking import claims, holders, ledger, numbers
 from trafficdesk.booking import tasks as booking_tasks  # the worker's entry points
 from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import (
@@ -583,20 +583,22 @@ def _book_winners(
         for req in requests
     }
     bookings = Booking.objects.bulk_create(
-        [
-            Booking(
-                token=secrets.token_urlsafe(32),
-                holder_id=req.holder_id,
-                slot_id=slot_of[req.pk],
-                id_digest=req.id_digest,
-                id_masked=req.id_masked,
-                applicant_class=req.applicant_class,
-                minutes=minutes,
-                general_minutes=claim_of[req.pk].general_minutes,
-                rush_request=req,
-            )
-            for req in requests
-        ],
+        numbers.unused(
+            [
+                Booking(
+                    token=secrets.token_urlsafe(32),
+                    holder_id=req.holder_id,
+                    slot_id=slot_of[req.pk],
+                    id_digest=req.id_digest,
+                    id_masked=req.id_masked,
+                    applicant_class=req.applicant_class,
+                    minutes=minutes,
+                    general_minutes=claim_of[req.pk].general_minutes,
+                    rush_request=req,
+                )
+                for req in requests
+            ]
+        ),
         batch_size=2000,
     )
     BookingItem.objects.bulk_create(

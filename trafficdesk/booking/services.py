@@ -6,22 +6,28 @@ the access module's; notices go through the outbox. Concurrency rules: docs/lock
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.services import record
-from trafficdesk.booking import claims, holders, ledger
-from trafficdesk.booking.errors import Alternative, BookingRefused
+from trafficdesk.booking import claims, holders, ledger, numbers
+from trafficdesk.booking.errors import (
+    Alternative,
+    BookingRefused,
+    alternatives_from,
+    invalid_value_message,
+)
 from trafficdesk.booking.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -35,6 +41,7 @@ from trafficdesk.booking.tasks import (
     enqueue_after,
     fill_waiting_lists_task,
     release_capacity_task,
+    schedule_reminders,
 )
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
@@ -51,8 +58,10 @@ from trafficdesk.core.vocabulary import (
     parse_class,
     sources_of,
 )
+from trafficdesk.hallqueue import rules as hall_rules
 from trafficdesk.notify.models import SmsMessage
 from trafficdesk.notify.services import deliver_after_commit, outbox_row, queue_sms
+from trafficdesk.policy import citizen
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import Decision
 from trafficdesk.sites.models import ServicePoint, Window
@@ -78,7 +87,7 @@ def _verified_id(id_number: str) -> str:
     try:
         return parse_resident_id(id_number).number
     except InvalidValue as exc:
-        raise BookingRefused(exc.code, str(exc)) from exc
+        raise BookingRefused(exc.code, invalid_value_message(exc), field="id_number") from exc
 
 
 # --- the status of a booking -------------------------------------------------------------------
@@ -187,6 +196,7 @@ def generate_slots(point: ServicePoint, day: date) -> int:
         capacity_factor=in_force.capacity_factor[level],
         priority_share=settings.BOOKING_PRIORITY_SHARE,
         tz=tz,
+        lunch=_lunch_of(point),
     )
     release = timedelta(hours=settings.BOOKING_PRIORITY_RELEASE_HOURS)
     with locking_transaction():
@@ -211,6 +221,13 @@ def generate_slots(point: ServicePoint, day: date) -> int:
                     plan.priority_reserved_minutes,
                 )
     return len(plans)
+
+
+def _lunch_of(point: ServicePoint) -> tuple[time, time] | None:
+    """The point's lunch break, when it has one (no slot is made over it)."""
+    if point.lunch_starts_at is None or point.lunch_ends_at is None:
+        return None
+    return (point.lunch_starts_at, point.lunch_ends_at)
 
 
 def free_slots(
@@ -245,7 +262,7 @@ def _decisions(
 
 
 _local_businesses = localcache.ttl_cache(maxsize=1)
-_local_open_points = localcache.ttl_cache(maxsize=4096)
+_local_ways = localcache.ttl_cache(maxsize=4096)
 
 
 def _businesses(codes: Sequence[str]) -> list[Business]:
@@ -259,21 +276,6 @@ def _businesses(codes: Sequence[str]) -> list[Business]:
     return [by_code[c] for c in codes if c in by_code]
 
 
-def _open_points_nearby(
-    city: Any, business: Business, applicant_class: str
-) -> list[tuple[str, str]]:
-    """(code, name) of open service points in the city; cached briefly, since every refusal
-    in a rush asks the same question."""
-
-    def compute() -> list[tuple[str, str]]:
-        answer = policy.open_services(city, business, applicant_class)
-        return [(option.point.code, option.point.name) for option in answer.open]
-
-    return localcache.get_or_set(  # type: ignore[no-any-return]
-        _local_open_points, (city.pk, business.pk, applicant_class), compute
-    )
-
-
 def alternatives_for(
     point: ServicePoint,
     businesses: Sequence[Business],
@@ -282,7 +284,9 @@ def alternatives_for(
     minutes: int,
     exclude_slot: int | None = None,
 ) -> list[Alternative]:
-    """Another slot here, another open service point nearby, or the online channel."""
+    """Another slot here (when the policy allows it then), then the citizen's ways forward
+    (policy.citizen): online, open places within a real distance, the next opening date,
+    the office's phone number."""
     found: list[Alternative] = []
     category_id = businesses[0].category_id
     here = [
@@ -303,16 +307,74 @@ def alternatives_for(
             )
             for s in here[:3]
         ]
-    city = point.region.parent
-    if city is not None:
-        for code, name in _open_points_nearby(city, businesses[0], applicant_class):
-            if code != point.code:
-                found.append(Alternative("service_point", name, None, code))
-            if len(found) >= 6:
-                break
-    if any(b.online for b in businesses):
-        found.append(Alternative("online", _("This business can be done online.")))
-    return found
+    return found + _ways_forward(point, businesses[0], applicant_class)
+
+
+def _ways_forward(
+    point: ServicePoint, business: Business, applicant_class: str
+) -> list[Alternative]:
+    """The citizen's ways forward from this point; cached briefly, since every refusal in a
+    rush asks the same question."""
+    key = (point.pk, business.pk, applicant_class, translation.get_language())
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_ways,
+        key,
+        lambda: alternatives_from(citizen.ways_forward(point, business, applicant_class)),
+    )
+
+
+def _policy_refusal(
+    point: ServicePoint,
+    decisions: Sequence[tuple[Business, Decision]],
+    applicant_class: str,
+    minutes: int,
+) -> BookingRefused:
+    """Closed to you: one plain sentence (policy.citizen), the precise rules in
+    `reasons`, the ways forward in `alternatives`."""
+    closed = [(b, d) for b, d in decisions if not d.open]
+    business, decision = closed[0]
+    why = citizen.plain_reason(decision, point.kind)
+    if business is not decisions[0][0]:
+        why = _("%(business)s: %(why)s") % {"business": business.name, "why": why}
+    return BookingRefused(
+        "policy.closed",
+        why,
+        reasons=_refusal_reasons(decisions),
+        alternatives=alternatives_for(
+            point, [b for b, _d in decisions], applicant_class, minutes=minutes
+        ),
+    )
+
+
+def _duplicate(holder: User, digest: str, businesses: Sequence[Business]) -> BookingRefused:
+    """Already booked: the refusal, with a link to that booking when it is this holder's own."""
+    existing = (
+        Booking.objects.filter(
+            holder=holder,
+            id_digest=digest,
+            status__in=HOLDING_STATUSES,
+            items__active=True,
+            items__business__in=list(businesses),
+        )
+        .values_list("token", flat=True)
+        .first()
+    )
+    alternatives = (
+        [
+            Alternative(
+                "booking",
+                _("See the booking you already have"),
+                url=reverse("booking:detail", args=[existing]),
+            )
+        ]
+        if existing
+        else []
+    )
+    return BookingRefused(
+        "booking.duplicate",
+        _("This ID number already has an active booking for one of these businesses."),
+        alternatives=alternatives,
+    )
 
 
 def _refusal_reasons(decisions: Iterable[tuple[Business, Decision]]) -> list[dict[str, str]]:
@@ -394,12 +456,7 @@ def book(
         raise _full(point, businesses, applicant_class, minutes, slot)
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
     if not all(d.open for _b, d in decisions):
-        raise BookingRefused(
-            "policy.closed",
-            _("The policy does not offer this business here to you at that time."),
-            reasons=_refusal_reasons(decisions),
-            alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
-        )
+        raise _policy_refusal(point, decisions, applicant_class, minutes)
     digest = id_digest(number)
     proof = claims.prepare(holder, applicant_class, claim, digest, slot.starts_at)
     # An agent books one visit per vehicle of the fleet: "one active booking per business"
@@ -426,10 +483,7 @@ def book(
             )
         except IntegrityError:
             if not expire_ended(digest, now):
-                raise BookingRefused(
-                    "booking.duplicate",
-                    _("This ID number already has an active booking for one of these businesses."),
-                ) from None
+                raise _duplicate(holder, digest, businesses) from None
             booking = _book_once(
                 holder,
                 slot,
@@ -504,6 +558,7 @@ def _book_once(
     point = slot.service_point
     booking = Booking(
         token=secrets.token_urlsafe(32),
+        number=numbers.new_number(),
         holder=holder,
         slot=slot,
         id_digest=digest,
@@ -516,21 +571,25 @@ def _book_once(
     items = [
         BookingItem(business=b, id_digest=item_digest or digest, active=True) for b in businesses
     ]
-    notice = None
-    if notify and holder.mobile:
-        notice = outbox_row(
-            holder.mobile,
-            f"【交管服务】预约成功：{point.name_zh} {_when(slot)}，请凭预约码按时到场。",
-            "booking.booked",
-        )
     event = BookingEvent(kind=BookingEventKind.BOOKED)
     take = ledger.take_statement(slot.pk, claim, now, unless=holders.not_barred_sql(digest, now))
-    if connection.vendor == "postgresql":
-        with locking_statement():
-            written = _write_in_one_statement(take, booking, items, notice, event)
-    else:
-        with locking_transaction():
-            written = _write_in_steps(take, booking, items, notice, event)
+    for tries_left in reversed(range(_NUMBER_TRIES)):
+        notice = None
+        if notify and holder.mobile:
+            notice = outbox_row(holder.mobile, _booked_text(booking, point), "booking.booked")
+        try:
+            if connection.vendor == "postgresql":
+                with locking_statement():
+                    written = _write_in_one_statement(take, booking, items, notice, event)
+            else:
+                with locking_transaction():
+                    written = _write_in_steps(take, booking, items, notice, event)
+        except IntegrityError as exc:
+            if not tries_left or not numbers.is_clash(exc):
+                raise
+            booking.number = numbers.new_number()  # another booking has this number: redraw
+            continue
+        break
     if written is None:
         return None
     booking.pk, notice_id = written
@@ -539,7 +598,45 @@ def _book_once(
     if notice is not None and notice_id is not None:
         notice.pk = notice_id
         deliver_after_commit([notice_id])
+    schedule_reminders(slot.starts_at)
     return booking
+
+
+#: How many booking numbers one booking draws at most (a clash is about one in a million).
+_NUMBER_TRIES = 3
+
+
+def in_site_language(make: Callable[[], str]) -> str:
+    """An SMS in the site's language (LANGUAGE_CODE), whatever language the page was in: the
+    holder reads it on the phone later, and the worker that sends reminders has no page."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return make()
+
+
+def check_in_opens(slot: Slot) -> datetime:
+    """When the hall lets this slot's holders check in (hallqueue.rules)."""
+    return hall_rules.check_in_opens(slot.starts_at, settings.HALL_EARLY_MINUTES)
+
+
+def _booked_text(booking: Booking, point: ServicePoint) -> str:
+    return in_site_language(
+        lambda: (
+            _(
+                "[Traffic police] Booked: %(place)s, %(when)s, booking number %(number)s. "
+                "Check-in opens at %(checkin)s; bring the materials listed on the booking page."
+            )
+            % {
+                "place": point.name,
+                "when": _when(booking.slot),
+                "number": booking.spaced_number,
+                "checkin": _hhmm(check_in_opens(booking.slot)),
+            }
+        )
+    )
+
+
+def _hhmm(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
 
 
 def _write_in_one_statement(
@@ -690,7 +787,17 @@ def cancel(actor: Actor, booking: Booking, *, reason: str = "", notify: bool = T
         notice = None
         if notify:
             notice = _notice(
-                booking, f"【交管服务】您{_when(booking.slot)}的预约已取消。", "booking.cancelled"
+                booking,
+                in_site_language(
+                    lambda: (
+                        _(
+                            "[Traffic police] Your booking of %(when)s (booking number "
+                            "%(number)s) is cancelled."
+                        )
+                        % {"when": _when(booking.slot), "number": booking.spaced_number}
+                    )
+                ),
+                "booking.cancelled",
             )
         BookingEvent.objects.create(
             booking=booking, kind=BookingEventKind.CANCELLED, detail=reason[:300], notice=notice
@@ -737,7 +844,11 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
         if old is None or (
             Booking.objects.filter(
                 pk=booking.pk, status=BookingStatus.ACTIVE, slot_id=old.slot_id
-            ).update(slot=new_slot, general_minutes=claim.general_minutes)
+            ).update(
+                slot=new_slot,
+                general_minutes=claim.general_minutes,
+                **_reminder_reset(booking, new_slot),
+            )
             != 1
         ):
             raise BookingRefused(
@@ -750,8 +861,23 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
             raise BookingRefused("slot.full", _("This slot is fully booked."))
         release_later(old, now)
         notice = _notice(
-            booking, f"【交管服务】您的预约已改至{_when(new_slot)}。", "booking.rescheduled"
+            booking,
+            in_site_language(
+                lambda: (
+                    _(
+                        "[Traffic police] Your booking (booking number %(number)s) is moved to "
+                        "%(when)s. Check-in opens at %(checkin)s."
+                    )
+                    % {
+                        "when": _when(new_slot),
+                        "number": booking.spaced_number,
+                        "checkin": _hhmm(check_in_opens(new_slot)),
+                    }
+                )
+            ),
+            "booking.rescheduled",
         )
+        schedule_reminders(new_slot.starts_at)
         BookingEvent.objects.create(
             booking=booking,
             kind=BookingEventKind.RESCHEDULED,
@@ -760,6 +886,51 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
         )
     booking.refresh_from_db()
     return booking
+
+
+def _reminder_reset(booking: Booking, new_slot: Slot) -> dict[str, Any]:
+    """A booking moved to another day is reminded again the day before its new date; one
+    moved within its day is not reminded twice."""
+    if timezone.localdate(booking.slot.starts_at) == timezone.localdate(new_slot.starts_at):
+        return {}
+    return {"reminded_at": None}
+
+
+def reschedule_options(booking: Booking, *, days: int | None = None, limit: int = 60) -> list[Slot]:
+    """The free first-come slots a booking may move to: the same service point and group,
+    with room for its minutes and class, over the next `days` (BOOKING_DAYS_AHEAD), the
+    policy open for its businesses then; its own slot left out."""
+    point = booking.slot.service_point
+    horizon = timezone.now() + timedelta(days=days or settings.BOOKING_DAYS_AHEAD)
+    businesses = [item.business for item in booking.items.all()]
+    found = []
+    for slot in free_slots(
+        point,
+        booking.slot.category_id,
+        booking.applicant_class,
+        minutes=booking.minutes,
+        limit=limit,
+    ):
+        if slot.pk == booking.slot_id or slot.starts_at >= horizon:
+            continue
+        if all(
+            d.open
+            for _b, d in _decisions(point, businesses, booking.applicant_class, slot.starts_at)
+        ):
+            found.append(slot)
+    return found
+
+
+def booking_for_code(code: str) -> Booking | None:
+    """The booking a kiosk or a clerk is given: its booking number (as read aloud, spaces
+    allowed), its QR token, or the QR's whole link."""
+    number = numbers.normalise(code)
+    if number is not None:
+        found = Booking.objects.filter(number=number).first()
+        if found is not None:
+            return found
+    token = (code or "").strip().rstrip("/").rsplit("/", 1)[-1]
+    return Booking.objects.filter(token=token).first() if token else None
 
 
 def mark_no_show(actor: Actor, booking: Booking) -> Booking:
@@ -787,6 +958,17 @@ def active_bookings_for(holder: Actor) -> QuerySet[Booking]:
         .prefetch_related("items__business")
         .order_by("-created_at")
     )
+
+
+def my_visits(holder: Actor, limit: int = 100) -> tuple[list[Booking], list[Booking]]:
+    """A holder's bookings: the coming ones (still held, not yet over) soonest first, and
+    the others (past, cancelled, served, missed) latest first."""
+    now = timezone.now()
+    bookings = list(active_bookings_for(holder).order_by("-slot__starts_at")[:limit])
+    coming = [b for b in bookings if b.status in HOLDING_STATUSES and b.slot.ends_at > now]
+    coming_ids = {b.pk for b in coming}
+    past = [b for b in bookings if b.pk not in coming_ids]
+    return sorted(coming, key=lambda b: b.slot.starts_at), past
 
 
 def visible_booking(actor: Actor, token: str) -> Booking | None:

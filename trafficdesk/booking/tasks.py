@@ -4,7 +4,7 @@ and a task that finds its rows locked ("busy") runs again a moment later."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -12,8 +12,9 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import Task
 
-from trafficdesk.booking import ledger, rebooking, rush
+from trafficdesk.booking import ledger, rebooking, reminders, rush
 from trafficdesk.booking.models import RushStatus, RushWindow
+from trafficdesk.core import localcache
 from trafficdesk.core.locking import Busy
 from trafficdesk.policy.models import DomainEvent
 
@@ -106,3 +107,36 @@ def allocate_due_rushes() -> int:
             continue
         done += 1
     return done
+
+
+@task()
+def remind_task(day: str) -> int:
+    """Send the day-before reminders of the bookings on `day` (ISO date). Idempotent: each
+    booking is claimed once (booking.reminders). Run too early (a backend that cannot
+    defer), it waits for the reminder moment."""
+    visit_day = date.fromisoformat(day)
+    if timezone.now() < reminders.reminder_moment(visit_day):
+        enqueue_after(remind_task, reminders.reminder_moment(visit_day), day)
+        return 0
+    try:
+        return reminders.send_reminders(visit_day)
+    except Busy:
+        _again(remind_task, day)
+        return 0
+
+
+#: The days this process has recently scheduled reminders for: one task per day and process
+#: every LOCAL_CACHE_SECONDS at most, not one per booking (a rush books thousands a second).
+_reminders_scheduled = localcache.ttl_cache(maxsize=64)
+
+
+def schedule_reminders(starts_at: datetime) -> None:
+    """After the caller's commit: make sure the reminders of the visit's day will be sent.
+    Nothing when the reminder moment has passed (the booking was made the day before, after
+    it, or on the day). Several tasks for one day send each reminder once."""
+    day = reminders.day_of(starts_at)
+    moment = reminders.reminder_moment(day)
+    if moment <= timezone.now() or localcache.peek(_reminders_scheduled, day):
+        return
+    localcache.put(_reminders_scheduled, day, True)
+    transaction.on_commit(lambda: enqueue_after(remind_task, moment, day.isoformat()), robust=True)

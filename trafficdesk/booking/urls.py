@@ -1,15 +1,19 @@
 from django.urls import path
 
-from trafficdesk.booking import rush_views, views
+from trafficdesk.booking import choose_views, rush_views, views, visit_views
 
 app_name = "booking"
 urlpatterns = [
-    path("", views.choose, name="choose"),
-    path("slot/<int:slot_id>/", views.book_slot, name="book"),
-    path("mine/", views.mine, name="mine"),
-    path("b/<str:token>/", views.detail, name="detail"),
-    path("b/<str:token>/cancel/", views.cancel, name="cancel"),
-    path("b/<str:token>/no-show/", views.no_show, name="no-show"),
+    path("", choose_views.choose, name="choose"),
+    path("places/", choose_views.places, name="places"),
+    path("at/<str:code>/", choose_views.point_days, name="point"),
+    path("slot/<int:slot_id>/", choose_views.book_slot, name="book"),
+    path("mine/", visit_views.mine, name="mine"),
+    path("b/<str:token>/", visit_views.detail, name="detail"),
+    path("b/<str:token>/cancel/", visit_views.cancel, name="cancel"),
+    path("b/<str:token>/reschedule/", visit_views.reschedule, name="reschedule"),
+    path("b/<str:token>/booking.ics", visit_views.calendar_file, name="ics"),
+    path("b/<str:token>/no-show/", visit_views.no_show, name="no-show"),
     path("calendar/", views.calendar, name="calendar"),
     path("claims/", views.claim_queue, name="claims"),
     path("fleet/<int:enterprise_id>/", views.fleet_bookings, name="fleet"),

@@ -23,7 +23,6 @@ from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.booking import claims, idempotency, rush, services
 from trafficdesk.booking.answers import book_answer
 from trafficdesk.booking.models import Booking, PriorityClaim, Slot
-from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import clock, live, uploads
 from trafficdesk.core.actions import Action
@@ -237,57 +236,6 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         },
         status=status,
     )
-
-
-@permission_required(Action.ACCOUNT_VIEW)
-def detail(request: HttpRequest, token: str) -> HttpResponse:
-    booking = services.visible_booking(request.user, token)
-    if booking is None:
-        raise Http404
-    claim = PriorityClaim.objects.filter(booking=booking).first()
-    return render(
-        request,
-        "booking/detail.html",
-        {"booking": booking, "claim": claim, "qr": booking_qr_svg(request, booking)},
-    )
-
-
-@permission_required(Action.ACCOUNT_VIEW)
-def mine(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "booking/mine.html", {"bookings": services.active_bookings_for(request.user)[:50]}
-    )
-
-
-@permission_required(Action.ACCOUNT_VIEW)
-@require_POST
-def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    booking = services.visible_booking(request.user, token)
-    if booking is None:
-        raise Http404
-    try:
-        services.cancel(request.user, booking)
-    except services.BookingRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The booking is cancelled."))
-    return redirect("booking:mine")
-
-
-@permission_required(Action.BOOKING_NO_SHOW)
-@require_POST
-def no_show(request: HttpRequest, token: str) -> HttpResponse:
-    """Hall staff mark a booked citizen who did not come."""
-    booking = get_object_or_404(
-        Booking.objects.select_related("slot__service_point__region"), token=token
-    )
-    try:
-        services.mark_no_show(request.user, booking)
-    except services.BookingRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Marked as a no-show."))
-    return redirect("booking:detail", token)
 
 
 @permission_required(Action.BOOKING_CALENDAR)

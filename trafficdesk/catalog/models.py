@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.models import BilingualName
@@ -53,6 +54,16 @@ class Business(BilingualName):
         default="",
     )
     active = models.BooleanField(_("active"), default=True)
+    materials_zh = models.TextField(
+        _("materials to bring (Chinese)"),
+        blank=True,
+        help_text=_("One item per line, e.g. 身份证明; shown on the booking."),
+    )
+    materials_en = models.TextField(
+        _("materials to bring (English)"),
+        blank=True,
+        help_text=_("One item per line, in the same order as the Chinese list."),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -61,3 +72,14 @@ class Business(BilingualName):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def materials(self) -> list[str]:
+        """What to bring to the hall, in the language shown (Chinese when no English is
+        given): one item per line of the catalogue."""
+        english = translation.get_language() == "en" and self.materials_en.strip()
+        return split_lines(self.materials_en if english else self.materials_zh)
+
+
+def split_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]

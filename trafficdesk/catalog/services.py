@@ -29,6 +29,7 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> int:
             for row in csv.DictReader(handle)
         }
     count = 0
+    materials = read_materials(data_dir)
     with (data_dir / "businesses.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             Business.objects.update_or_create(
@@ -41,10 +42,27 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> int:
                     "on_site_required": row["on_site_required"] == "1",
                     "service_minutes": int(row["service_minutes"]),
                     "deliverable": row["deliverable"],
+                    **materials.get(row["code"], {}),
                 },
             )
             count += 1
     return count
+
+
+def read_materials(data_dir: Path = DATA_DIR) -> dict[str, dict[str, str]]:
+    """The materials to bring per business code (materials.csv: items separated by "|"), as
+    the model keeps them: one item per line, in Chinese and in English."""
+    path = data_dir / "materials.csv"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        return {
+            row["code"]: {
+                "materials_zh": "\n".join(i.strip() for i in row["materials_zh"].split("|")),
+                "materials_en": "\n".join(i.strip() for i in row["materials_en"].split("|")),
+            }
+            for row in csv.DictReader(handle)
+        }
 
 
 BUSINESS_FIELDS = (
@@ -57,6 +75,8 @@ BUSINESS_FIELDS = (
     "service_minutes",
     "deliverable",
     "active",
+    "materials_zh",
+    "materials_en",
 )
 CATEGORY_FIELDS = ("code", "name_zh", "name_en")
 
@@ -69,6 +89,15 @@ def save_business(
     return save_recorded(
         actor, business, fields=BUSINESS_FIELDS, changed=changed, action="business"
     )
+
+
+def set_materials(
+    actor: Actor, business: Business, chinese: Sequence[str], english: Sequence[str] = ()
+) -> Business:
+    """Replace the list of materials to bring for a business (one item a line)."""
+    business.materials_zh = "\n".join(i.strip() for i in chinese if i.strip())
+    business.materials_en = "\n".join(i.strip() for i in english if i.strip())
+    return save_business(actor, business, ["materials_zh", "materials_en"])
 
 
 def save_category(

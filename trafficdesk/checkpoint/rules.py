@@ -1,8 +1,44 @@
-"""Which arrivals to flag at a checkpoint (R10, R11), as a pure function."""
+"""Which arrivals to flag at a checkpoint (R10, R11), and how a plate is typed, as pure
+functions."""
 
 from __future__ import annotations
 
+from trafficdesk.core.validators import PLATE_PROVINCES
 from trafficdesk.core.vocabulary import RiskLevel
+
+#: The plate's province abbreviations in the order of the 交管12123 plate keyboard (the
+#: embassy and consulate characters 使 and 领 are left out: the plate validator refuses them).
+PLATE_PICKER: tuple[str, ...] = tuple(
+    "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+)
+assert set(PLATE_PICKER) == set(PLATE_PROVINCES), "the picker offers every plate province"
+
+TEMPORARY_MARK = "临"
+
+
+def plate_has_province(text: str) -> bool:
+    """True if the typed plate already begins with a province abbreviation (or 临 and one)."""
+    text = text.strip()
+    head = text[1:2] if text.startswith(TEMPORARY_MARK) else text[:1]
+    return head in PLATE_PROVINCES
+
+
+def combine_plate(prefix: str, rest: str) -> str:
+    """The plate as typed in two parts: the picked abbreviation and the rest. What was typed
+    in full (with its abbreviation) wins over the picker."""
+    rest = rest.strip()
+    if plate_has_province(rest) or prefix not in PLATE_PROVINCES:
+        return rest
+    return prefix + rest
+
+
+def plate_province_code(prefix: str, rest: str = "") -> str | None:
+    """The GB/T 2260 code of the province a plate is registered in ("110000" for 京), from
+    the picker or from the typed plate; None when neither names one."""
+    text = combine_plate(prefix, rest)
+    head = text[1:2] if text.startswith(TEMPORARY_MARK) else text[:1]
+    two = PLATE_PROVINCES.get(head)
+    return f"{two}0000" if two else None
 
 
 def flags(
@@ -27,3 +63,9 @@ def flags(
             )
         )
     return found
+
+
+def flag_texts(reasons: list[list[str]] | list[tuple[str, str, str]], language: str) -> list[str]:
+    """The stored reasons, each in the reader's language (English only when asked for)."""
+    english = language.lower().startswith("en")
+    return [en if english else zh for _code, zh, en in reasons]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<str:code>/console/events/", views.console_events, name="console-events"),
     path("<str:code>/export.<str:kind>", views.export, name="export"),
     path("<str:code>/qr.<str:kind>", views.qr, name="qr"),
+    path("<str:code>/origin/", views.origin_fields, name="origin"),
 ]

@@ -10,14 +10,15 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
+from trafficdesk.checkpoint.rules import PLATE_PICKER, flag_texts
 from trafficdesk.core import live
 from trafficdesk.core.actions import Action
-from trafficdesk.regions.models import Region, RegionLevel
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
@@ -41,50 +42,91 @@ def qr(request: HttpRequest, code: str, kind: str) -> HttpResponse:
     return response
 
 
+#: Answers sent back into the form after an error or a chooser step (everything typed).
+FORM_FIELDS = (
+    "name",
+    "id_number",
+    "mobile",
+    "plate_prefix",
+    "plate",
+    "origin_province",
+    "origin_city",
+    "origin",
+    "destination",
+    "passengers",
+)
+
+
+def _active_checkpoint(code: str) -> Checkpoint:
+    return get_object_or_404(Checkpoint.objects.select_related("region"), code=code, active=True)
+
+
+def _origin_context(checkpoint: Checkpoint, values: dict[str, str]) -> dict[str, Any]:
+    choices = services.origin_choices(
+        values.get("origin_province", ""),
+        values.get("origin_city", ""),
+        values.get("origin", ""),
+        values.get("plate_prefix", ""),
+        values.get("plate", ""),
+    )
+    return {"checkpoint": checkpoint, "choices": choices, "plate_picker": PLATE_PICKER}
+
+
+@never_cache
 def register(request: HttpRequest, code: str) -> HttpResponse:
-    """A traveller registers on a phone, without contact."""
-    checkpoint = get_object_or_404(
-        Checkpoint.objects.select_related("region"), code=code, active=True
-    )
-    counties = (
-        Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
-    )
+    """A traveller registers on a phone, without contact. The origin is chosen province →
+    city → county: with JavaScript each choice refreshes the chooser (origin_fields); without
+    it, the "show the next level" button posts the form back with every answer kept."""
+    checkpoint = _active_checkpoint(code)
     errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    values: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            registration = services.register(
-                checkpoint, request.POST.dict(), get_language() or "zh-hans"
-            )
-        except services.RegistrationInvalid as exc:
-            errors = exc.errors
-        else:
-            return redirect("receipt", code=checkpoint.code, token=registration.token)
-    values = {
-        k: v for k, v in request.POST.items() if k not in ("id_number", "csrfmiddlewaretoken")
-    }
+        values = {key: request.POST.get(key, "")[:120] for key in FORM_FIELDS}
+        if request.POST.get("step") != "origin":
+            try:
+                registration = services.register(checkpoint, values, get_language() or "zh-hans")
+            except services.RegistrationInvalid as exc:
+                errors, codes = exc.errors, exc.codes
+            else:
+                return redirect("receipt", code=checkpoint.code, token=registration.token)
+    context = _origin_context(checkpoint, values)
     return render(
         request,
         "checkpoint/register.html",
-        {
-            "checkpoint": checkpoint,
-            "counties": counties,
-            "errors": errors,
-            "values": values,
-        },
+        {**context, "errors": errors, "codes": codes, "values": values},
         status=422 if errors else 200,
     )
 
 
+@never_cache
+def origin_fields(request: HttpRequest, code: str) -> HttpResponse:
+    """The province → city → county chooser alone, for the answers so far (htmx swaps it in
+    when a choice or the plate's province changes). Only these codes travel in the URL."""
+    checkpoint = _active_checkpoint(code)
+    values = {
+        key: request.GET.get(key, "")[:12]
+        for key in ("origin_province", "origin_city", "origin", "plate_prefix")
+    }
+    context = {**_origin_context(checkpoint, values), "partial": True}  # JS is on: no button
+    return render(request, "checkpoint/_origin.html", context)
+
+
 def receipt(request: HttpRequest, code: str, token: str) -> HttpResponse:
     registration = get_object_or_404(
-        Registration.objects.select_related("checkpoint", "origin__parent"),
+        Registration.objects.select_related("checkpoint", "origin__parent__parent"),
         checkpoint__code=code,
         token=token,
     )
     return render(
         request,
         "checkpoint/receipt.html",
-        {"registration": registration, "row": services.masked_row(registration)},
+        {
+            "checkpoint": registration.checkpoint,
+            "registration": registration,
+            "row": services.masked_row(registration),
+            "flags": flag_texts(registration.flag_reasons, get_language() or "zh-hans"),
+        },
     )
 
 

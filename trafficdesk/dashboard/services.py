@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.booking.models import PriorityClaim, RushOffer, RushStatus, RushWindow, Slot
 from trafficdesk.booking.rush import counts as rush_counts
@@ -19,12 +20,27 @@ from trafficdesk.core.vocabulary import (
     ClaimStatus,
     OfferStatus,
     RiskLevel,
+    ServicePointKind,
 )
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.online.models import OnlineApplication, Shipment
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
+
+
+def served_counties() -> list[Region]:
+    """The counties of the provinces that have service points (the divisions of all China are
+    loaded, for the checkpoint's origins; the home page speaks of the province served)."""
+    provinces = {
+        code[:2] for code in ServicePoint.objects.values_list("region__code", flat=True)
+    }
+    query = Q()
+    for prefix in provinces:
+        query |= Q(code__startswith=prefix)
+    if not provinces:
+        return []
+    return list(Region.objects.filter(query, level=RegionLevel.COUNTY))
 
 
 def dashboard_data(region: Region) -> dict[str, Any]:
@@ -44,7 +60,7 @@ def dashboard_data(region: Region) -> dict[str, Any]:
             if county.parent and county.parent.level == RegionLevel.CITY
             else county.name_zh
         )
-        level = levels[county.pk].level if county.pk in levels else "UNASSESSED"
+        level = levels[county.pk].level if county.pk in levels else UNASSESSED
         risk_by_city.setdefault(city, Counter())[level] += 1
     points = list(ServicePoint.objects.filter(region.subtree_q("region")).select_related("region"))
     open_windows = dict(
@@ -186,54 +202,86 @@ def priority_use(points: list[ServicePoint], start: datetime) -> dict[str, Any]:
     }
 
 
+UNASSESSED = "UNASSESSED"
+
+
+def _risk_names() -> dict[str, str]:
+    names = {str(level.value): str(level.label) for level in RiskLevel}
+    names[UNASSESSED] = str(_("not assessed"))
+    return names
+
+
+def chart_labels() -> dict[str, Any]:
+    """What the charts write on a canvas, in the reader's language (codes stay in the data)."""
+    from trafficdesk.online.models import ShipmentStatus
+    from trafficdesk.online.rules import Status
+
+    return {
+        "levels": _risk_names(),
+        "online": {str(s.value): str(s.label) for s in Status},
+        "shipments": {str(s.value): str(s.label) for s in ShipmentStatus},
+        "series": {
+            "open": str(_("windows open")),
+            "all": str(_("all windows")),
+            "booked": str(_("booked")),
+            "capacity": str(_("capacity")),
+            "queue": str(_("waiting")),
+            "wait": str(_("mean wait (minutes)")),
+            "online": str(_("online applications")),
+            "shipments": str(_("shipments")),
+        },
+    }
+
+
+def _yes_no(value: bool) -> str:
+    return str(_("yes") if value else _("no"))
+
+
 def export_sheets(data: dict[str, Any]) -> bytes:
-    """All of the dashboard in one Excel workbook, a sheet per figure."""
+    """All of the dashboard in one Excel workbook, a sheet per figure, with headers and values
+    in the reader's language (labels, never codes)."""
     from openpyxl import Workbook  # local import: heavy, and only exports need it
 
+    labels = chart_labels()
+    kinds = dict(ServicePointKind.choices)
+    levels = [str(RiskLevel.LOW), str(RiskLevel.MEDIUM), str(RiskLevel.HIGH), UNASSESSED]
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "risk"
-    sheet.append(["city", RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, "UNASSESSED"])
+    sheet.title = str(_("Risk levels"))
+    sheet.append([str(_("city"))] + [labels["levels"][k] for k in levels])
     for city, counts in data["risk_by_city"].items():
-        sheet.append(
-            [city]
-            + [
-                counts.get(k, 0)
-                for k in (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, "UNASSESSED")
-            ]
-        )
-    points = book.create_sheet("service_points")
-    columns = [
-        "code",
-        "name",
-        "kind",
-        "open",
-        "windows_open",
-        "windows",
-        "booked_today",
-        "capacity_today",
-        "queue",
-        "mean_wait_min",
-    ]
-    points.append(columns)
+        sheet.append([city] + [counts.get(k, 0) for k in levels])
+    points = book.create_sheet(str(_("Service points")))
+    points.append([str(h) for h in (
+        _("name"), _("kind"), _("open"), _("windows open"), _("windows"), _("booked today"),
+        _("capacity today"), _("waiting"), _("mean wait (minutes)"),
+    )])  # fmt: skip
     for row in data["points"]:
-        points.append([row[c] for c in columns])
-    for title, key in (
-        ("online", "online_by_status"),
-        ("shipments", "shipments_by_status"),
-        ("arrivals", "arrivals_by_origin"),
-        ("priority_by_class", "priority_by_class"),
-        ("priority_by_enterprise", "priority_by_enterprise"),
+        points.append([
+            row["name"], str(kinds.get(row["kind"], row["kind"])), _yes_no(row["open"]),
+            row["windows_open"], row["windows"], row["booked_today"], row["capacity_today"],
+            row["queue"], row["mean_wait_min"],
+        ])  # fmt: skip
+    for title, key, names in (
+        (_("Online applications"), "online_by_status", labels["online"]),
+        (_("Shipments"), "shipments_by_status", labels["shipments"]),
+        (_("Checkpoint arrivals"), "arrivals_by_origin", {}),
+        (_("Priority by class"), "priority_by_class", {}),
+        (_("Priority by enterprise"), "priority_by_enterprise", {}),
     ):
-        extra = book.create_sheet(title)
-        extra.append(["key", "count"])
+        extra = book.create_sheet(str(title))
+        extra.append([str(_("item")), str(_("count"))])
         for name, count in data[key].items():
-            extra.append([name, count])
-    draws = book.create_sheet("rushes")
+            extra.append([names.get(name, name), count])
+    draws = book.create_sheet(str(_("Draws")))
     columns = ["business", "service_point", "status", "closes_at", "applications", "places",
                "per_place", "offered", "accepted", "declined", "expired"]  # fmt: skip
-    draws.append(columns)
+    draws.append([str(h) for h in (
+        _("business"), _("service point"), _("status"), _("closes at"), _("applications"),
+        _("places"), _("applications per place"), _("offered"), _("accepted"), _("let pass"),
+        _("lapsed"),
+    )])  # fmt: skip
     for row in data.get("rushes", []):
         draws.append([row[c] for c in columns])
     buffer = io.BytesIO()

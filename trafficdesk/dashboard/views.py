@@ -10,20 +10,28 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.checkpoint.models import Checkpoint
 from trafficdesk.core.actions import Action
-from trafficdesk.dashboard import services
+from trafficdesk.dashboard import journeys, services
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    counties = list(Region.objects.filter(level=RegionLevel.COUNTY))
+    """The services a citizen starts from, the checkpoints to register at, the work of a
+    staff member's role, and the province's risk mix."""
+    counties = services.served_counties()
     levels = Counter(a.level for a in current_levels(counties).values())
+    user: Any = request.user
+    role = user.role if user.is_authenticated else ""
     return render(
         request,
         "dashboard/home.html",
         {
+            "services": journeys.SERVICES,
+            "work": journeys.staff_work(role) if role else (),
+            "checkpoints": Checkpoint.objects.filter(active=True).order_by("code"),
             "county_count": len(counties),
             "levels": levels,
             "service_point_count": ServicePoint.objects.count(),
@@ -69,5 +77,6 @@ def regional(request: HttpRequest) -> HttpResponse:
             "children": children,
             "data": data,
             "data_json": json.dumps(data, ensure_ascii=False),
+            "labels_json": json.dumps(services.chart_labels(), ensure_ascii=False),
         },
     )

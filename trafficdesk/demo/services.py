@@ -34,7 +34,7 @@ from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.policy.models import PhaseSetting
 from trafficdesk.policy.services import set_phase
 from trafficdesk.regions.models import Region, RegionLevel
-from trafficdesk.regions.services import load_divisions, set_risk_level
+from trafficdesk.regions.services import load_country, set_risk_level
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 from trafficdesk.sites.services import save_service_point, save_window, save_zone
 
@@ -85,6 +85,9 @@ class PointSpec:
     windows: tuple[
         tuple[int, str, int, tuple[str, ...], bool], ...
     ]  # number, kind, zone, businesses, open
+    latitude: float | None = None  # approximate real location (WGS 84)
+    longitude: float | None = None
+    phone: str = ""
 
 
 PLATES = ("P01", "P02", "P03", "V01", "V02", "V03", "V04", "V07")
@@ -119,6 +122,9 @@ POINTS = (
             (9, WindowKind.NORMAL, 1, ("W01",), True),
             (10, WindowKind.NORMAL, 1, ("W01",), False),
         ),
+        latitude=26.607,
+        longitude=106.629,
+        phone="0851-85361122",
     ),
     PointSpec(
         "GY-BR-HX",
@@ -138,6 +144,9 @@ POINTS = (
             (3, WindowKind.NORMAL, 0, LICENCE, True),
             (4, WindowKind.NORMAL, 0, LICENCE, False),
         ),
+        latitude=26.4105,
+        longitude=106.67,
+        phone="0851-83851234",
     ),
     PointSpec(
         "GY-EXAM-01",
@@ -156,6 +165,9 @@ POINTS = (
             (2, WindowKind.NORMAL, 0, ("E01", "E02", "E03", "E04"), True),
             (3, WindowKind.NORMAL, 1, ("E01", "E04"), True),
         ),
+        latitude=26.683,
+        longitude=106.646,
+        phone="0851-84601234",
     ),
     PointSpec(
         "GY-QC-NM",
@@ -173,6 +185,9 @@ POINTS = (
             (1, WindowKind.NORMAL, 0, ("A01", "A02"), True),
             (2, WindowKind.NORMAL, 0, ("A01",), False),
         ),
+        latitude=26.564,
+        longitude=106.69,
+        phone="0851-85561234",
     ),
     PointSpec(
         "GY-SS-YY",
@@ -187,6 +202,9 @@ POINTS = (
         False,
         (("服务区", "Service area", 10),),
         ((1, WindowKind.NORMAL, 0, ("W01", "V03", "V04"), True),),
+        latitude=26.603,
+        longitude=106.715,
+        phone="0851-86761234",
     ),
     PointSpec(
         "GY-BR-QZ",
@@ -205,6 +223,9 @@ POINTS = (
             (2, WindowKind.GREEN, 0, PLATES, True),
             (3, WindowKind.NORMAL, 0, REGISTRATION + LICENCE, True),
         ),
+        latitude=26.556,
+        longitude=106.48,
+        phone="0851-82521234",
     ),
 )
 
@@ -228,6 +249,7 @@ def _load_points() -> None:
         point.address, point.ppe_complete = spec.address, spec.ppe
         point.service_area_m2, point.diversion_ease = spec.area, spec.diversion
         point.designated_emergency = spec.designated
+        point.latitude, point.longitude, point.phone = spec.latitude, spec.longitude, spec.phone
         save_service_point(SYSTEM, point)
         zones = []
         for zh, en, cap in spec.zones:
@@ -362,7 +384,7 @@ def _load_deferral() -> None:
 
 @transaction.atomic
 def load_demo() -> list[DemoLogin]:
-    load_divisions("520000")
+    load_country()
     load_catalogue()
     _load_points()
     logins = _load_staff()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
@@ -35,10 +36,19 @@ from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
 from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatus
 from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus, label_sql
-from trafficdesk.hallqueue.rules import Waiting, order, order_sql, percentile, window_may_serve
-from trafficdesk.notify.services import queue_sms
+from trafficdesk.hallqueue.rules import (
+    Waiting,
+    check_in_opens,
+    order,
+    order_sql,
+    percentile,
+    window_may_serve,
+)
+from trafficdesk.notify.services import queue_sms, sms_text
 from trafficdesk.policy import services as policy
 from trafficdesk.sites.models import ServicePoint, Window, Zone
+
+ROOM_INSIDE_SMS = gettext_lazy("Number %(ticket)s: there is room in the hall now, please come in.")
 
 PREFIX_BY_CATEGORY = {
     "PLATE_LICENCE": "A",
@@ -185,7 +195,7 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
             "booking.late",
             _("The booked time has passed; take a walk-in ticket if walk-ins are allowed."),
         )
-    early = booking.slot.starts_at - timedelta(minutes=settings.HALL_EARLY_MINUTES)
+    early = check_in_opens(booking.slot.starts_at, settings.HALL_EARLY_MINUTES)
     if moment < early:
         raise QueueRefused(
             "booking.early",
@@ -250,7 +260,7 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
             if ticket.mobile:
                 queue_sms(
                     ticket.mobile,
-                    f"【交管服务】{ticket.label} 号，大厅已有空位，请进入等候区。",
+                    sms_text(ROOM_INSIDE_SMS, ticket=ticket.label),
                     kind="hall.room",
                 )
             queue_changed(ticket.service_point_id)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.models import PriorityClaim
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import live
@@ -29,8 +30,23 @@ def _number(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _check_in(point: ServicePoint, code: str) -> Ticket:
+    """Check in with what the kiosk was given: the booking number (typed, spaces allowed),
+    or the QR code's token or link."""
+    booking = booking_services.booking_for_code(code)
+    if booking is None:
+        raise services.QueueRefused(
+            "booking.unknown",
+            _(
+                "No booking has this number. Check it on your booking SMS or page, or ask at the desk."
+            ),
+        )
+    return services.check_in_booking(point, booking.token)
+
+
 def kiosk(request: HttpRequest, point: str) -> HttpResponse:
-    """The hall kiosk: scan the booking QR (or type its code), or take a walk-in ticket."""
+    """The hall kiosk: scan the booking QR or type the booking number, or take a walk-in
+    ticket."""
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
     businesses = (
         Business.objects.filter(windows__service_point=found, windows__is_open=True)
@@ -41,8 +57,7 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("token"):
-                token = request.POST["token"].strip().rstrip("/").rsplit("/", 1)[-1]
-                ticket = services.check_in_booking(found, token)
+                ticket = _check_in(found, request.POST["token"])
             else:
                 business = (
                     Business.objects.filter(code=request.POST.get("business", ""))
@@ -65,6 +80,7 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
             "default_class": DEFAULT_CLASS,
             "ticket": ticket,
             "refusal": refusal,
+            "typed": request.POST.get("token", "")[:200] if refusal else "",
         },
         status=status,
     )

@@ -15,12 +15,27 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core import sql
 from trafficdesk.core.validators import mask_mobile, mask_personal_data_in_text
 from trafficdesk.notify.models import SmsMessage, SmsStatus
 from trafficdesk.notify.tasks import deliver_task
+
+#: SMS are written in Chinese, whatever language the page that caused them was in.
+SMS_LANGUAGE = "zh-hans"
+#: The sender's signature that opens every SMS (the carrier requires one).
+SMS_SIGNATURE = _("[Traffic police services]")
+
+
+def sms_text(message: str | Promise, **params: object) -> str:
+    """An SMS body: `message` (an English msgid, marked with gettext_lazy where it is
+    defined) translated into SMS_LANGUAGE, filled with `params`, after the signature."""
+    with translation.override(SMS_LANGUAGE):
+        body = str(message) % params if params else str(message)
+        return f"{SMS_SIGNATURE}{body}"
 
 
 def outbox_row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:

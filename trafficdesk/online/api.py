@@ -5,6 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
@@ -12,6 +13,7 @@ from trafficdesk.catalog.models import Business
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import services
 from trafficdesk.online.models import OnlineApplication
+from trafficdesk.online.rules import status_label
 
 router = Router(tags=["online business"])
 
@@ -24,12 +26,20 @@ class Problem(Schema):
 class FormProblem(Schema):
     code: str
     detail: str
-    errors: dict[str, str]
+    errors: dict[str, str] = Field(..., description="Field → what is wrong, in words.")
+    error_codes: dict[str, str] = Field(
+        default_factory=dict, description="Field → stable code, e.g. reason.unknown."
+    )
 
 
 class ApplicationIn(Schema):
     business: str = Field(..., min_length=1, max_length=20)
-    form: dict[str, str]
+    form: dict[str, str | list[str]] = Field(
+        ...,
+        description="The business's fields. `reason`: a value of the business's reason "
+        "picker (e.g. lost); `classes`: licence classes, a list (['A2', 'D']) or one "
+        "string ('C1', 'A2,D').",
+    )
     delivery_address: str = Field("", max_length=200)
     delivery_mobile: str = Field("", max_length=20)
 
@@ -44,7 +54,9 @@ class TrackingOut(Schema):
 class ApplicationOut(Schema):
     reference: str
     business: str
+    business_name: str
     status: str
+    status_label: str
     channel: str
     note: str
     submitted_at: datetime
@@ -59,7 +71,9 @@ def application_out(application: OnlineApplication) -> dict[str, Any]:
     return {
         "reference": application.reference,
         "business": application.business.code,
+        "business_name": application.business.name,
         "status": application.status,
+        "status_label": status_label(application.status),
         "channel": application.channel,
         "note": application.note,
         "submitted_at": application.submitted_at,
@@ -75,13 +89,31 @@ def application_out(application: OnlineApplication) -> dict[str, Any]:
     }
 
 
+def _form_problem(exc: services.ApplicationError) -> dict[str, Any]:
+    return {
+        "code": "application.invalid",
+        "detail": exc.message,
+        "errors": exc.errors,
+        "error_codes": exc.codes,
+    }
+
+
 @router.post(
     "/online/applications", response={201: ApplicationOut, 422: FormProblem}, auth=django_auth
 )
 def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
     business = Business.objects.filter(code=payload.business).first()
     if business is None:
-        return Status(422, {"code": "business.unknown", "detail": "unknown business", "errors": {}})
+        return Status(
+            422,
+            _form_problem(
+                services.ApplicationError(
+                    _("There is no such business."),
+                    {"business": _("Choose a business from the online catalogue.")},
+                    {"business": "business.unknown"},
+                )
+            ),
+        )
     try:
         application = services.submit(
             request.user,  # type: ignore[arg-type]
@@ -91,9 +123,7 @@ def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
             delivery_mobile=payload.delivery_mobile,
         )
     except services.ApplicationError as exc:
-        return Status(
-            422, {"code": "application.invalid", "detail": exc.message, "errors": exc.errors}
-        )
+        return Status(422, _form_problem(exc))
     return Status(201, application_out(application))
 
 
@@ -117,8 +147,24 @@ def detail(request: HttpRequest, reference: str) -> Any:
         OnlineApplication.objects.select_related("business"), reference=reference
     )
     if not services.visible_to(request.user, application):
-        return Status(404, {"code": "not_found", "detail": "no such application"})
+        return Status(404, {"code": "not_found", "detail": _("There is no such application.")})
     return Status(200, application_out(application))
+
+
+@router.post(
+    "/online/applications/{reference}/withdraw",
+    response={200: ApplicationOut, 404: Problem, 409: Problem},
+    auth=django_auth,
+)
+def withdraw(request: HttpRequest, reference: str) -> Any:
+    """The applicant withdraws the application: before the review starts, or while more
+    documents are asked for; else 409 application.step."""
+    application = get_object_or_404(
+        OnlineApplication.objects.select_related("business"), reference=reference
+    )
+    if request.user.pk != application.applicant_id:
+        return Status(404, {"code": "not_found", "detail": _("There is no such application.")})
+    return Status(200, application_out(services.withdraw(request.user, application)))
 
 
 @router.post(
@@ -179,9 +225,7 @@ def apply_for_fleet(request: HttpRequest, enterprise_id: int, payload: FleetAppl
             delivery_mobile=payload.delivery_mobile,
         )
     except services.ApplicationError as exc:
-        return Status(
-            422, {"code": "application.invalid", "detail": exc.message, "errors": exc.errors}
-        )
+        return Status(422, _form_problem(exc))
     return Status(201, [application_out(a) for a in filed])
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.online.rules import Status
+from trafficdesk.online.rules import Status, status_label
 
 
 class Channel(models.TextChoices):
@@ -41,7 +41,7 @@ class OnlineApplication(models.Model):
     status = models.CharField(
         _("status"),
         max_length=14,
-        choices=[(s.value, s.value) for s in Status],
+        choices=Status.choices,
         default=Status.SUBMITTED,
     )
     enterprise = models.ForeignKey(
@@ -95,6 +95,14 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def from_label(self) -> str:
+        return status_label(self.from_status) if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return status_label(self.to_status)
 
 
 class Attachment(models.Model):

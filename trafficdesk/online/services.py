@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
@@ -53,24 +54,61 @@ from trafficdesk.online.rules import FieldKind, Status
 
 
 class ApplicationError(Refusal):
+    """A refused application or step. `errors`: field → message in the request's language;
+    `codes`: field → stable code ("reason.unknown", "licence.class"…) for the API and tests."""
+
     code = "application.invalid"
     status = 422
 
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        errors: dict[str, str] | None = None,
+        codes: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.errors = errors or {}
+        self.codes = codes or {}
 
 
-def _validate_value(kind: FieldKind, raw: str) -> str:
-    value = (raw or "").strip()
+class StepRefused(ApplicationError):
+    """A step the flow does not allow from where the application is."""
+
+    code = "application.step"
+    status = 409
+
+
+def _licence_classes(raw: Any) -> str:
+    """Picked classes (a list from the page's checkboxes or the API, or "A2,D" / "A2D")."""
+    text = ",".join(str(v) for v in raw) if isinstance(raw, list | tuple) else str(raw or "")
+    if not text.strip():
+        raise InvalidValue("licence.missing", "请选择准驾车型", "choose at least one licence class")
+    return "".join(parse_licence_classes(text))
+
+
+def _reason(business_code: str, raw: str) -> str:
+    allowed = {r.value for r in rules.reasons_for(business_code)}
+    if raw in allowed:
+        return raw
+    if not raw:
+        raise InvalidValue("reason.missing", "请选择申请原因", "choose a reason")
+    raise InvalidValue(
+        "reason.unknown", "请从列表中选择申请原因", "choose one of the reasons in the list"
+    )
+
+
+def _validate_value(kind: FieldKind, raw: Any, business_code: str = "") -> str:
+    if kind == FieldKind.LICENCE_CLASSES:
+        return _licence_classes(raw)
+    value = (str(raw) if raw is not None else "").strip()
+    if kind == FieldKind.REASON:
+        return _reason(business_code, value)
     if kind == FieldKind.RESIDENT_ID:
         return parse_resident_id(value).number
     if kind == FieldKind.PLATE:
         return parse_plate(value).number
     if kind == FieldKind.MOBILE:
         return normalise_mobile(value)
-    if kind == FieldKind.LICENCE_CLASSES:
-        return "".join(parse_licence_classes(value))
     if kind == FieldKind.VIN:
         vin = value.upper()
         if len(vin) != 17 or not vin.isalnum() or set(vin) & {"I", "O", "Q"}:
@@ -87,46 +125,65 @@ def _validate_value(kind: FieldKind, raw: str) -> str:
     return value
 
 
+def _blank(raw: Any) -> bool:
+    return not raw or (isinstance(raw, str) and not raw.strip())
+
+
 def validate_form(
     business: Business,
     data: dict[str, Any],
-    language: str = "zh-hans",
+    language: str | None = None,
     *,
     owner: str | None = None,
 ) -> dict[str, str]:
-    """The cleaned form, or ApplicationError with a message for each bad field. `owner`: the
-    vehicle's owner is an enterprise (its verified credit code), not a person."""
+    """The cleaned form, or ApplicationError with a message (in `language`, by default the
+    request's) and a code for each bad field. `owner`: the vehicle's owner is an enterprise
+    (its verified credit code), not a person. Reasons and licence classes must be values of
+    their pickers (rules.reasons_for, LICENCE_CLASSES), for the pages and the API alike."""
+    language = language or get_language() or "zh-hans"
     cleaned: dict[str, str] = {}
     errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
     for spec in rules.form_for(business.code):
         if owner is not None and spec is rules.OWNER_ID:
             cleaned[spec.name] = owner
             continue
-        raw = str(data.get(spec.name, "") or "")
-        if not raw.strip() and not spec.required:
+        raw = data.get(spec.name, "")
+        if _blank(raw) and not spec.required:
             continue
         try:
-            cleaned[spec.name] = _validate_value(spec.kind, raw)
+            cleaned[spec.name] = _validate_value(spec.kind, raw, business.code)
         except InvalidValue as exc:
             errors[spec.name] = exc.message(language)
+            codes[spec.name] = exc.code
     if errors:
-        raise ApplicationError(_("Some fields are not valid."), errors)
+        raise ApplicationError(_("Some fields are not valid."), errors, codes)
     return cleaned
 
 
+def shown_value(spec: rules.FieldSpec, value: str) -> str:
+    """A stored form value as the applicant reads it: personal data masked, pickers' values
+    by their labels."""
+    if spec.kind == FieldKind.RESIDENT_ID:
+        return mask_resident_id(value)
+    if spec.kind == FieldKind.PLATE:
+        return mask_plate(value)
+    if spec.kind == FieldKind.MOBILE:
+        return mask_mobile(value)
+    if spec.kind == FieldKind.LICENCE_CLASSES:
+        return rules.licence_classes_label(value)
+    if spec.kind == FieldKind.REASON:
+        return rules.reason_label(value)
+    return value
+
+
 def masked_form(application: OnlineApplication) -> list[tuple[str, str]]:
-    """The form for display: personal data masked."""
-    shown = []
-    for spec in rules.form_for(application.business.code):
-        value = application.form_data.get(spec.name, "")
-        if spec.kind == FieldKind.RESIDENT_ID:
-            value = mask_resident_id(value)
-        elif spec.kind == FieldKind.PLATE:
-            value = mask_plate(value)
-        elif spec.kind == FieldKind.MOBILE:
-            value = mask_mobile(value)
-        shown.append((spec.label_zh, value))
-    return shown
+    """The form for display: (field label, value), personal data masked."""
+    return [
+        (str(spec.label), shown_value(spec, str(application.form_data.get(spec.name, ""))))
+        for spec in rules.form_for(application.business.code)
+        if spec.name in application.form_data
+    ]
 
 
 def _reference() -> str:
@@ -139,11 +196,7 @@ def _event(
     """Record a step with its notice, written to the outbox in the step's transaction (sent
     after the commit, never if the step rolls back)."""
     label = actor.get_username() if hasattr(actor, "get_username") else str(actor)
-    text = (
-        f"【交管服务】您的网上业务{application.reference}：{rules.STATUS_ZH[Status(application.status)]}"
-        + (f"（{note}）" if note else "")
-        + "。"
-    )
+    text = notice_text(application, note)
     mobile = application.delivery_mobile or application.applicant.mobile
     notice = queue_sms(mobile, text, kind=f"online.{application.status}") if mobile else None
     return ApplicationEvent.objects.create(
@@ -156,12 +209,77 @@ def _event(
     )
 
 
+def notice_text(application: OnlineApplication, note: str = "") -> str:
+    """The SMS for a step, in Chinese (the language of every SMS the service sends)."""
+    with translation.override("zh-hans"):
+        status = rules.status_label(application.status)
+        if note:
+            return _("[Traffic police] Your online application %(ref)s: %(status)s (%(note)s).") % {
+                "ref": application.reference,
+                "status": status,
+                "note": note,
+            }
+        return _("[Traffic police] Your online application %(ref)s: %(status)s.") % {
+            "ref": application.reference,
+            "status": status,
+        }
+
+
 def check_upload(name: str, content: bytes) -> str:
     """The attachment's type, or ApplicationError saying why it is refused."""
     try:
         return uploads.accepted_type(content)
     except uploads.UploadRefused as refused:
         raise ApplicationError(str(refused), {"files": name}) from None
+
+
+def _delivery(business: Business, applicant: User, address: str, mobile: str) -> tuple[str, str]:
+    """Where a mailed document goes: the address and the recipient's mobile (by default the
+    applicant's), or ApplicationError naming the field. Nothing is mailed: both empty."""
+    if not business.deliverable:
+        return "", ""
+    address, mobile = (address or "").strip(), (mobile or "").strip()
+    errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    if len(address) < 6 or len(address) > 200:
+        errors["delivery_address"] = _(
+            "Give the full address to mail the document to (6 to 200 characters)."
+        )
+        codes["delivery_address"] = "address.length"
+    try:
+        mobile = normalise_mobile(mobile or (applicant.mobile or ""))
+    except InvalidValue as exc:
+        errors["delivery_mobile"] = _("Give the recipient's mobile number.")
+        codes["delivery_mobile"] = exc.code
+    if errors:
+        raise ApplicationError(_("Some fields are not valid."), errors, codes)
+    return address, mobile
+
+
+def _checked(
+    business: Business,
+    applicant: User,
+    data: dict[str, Any],
+    address: str,
+    mobile: str,
+    enterprise: Enterprise | None,
+) -> tuple[dict[str, str], str, str]:
+    """The form and the delivery, every bad field reported at once."""
+    errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    try:
+        cleaned = validate_form(business, data, owner=enterprise.uscc if enterprise else None)
+    except ApplicationError as bad:
+        errors, codes = dict(bad.errors), dict(bad.codes)
+    try:
+        address, mobile = _delivery(business, applicant, address, mobile)
+    except ApplicationError as bad:
+        errors.update(bad.errors)
+        codes.update(bad.codes)
+    if errors:
+        raise ApplicationError(_("Some fields are not valid."), errors, codes)
+    return cleaned, address, mobile
 
 
 def submit(
@@ -180,18 +298,9 @@ def submit(
         access.check(applicant, Action.ONLINE_APPLY)
     if not business.online or not business.active:
         raise ApplicationError(_("This business cannot be done online."))
-    cleaned = validate_form(business, data, owner=enterprise.uscc if enterprise else None)
-    address, mobile = delivery_address.strip(), delivery_mobile.strip()
-    if business.deliverable:
-        errors = {}
-        if len(address) < 6:
-            errors["delivery_address"] = _("Give the address to mail the document to.")
-        try:
-            mobile = normalise_mobile(mobile or (applicant.mobile or ""))
-        except InvalidValue:
-            errors["delivery_mobile"] = _("Give the recipient's mobile number.")
-        if errors:
-            raise ApplicationError(_("Some fields are not valid."), errors)
+    cleaned, address, mobile = _checked(
+        business, applicant, data, delivery_address, delivery_mobile, enterprise
+    )
     now = timezone.now()
     with locking_transaction():
         application = OnlineApplication.objects.create(
@@ -203,7 +312,7 @@ def submit(
             form_data=cleaned,
             enterprise=enterprise,
             delivery_address=address,
-            delivery_mobile=mobile if business.deliverable else "",
+            delivery_mobile=mobile,
             submitted_at=now,
             sla_due_at=now + timedelta(hours=settings.ONLINE_SLA_HOURS),
         )
@@ -237,13 +346,15 @@ def submit_for_fleet(
     if not rows or len(rows) > MAX_FLEET_ROWS:
         raise ApplicationError(_("Give one to 50 vehicles, one per line."), {"rows": ""})
     errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):
         try:
             validate_form(business, row, owner=enterprise.uscc)
         except ApplicationError as bad:
             errors.update({f"rows[{i}].{name}": text for name, text in bad.errors.items()})
+            codes.update({f"rows[{i}].{name}": code for name, code in bad.codes.items()})
     if errors:
-        raise ApplicationError(_("Some vehicles are not valid."), errors)
+        raise ApplicationError(_("Some vehicles are not valid."), errors, codes)
     with locking_transaction():
         filed = [
             submit(
@@ -316,7 +427,9 @@ def file_by_phone(
         mobile = normalise_mobile(caller_mobile)
     except InvalidValue as exc:
         raise ApplicationError(
-            _("Some fields are not valid."), {"caller_mobile": exc.message()}
+            _("Some fields are not valid."),
+            {"caller_mobile": exc.message(get_language())},
+            {"caller_mobile": exc.code},
         ) from exc
     applicant = citizen_for(mobile)
     if not access.allows(applicant, Action.SMS_LOGIN):
@@ -337,9 +450,9 @@ def move(
     """One step of the flow, checked against the transition table and the actor's role."""
     before = application.status
     if not rules.allowed(before, target, mailed=application.mailed):
-        raise ApplicationError(
+        raise StepRefused(
             _("An application that is %(now)s cannot become %(next)s.")
-            % {"now": rules.STATUS_ZH[Status(before)], "next": rules.STATUS_ZH[Status(target)]}
+            % {"now": rules.status_label(before), "next": rules.status_label(target)}
         )
     if (Status(before), Status(target)) in rules.CITIZEN_MOVES:
         access.check(actor, Action.ONLINE_RESUBMIT, application)
@@ -357,7 +470,7 @@ def move(
             else application.sla_due_at,
         )
         if changed != 1:
-            raise ApplicationError(_("Someone else changed this application; reload it."))
+            raise StepRefused(_("Someone else changed this application; reload it."))
         application.refresh_from_db()
         _event(application, before, actor, note)
         if actor.pk != application.applicant_id:
@@ -411,6 +524,19 @@ def resubmit(
         return move(applicant, application, Status.SUBMITTED)
 
 
+def withdraw(applicant: Actor, application: OnlineApplication) -> OnlineApplication:
+    """The applicant withdraws the application (before the review starts, or instead of
+    sending what was asked for)."""
+    if not rules.can_withdraw(application.status):
+        raise StepRefused(
+            _(
+                "The review has started, so the application can no longer be withdrawn; "
+                "wait for its answer."
+            )
+        )
+    return move(applicant, application, Status.WITHDRAWN)
+
+
 def ship(actor: Actor, application: OnlineApplication, carrier: str, waybill: str) -> Shipment:
     access.check(actor, Action.ONLINE_REVIEW, application)
     if not application.mailed:
@@ -430,7 +556,6 @@ def ship(actor: Actor, application: OnlineApplication, carrier: str, waybill: st
             shipment=shipment,
             at=timezone.now(),
             status=ShipmentStatus.CREATED,
-            description="已揽收",
             source="staff",
         )
     return shipment
@@ -474,6 +599,29 @@ def add_tracking(
             application.refresh_from_db()
             _event(application, Status.SHIPPED, actor or f"carrier:{shipment.carrier}", location)
     return event
+
+
+def track_by_staff(
+    actor: Actor,
+    application: OnlineApplication,
+    *,
+    status: str,
+    location: str = "",
+    description: str = "",
+) -> TrackingEvent:
+    """A tracking event entered by the online centre (from the carrier's own site)."""
+    shipment = Shipment.objects.filter(application=application).first()
+    if shipment is None:
+        raise ApplicationError(_("Nothing has been mailed yet."))
+    return add_tracking(
+        shipment,
+        status=status,
+        at=timezone.now(),
+        location=location,
+        description=description,
+        source="staff",
+        actor=actor,
+    )
 
 
 class WebhookRefused(Exception):
@@ -529,6 +677,11 @@ def visible_to(actor: Actor, application: OnlineApplication) -> bool:
     return access.allows(actor, Action.ONLINE_VIEW, application)
 
 
+def can_file_by_phone(actor: Actor) -> bool:
+    """Whether `actor` files applications for callers (for showing the link)."""
+    return access.allows(actor, Action.ONLINE_PHONE_FILING)
+
+
 def is_reviewer(actor: Actor) -> bool:
     """Whether `actor` works the online centre's queue (for showing the review actions)."""
     return access.allows(actor, Action.ONLINE_REVIEW)
@@ -538,7 +691,7 @@ def review_queue(actor: Actor) -> QuerySet[OnlineApplication]:
     """Open applications, most urgent first (the online centre's queue)."""
     access.check(actor, Action.ONLINE_REVIEW)
     return (
-        OnlineApplication.objects.exclude(status__in=[Status.REJECTED, Status.DELIVERED])
+        OnlineApplication.objects.exclude(status__in=sorted(rules.CLOSED))
         .select_related("business")
         .order_by("sla_due_at")
     )

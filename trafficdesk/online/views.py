@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
+from trafficdesk.core.validators import mask_mobile
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import rules, services
 from trafficdesk.online.models import OnlineApplication, ShipmentStatus
@@ -24,24 +26,81 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         {
             "businesses": Business.objects.filter(active=True, online=True)
             .select_related("category")
-            .order_by("code")
+            .order_by("code"),
+            "can_file_for_caller": request.user.is_authenticated
+            and services.can_file_by_phone(request.user),
         },
     )
 
 
-def _fields(business: Business, data: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
-    english = (get_language() or "").startswith("en")
-    return [
+def _posted_form(business: Business, post: QueryDict) -> dict[str, Any]:
+    """The answers to the business's form from a page's POST; the licence classes come from
+    checkboxes (several values)."""
+    data: dict[str, Any] = {}
+    for spec in rules.form_for(business.code):
+        if spec.kind == rules.FieldKind.LICENCE_CLASSES:
+            data[spec.name] = post.getlist(spec.name)
+        else:
+            data[spec.name] = post.get(spec.name, "")
+    return data
+
+
+def _choices(business: Business, spec: rules.FieldSpec) -> list[tuple[str, str]]:
+    if spec.kind == rules.FieldKind.LICENCE_CLASSES:
+        return rules.licence_class_choices()
+    if spec.kind == rules.FieldKind.REASON:
+        return [(r.value, str(r.label)) for r in rules.reasons_for(business.code)]
+    return []
+
+
+def _fields(
+    business: Business, post: QueryDict | None, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The form's fields for the template, re-filled from the POST (except ID numbers, which
+    are never echoed back)."""
+    fields = []
+    for spec in rules.form_for(business.code):
+        if spec.kind == rules.FieldKind.LICENCE_CLASSES:
+            picked = post.getlist(spec.name) if post else []
+        else:
+            picked = [post.get(spec.name, "")] if post else []
+        fields.append(
+            {
+                "name": spec.name,
+                "label": spec.label,
+                "kind": spec.kind.value,
+                "error": errors.get(spec.name, ""),
+                "value": "" if spec.kind == rules.FieldKind.RESIDENT_ID else (picked or [""])[0],
+                "picked": picked,
+                "choices": _choices(business, spec),
+            }
+        )
+    return fields
+
+
+def _form_page(
+    request: HttpRequest,
+    business: Business,
+    errors: dict[str, str],
+    problem: str | None,
+    *,
+    phone: bool = False,
+) -> HttpResponse:
+    post = request.POST if request.method == "POST" else None
+    return render(
+        request,
+        "online/apply.html",
         {
-            "name": f.name,
-            "label": f.label_en if english else f.label_zh,
-            "error": errors.get(f.name, ""),
-            "value": ""
-            if f.kind in (rules.FieldKind.RESIDENT_ID,)
-            else (data or {}).get(f.name, ""),
-        }
-        for f in rules.form_for(business.code)
-    ]
+            "business": business,
+            "fields": _fields(business, post, errors),
+            "errors": errors,
+            "problem": problem,
+            "mailed": bool(business.deliverable),
+            "phone": phone,
+            "posted": post or {},
+        },
+        status=422 if problem else 200,
+    )
 
 
 @permission_required(Action.ONLINE_APPLY)
@@ -56,7 +115,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             application = services.submit_with_files(
                 user,
                 business,
-                request.POST.dict(),
+                _posted_form(business, request.POST),
                 [(u.name or "file", u.read()) for u in request.FILES.getlist("files")],
                 delivery_address=request.POST.get("delivery_address", ""),
                 delivery_mobile=request.POST.get("delivery_mobile", ""),
@@ -66,18 +125,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Submitted. We will tell you by SMS at each step."))
             return redirect("online:detail", application.reference)
-    return render(
-        request,
-        "online/apply.html",
-        {
-            "business": business,
-            "fields": _fields(business, request.POST, errors),
-            "errors": errors,
-            "problem": problem,
-            "mailed": bool(business.deliverable),
-        },
-        status=422 if problem else 200,
-    )
+    return _form_page(request, business, errors, problem)
 
 
 @permission_required(Action.ACCOUNT_VIEW)
@@ -88,6 +136,30 @@ def mine(request: HttpRequest) -> HttpResponse:
         .order_by("-submitted_at")
     )
     return render(request, "online/mine.html", {"applications": found[:100]})
+
+
+@dataclass(frozen=True)
+class StaffStep:
+    value: str
+    label: str
+    needs_note: bool
+
+
+def _next_steps(application: OnlineApplication) -> list[StaffStep]:
+    """The clerk's buttons: every step the flow allows from here, except the citizen's own
+    (resubmitting) and delivery (the carrier's)."""
+    here = rules.Status(application.status)
+    return [
+        StaffStep(
+            s.value,
+            str(rules.ACTION_LABELS[s]),
+            s in (rules.Status.REJECTED, rules.Status.NEEDS_MORE),
+        )
+        for s in rules.Status
+        if rules.allowed(here, s, mailed=application.mailed)
+        and (here, s) not in rules.CITIZEN_MOVES
+        and s != rules.Status.DELIVERED
+    ]
 
 
 @permission_required(Action.ACCOUNT_VIEW)
@@ -115,10 +187,21 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         "online/detail.html",
         {
             "application": application,
+            "status_label": rules.status_label(application.status),
+            "steps": rules.progress(application.status, mailed=application.mailed),
+            "refused": application.status == rules.Status.REJECTED,
+            "withdrawn": application.status == rules.Status.WITHDRAWN,
+            "can_withdraw": user.pk == application.applicant_id
+            and rules.can_withdraw(application.status),
+            "needs_more": application.status == rules.Status.NEEDS_MORE,
+            "is_owner": user.pk == application.applicant_id,
             "form": services.masked_form(application),
+            "delivery_mobile": mask_mobile(application.delivery_mobile)
+            if application.delivery_mobile
+            else "",
             "shipment": shipment,
+            "tracking": list(shipment.events.all()) if shipment else [],
             "events": application.events.all(),
-            "status_zh": rules.STATUS_ZH,
             "is_staff_view": services.is_reviewer(user),
             "next_steps": _next_steps(application),
             "shipment_statuses": ShipmentStatus.choices,
@@ -126,14 +209,47 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-def _next_steps(application: OnlineApplication) -> list[str]:
-    return [
-        s.value
-        for s in rules.Status
-        if rules.allowed(application.status, s, mailed=application.mailed)
-        and (rules.Status(application.status), s) not in rules.CITIZEN_MOVES
-        and s != rules.Status.DELIVERED
-    ]
+@permission_required(Action.ACCOUNT_VIEW)
+def withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    """The applicant withdraws an application, after a confirmation step."""
+    application = get_object_or_404(
+        OnlineApplication.objects.select_related("business"), reference=reference
+    )
+    if request.user.pk != application.applicant_id:
+        return render(request, "404.html", status=404)
+    if request.method == "POST":
+        try:
+            services.withdraw(request.user, application)
+        except services.ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The application is withdrawn."))
+        return redirect("online:detail", application.reference)
+    if not rules.can_withdraw(application.status):
+        messages.error(
+            request,
+            _(
+                "The review has started, so the application can no longer be withdrawn; "
+                "wait for its answer."
+            ),
+        )
+        return redirect("online:detail", application.reference)
+    return render(request, "online/withdraw.html", {"application": application})
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: OnlineApplication
+    status_label: str
+    hours_left: float
+
+    @property
+    def overdue(self) -> bool:
+        return self.hours_left < 0
+
+    @property
+    def hours_over(self) -> float:
+        return -self.hours_left
 
 
 @permission_required(Action.ONLINE_REVIEW)
@@ -141,10 +257,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The online centre's review queue, most urgent first, with SLA timers."""
     now = timezone.now()
     rows = [
-        (a, (a.sla_due_at - now).total_seconds() / 3600)
+        QueueRow(a, rules.status_label(a.status), (a.sla_due_at - now).total_seconds() / 3600)
         for a in services.review_queue(request.user)[:200]
     ]
-    return render(request, "online/queue.html", {"rows": rows, "status_zh": rules.STATUS_ZH})
+    return render(request, "online/queue.html", {"rows": rows})
 
 
 @permission_required(Action.ONLINE_REVIEW)
@@ -164,19 +280,14 @@ def act(request: HttpRequest, reference: str) -> HttpResponse:
                 request.POST.get("waybill", ""),
             )
         elif action == "track":
-            shipment = getattr(application, "shipment", None)
-            if shipment is None:
-                raise services.ApplicationError(_("Nothing has been mailed yet."))
-            services.add_tracking(
-                shipment,
+            services.track_by_staff(
+                request.user,
+                application,
                 status=request.POST.get("status", ""),
-                at=timezone.now(),
                 location=request.POST.get("location", ""),
-                source="staff",
-                actor=request.user,
                 description=request.POST.get("description", ""),
             )
-        elif action in {s.value for s in rules.Status}:
+        elif action in rules.Status.values:
             services.move(request.user, application, action, note=request.POST.get("note", ""))
         else:
             messages.error(request, _("Unknown action."))
@@ -197,7 +308,7 @@ def phone(request: HttpRequest, code: str) -> HttpResponse:
                 request.user,
                 request.POST.get("caller_mobile", ""),
                 business,
-                request.POST.dict(),
+                _posted_form(business, request.POST),
                 delivery_address=request.POST.get("delivery_address", ""),
                 delivery_mobile=request.POST.get("delivery_mobile", ""),
             )
@@ -206,19 +317,7 @@ def phone(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Filed as %(ref)s.") % {"ref": application.reference})
             return redirect("online:detail", application.reference)
-    return render(
-        request,
-        "online/apply.html",
-        {
-            "business": business,
-            "fields": _fields(business, request.POST, errors),
-            "errors": errors,
-            "problem": problem,
-            "mailed": bool(business.deliverable),
-            "phone": True,
-        },
-        status=422 if problem else 200,
-    )
+    return _form_page(request, business, errors, problem, phone=True)
 
 
 def _vehicle_field(business: Business) -> rules.FieldSpec | None:
@@ -228,6 +327,28 @@ def _vehicle_field(business: Business) -> rules.FieldSpec | None:
     if rules.OWNER_ID not in rules.form_for(business.code) or len(specs) != 1:
         return None
     return specs[0]
+
+
+_ROW_KEY = re.compile(r"^rows\[(\d+)\]\.(\w+)$")
+
+
+def _fleet_errors(business: Business, errors: dict[str, str]) -> list[tuple[str, str]]:
+    """(field key, what the agent reads): "rows[3].vin" becomes "Line 3, VIN: …"."""
+    labels = {s.name: str(s.label) for s in rules.form_for(business.code)}
+    shown = []
+    for key, text in sorted(errors.items()):
+        match = _ROW_KEY.match(key)
+        if match:
+            line, name = match.groups()
+            text = _("Line %(line)s, %(field)s: %(error)s") % {
+                "line": line,
+                "field": labels.get(name, name),
+                "error": text,
+            }
+        elif key in labels:
+            text = f"{labels[key]}: {text}"
+        shown.append((key, text))
+    return shown
 
 
 @permission_required(Action.ENTERPRISE_REGISTER)
@@ -242,7 +363,7 @@ def fleet(request: HttpRequest, enterprise_id: int) -> HttpResponse:
         for b in Business.objects.filter(online=True, active=True).order_by("code")
         if (spec := _vehicle_field(b)) is not None
     ]
-    errors: dict[str, str] = {}
+    errors: list[tuple[str, str]] = []
     message = ""
     if request.method == "POST":
         business = get_object_or_404(Business, code=request.POST.get("business", ""))
@@ -259,7 +380,7 @@ def fleet(request: HttpRequest, enterprise_id: int) -> HttpResponse:
                 delivery_mobile=request.POST.get("delivery_mobile", ""),
             )
         except services.ApplicationError as exc:
-            message, errors = exc.message, exc.errors
+            message, errors = exc.message, _fleet_errors(business, exc.errors)
         else:
             messages.success(request, _("%(count)d applications filed.") % {"count": len(filed)})
             return redirect("online:fleet", enterprise.pk)
@@ -271,7 +392,7 @@ def fleet(request: HttpRequest, enterprise_id: int) -> HttpResponse:
             "applications": found.prefetch_related("shipment__events")[:200],
             "choices": choices,
             "message": message,
-            "errors": sorted(errors.items()),
+            "errors": errors,
             "posted": request.POST,
         },
         status=422 if message else 200,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.booking.models import ACTIVE_STATUSES, Booking
 from trafficdesk.catalog.models import BusinessCategory
@@ -38,7 +39,20 @@ class GroupPlan:
     options: list[Option]
     recommended: Option | None
     simulated: SimResult | None = None
-    note: str = ""
+    note: str = ""  # a code the API gives as is; pages show its label
+
+    @property
+    def note_label(self) -> str:
+        return str(NOTE_LABELS.get(self.note, self.note))
+
+
+#: What the planner's notes say to a hall manager.
+NOTE_LABELS = {
+    "no demand": _("No bookings or walk-ins are expected on this day."),
+    "no window count meets the target within the zone cap": _(
+        "No number of windows meets the target without going over the zone's cap."
+    ),
+}
 
 
 @dataclass

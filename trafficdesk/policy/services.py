@@ -30,9 +30,10 @@ from trafficdesk.core.locking import locking_transaction
 from trafficdesk.policy.document import MAX_PHASE, PolicyDocument, default_policy
 from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting, PolicyVersion
 from trafficdesk.policy.rules import BusinessFacts, Decision, Engine, Situation, readiness_key
-from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
+from trafficdesk.regions.models import Region, RiskAssessment
 from trafficdesk.regions.rules import code_prefix
 from trafficdesk.sites.models import ServicePoint, Window
+from trafficdesk.sites.rules import NEARBY_RADIUS_KM, Point, county_point, distance_km, is_near
 
 policy_changed = Signal()
 """Sent with `event` (a DomainEvent) after a policy version or a phase is recorded."""
@@ -318,6 +319,8 @@ class PointAnswer:
     risk_level: str
     open_windows: int
     reasons: list[Any] = field(default_factory=list)
+    km: float | None = None
+    """The great-circle distance from where the question was asked (sites.rules), if known."""
 
     @property
     def can_go_today(self) -> bool:
@@ -332,6 +335,8 @@ class OpenServices:
     closed: list[PointAnswer]
     nearby: list[PointAnswer]
     online: bool
+    radius_km: float = NEARBY_RADIUS_KM
+    """`nearby` holds open places of the province within this distance, nearest first."""
 
 
 def _points_under(prefix: str) -> Any:
@@ -367,27 +372,130 @@ def _answers(
     return answers
 
 
+def region_point(region: Region) -> Point | None:
+    """Where distances from a region are measured from (sites.rules.county_point)."""
+    own = [
+        p.coordinates
+        for p in ServicePoint.objects.filter(region=region).only("latitude", "longitude")
+    ]
+    parent_code = region.parent.code if region.parent_id and region.parent else None
+    return county_point(region.code, parent_code, own)
+
+
+def point_origin(point: ServicePoint) -> Point | None:
+    """Where distances from a service point are measured from: its coordinates, else its
+    county's point."""
+    return point.coordinates or region_point(point.region)
+
+
+def _measure(answers: list[PointAnswer], origin: Point | None) -> list[PointAnswer]:
+    for answer in answers:
+        there = answer.point.coordinates
+        answer.km = distance_km(origin, there) if origin and there else None
+    return answers
+
+
+def by_distance(answers: list[PointAnswer]) -> list[PointAnswer]:
+    """Nearest first; places whose distance is unknown last, in their former order."""
+    return sorted(answers, key=lambda a: (a.km is None, a.km or 0.0))
+
+
+def open_nearby(
+    origin: Point | None,
+    business: Business,
+    applicant_class: str,
+    *,
+    province_code: str,
+    exclude: Iterable[int] = (),
+    at: datetime | None = None,
+    radius_km: float = NEARBY_RADIUS_KM,
+    limit: int = 5,
+) -> list[PointAnswer]:
+    """Open places of the province for this applicant within `radius_km` of `origin`,
+    nearest first; none when the origin is unknown (nothing is called near by guess)."""
+    if origin is None:
+        return []
+    skip = set(exclude)
+    points = [
+        p
+        for p in _points_under(code_prefix(province_code[:2] + "0000"))
+        if p.pk not in skip and p.coordinates is not None
+    ]
+    found = _measure(_answers(points, business, applicant_class, at), origin)
+    near = [a for a in found if a.can_go_today and is_near(a.km, radius_km)]
+    return by_distance(near)[:limit]
+
+
 def open_services(
     region: Region, business: Business, applicant_class: str, at: datetime | None = None
 ) -> OpenServices:
-    """Where this applicant can go for this business in this region today, why the other
-    places are closed, nearby open places when none here is, and the online alternative."""
-    answers = _answers(list(_points_under(code_prefix(region.code))), business, applicant_class, at)
-    open_here = [a for a in answers if a.can_go_today]
+    """Where this applicant can go for this business in this region today (nearest first),
+    why the other places are closed, open places within NEARBY_RADIUS_KM when none here is,
+    and the online alternative."""
+    origin = region_point(region)
+    answers = _measure(
+        _answers(list(_points_under(code_prefix(region.code))), business, applicant_class, at),
+        origin,
+    )
+    open_here = by_distance([a for a in answers if a.can_go_today])
     closed_here = [a for a in answers if not a.can_go_today]
     nearby: list[PointAnswer] = []
-    if not open_here and region.parent is not None:
-        wider: Region | None = region.parent if region.level == RegionLevel.COUNTY else region
-        while wider is not None and not nearby:
-            nearby = [
-                a
-                for a in _answers(
-                    list(_points_under(code_prefix(wider.code))), business, applicant_class, at
-                )
-                if a.can_go_today
-            ][:5]
-            wider = wider.parent
+    if not open_here:
+        nearby = open_nearby(
+            origin,
+            business,
+            applicant_class,
+            province_code=region.code,
+            exclude=[a.point.pk for a in answers],
+            at=at,
+        )
     return OpenServices(business, applicant_class, open_here, closed_here, nearby, business.online)
+
+
+def places_for(
+    region: Region, business: Business, applicant_class: str, at: datetime | None = None
+) -> list[PointAnswer]:
+    """The booking flow's places: every service point of the province with a window for
+    this business, each with its distance from the county and its decision for this
+    applicant, nearest first."""
+    points = [
+        p
+        for p in _points_under(code_prefix(region.code[:2] + "0000"))
+        .filter(windows__businesses=business)
+        .distinct()
+    ]
+    return by_distance(
+        _measure(_answers(points, business, applicant_class, at), region_point(region))
+    )
+
+
+def next_open_at(
+    point: ServicePoint, business: Business, applicant_class: str, at: datetime | None = None
+) -> datetime | None:
+    """The first scheduled change (a risk level, a phase or a policy version taking effect
+    later) after which this point offers the business to this applicant; None when no
+    scheduled change opens it."""
+    moment = clock.moment(at)
+    chain = point.region.path.split("/")
+    changes = sorted(
+        {
+            *RiskAssessment.objects.filter(
+                region_id=point.region_id, effective_from__gt=moment
+            ).values_list("effective_from", flat=True)[:20],
+            *PhaseSetting.objects.filter(
+                region__code__in=chain, effective_from__gt=moment
+            ).values_list("effective_from", flat=True)[:20],
+            *PolicyVersion.objects.filter(effective_from__gt=moment).values_list(
+                "effective_from", flat=True
+            )[:20],
+        }
+    )
+    timeline = SituationTimeline([point])
+    facts = business_facts(business)
+    for change in changes:
+        if engine(change).decide(timeline.at(point.pk, change), facts, applicant_class).open:
+            return change
+    return None
 
 
 def open_next(region: Region, at: datetime | None = None) -> list[tuple[ServicePoint, bool]]:

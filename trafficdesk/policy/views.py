@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -14,14 +16,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.accounts.models import STAFF_ROLES
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass
-from trafficdesk.policy import services
+from trafficdesk.policy import citizen, services
 from trafficdesk.policy.models import DomainEvent, PolicyVersion
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels, regions_for
+from trafficdesk.sites.models import ServicePoint
 
 Options = list[tuple[str, list[tuple[str, str]]]]
 
@@ -72,9 +76,16 @@ def _grouped(rows: Iterable[tuple[str, str, str]]) -> Options:
 
 
 def _read_choices() -> _Choices:
-    counties = (
-        Region.objects.filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
-    )
+    served = {
+        code[:2] for code in ServicePoint.objects.values_list("region__code", flat=True).distinct()
+    }
+    counties = [  # the counties of the provinces that have service points
+        c
+        for c in Region.objects.filter(level=RegionLevel.COUNTY)
+        .select_related("parent")
+        .order_by("code")
+        if c.code[:2] in served
+    ]
     businesses = (
         Business.objects.filter(active=True)
         .filter(Q(on_site_required=True) | Q(windows__isnull=False))
@@ -100,6 +111,48 @@ def _choices() -> _Choices:
     )
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A service point of the answer as a citizen reads it (policy.citizen): the plain
+    sentence of why it is closed, how an open one serves you, its distance, when it opens
+    if a change is scheduled, and (for staff only) the precise rules."""
+
+    answer: services.PointAnswer
+    why: str
+    note: str
+    km: str
+    opens: citizen.Way | None
+    rules: list[Any]
+
+
+def _row(a: services.PointAnswer, found: services.OpenServices) -> _Row:
+    opens = (
+        None
+        if a.can_go_today
+        else citizen.next_open_way(
+            services.next_open_at(a.point, found.business, found.applicant_class)
+        )
+    )
+    return _Row(
+        a,
+        citizen.plain_reason(a.decision, a.point.kind, open_windows=a.open_windows),
+        citizen.open_note(a.decision),
+        citizen.km_words(a.km) if a.km is not None else "",
+        opens,
+        [r for r in a.decision.reasons if r.rule not in citizen.STAFF_ONLY_RULES],
+    )
+
+
+def _rows(found: services.OpenServices | None) -> dict[str, list[_Row]]:
+    if found is None:
+        return {}
+    return {
+        "open": [_row(a, found) for a in found.open],
+        "closed": [_row(a, found) for a in found.closed],
+        "nearby": [_row(a, found) for a in found.nearby],
+    }
+
+
 def what_is_open(request: HttpRequest) -> HttpResponse:
     """Public: where a citizen can go today for a business, why other places are closed,
     and the online alternative."""
@@ -119,6 +172,7 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
         else:
             answer = services.open_services(county, business, applicant_class)
     partial = bool(request.headers.get("HX-Request"))
+    user: Any = request.user
     choices = None if partial else _choices()
     context = {
         "county_options": choices.counties(county_code) if choices else "",
@@ -130,6 +184,16 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
         "applicant_class": applicant_class,
         "answer": answer,
         "problem": problem,
+        "rows": _rows(answer),
+        "online_way": citizen.online_way(answer.business) if answer else None,
+        "none_near": citizen.none_near_sentence()
+        if answer and not answer.open and not answer.nearby
+        else "",
+        "radius_km": round(services.NEARBY_RADIUS_KM),
+        "query": urlencode(
+            {"business": business_code, "county": county_code, "class": applicant_class}
+        ),
+        "show_rules": getattr(user, "role", "") in STAFF_ROLES,
     }
     template = "policy/_open_results.html" if partial else "policy/open.html"
     return render(request, template, context, status=422 if problem else 200)

@@ -21,6 +21,7 @@ from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
 from trafficdesk.core import clock
 from trafficdesk.core.actions import Action
+from trafficdesk.core.localcache import clear_all
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.rules import parse_risk_level
@@ -40,25 +41,74 @@ class InvalidRiskChange(InvalidRegionChange):
     pass
 
 
+_LEVEL_RANK = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
+
+
+def _division_rows(source: Path, prefix: str = "") -> list[dict[str, str]]:
+    """The packaged divisions whose code starts with `prefix`, parents before children."""
+    with source.open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["code"].startswith(prefix)]
+    rows.sort(key=lambda row: (_LEVEL_RANK[RegionLevel(row["level"])], row["code"]))
+    return rows
+
+
+def _store_divisions(rows: list[dict[str, str]], prefix: str = "") -> int:
+    """Create the missing regions and correct the changed ones, level by level and in bulk
+    (the whole country is 3,214 rows): a few statements, not one per row. English names,
+    which the file does not carry, are left as they are. Bulk writes send no signals, so the
+    process-local caches that a region's save would clear are cleared here."""
+    known = {r.code: r for r in Region.objects.filter(code__startswith=prefix)}
+    touched = 0
+    for rank in sorted(set(_LEVEL_RANK.values())):
+        new: list[Region] = []
+        changed: list[Region] = []
+        for row in rows:
+            if _LEVEL_RANK[RegionLevel(row["level"])] != rank:
+                continue
+            parent = known.get(row["parent_code"]) if row["parent_code"] else None
+            region = known.get(row["code"])
+            if region is None:
+                region = Region(code=row["code"], name_zh=row["name"], level=row["level"])
+                region.parent = parent
+                region.path = region.compute_path()
+                new.append(region)
+                continue
+            path = f"{parent.path}/{region.code}" if parent else region.code
+            wanted = (row["name"], row["level"], parent.pk if parent else None, path)
+            if (region.name_zh, region.level, region.parent_id, region.path) != wanted:
+                region.name_zh, region.level, region.parent = row["name"], row["level"], parent
+                region.path = path
+                changed.append(region)
+        for region in Region.objects.bulk_create(new, batch_size=500):
+            known[region.code] = region
+        if not all(region.pk for region in new):  # a backend that returns no ids
+            known.update({r.code: r for r in Region.objects.filter(code__startswith=prefix)})
+        Region.objects.bulk_update(changed, ["name_zh", "level", "parent", "path"], batch_size=500)
+        touched += len(new) + len(changed)
+    if touched:
+        clear_all()
+    return len(rows)
+
+
 @transaction.atomic
 def load_divisions(province_code: str, source: Path = DIVISIONS_CSV) -> int:
     """Load (or update) one province and everything under it from the packaged data file."""
     prefix = province_code[:2]
-    with source.open(encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["code"].startswith(prefix)]
+    rows = _division_rows(source, prefix)
     if not rows:
         raise ValueError(f"no divisions with code prefix {prefix} in {source.name}")
-    rank = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
-    rows.sort(key=lambda row: (rank[RegionLevel(row["level"])], row["code"]))
-    by_code: dict[str, Region] = {}
-    for row in rows:
-        parent = by_code.get(row["parent_code"]) if row["parent_code"] else None
-        region, _created = Region.objects.update_or_create(
-            code=row["code"],
-            defaults={"name_zh": row["name"], "level": row["level"], "parent": parent},
-        )
-        by_code[region.code] = region
-    return len(rows)
+    return _store_divisions(rows, prefix)
+
+
+@transaction.atomic
+def load_country(source: Path = DIVISIONS_CSV) -> int:
+    """Load (or update) every province, city and county of China from the packaged data file:
+    a traveller at a checkpoint may come from anywhere (R10), whichever province the
+    platform serves."""
+    rows = _division_rows(source)
+    if not rows:
+        raise ValueError(f"no divisions in {source.name}")
+    return _store_divisions(rows)
 
 
 def risk_change_problem(actor: Actor, region: Region) -> str | None:
@@ -177,7 +227,7 @@ def _validate_rows(
             errors.append(
                 RowError(
                     line,
-                    _("Unknown risk level %(level)r; use LOW, MEDIUM or HIGH.")
+                    _("Unknown risk level %(level)r; write low, medium or high.")
                     % {"level": row.get("level")},
                 )
             )
@@ -206,12 +256,16 @@ def _validate_rows(
     return valid, errors
 
 
+#: The Chinese column names an administrator may write instead of the English ones.
+HEADER_ALIASES = {"区县代码": "code", "风险等级": "level", "生效时间": "effective_from", "原因": "reason"}
+
+
 def import_risk_levels_csv(actor: Actor, content: bytes | str) -> ImportResult:
     """Import county risk levels from CSV (code,level,effective_from,reason). All rows or none."""
     access.check(actor, Action.RISK_IMPORT)
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    header = [HEADER_ALIASES.get(name.strip(), name.strip()) for name in (reader.fieldnames or [])]
     missing = [name for name in ("code", "level", "reason") if name not in header]
     if missing:
         return ImportResult(

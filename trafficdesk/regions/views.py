@@ -18,7 +18,7 @@ MAX_CSV_BYTES = 1_000_000
 
 
 class RiskImportForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("CSV file (code,level,effective_from,reason)"))
+    file = forms.FileField(label=gettext_lazy("CSV file"))
 
 
 class RiskChangeForm(forms.Form):

@@ -93,6 +93,7 @@ class ServicePointAdmin(SiteAdmin):
         "service_area_m2",
         "diversion_ease",
         "designated_emergency",
+        "phone",
     )
     list_filter = ("kind", "ppe_complete", "designated_emergency")
     search_fields = ("code", "name_zh", "name_en", "address")

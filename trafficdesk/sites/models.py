@@ -38,6 +38,40 @@ class ServicePoint(BilingualName):
     )
     opens_at = models.TimeField(_("opens at"), default="09:00")
     closes_at = models.TimeField(_("closes at"), default="17:00")
+    lunch_starts_at = models.TimeField(
+        _("lunch break starts at"),
+        null=True,
+        blank=True,
+        default="12:00",
+        help_text=_("No slot is offered over the lunch break. Leave both empty for none."),
+    )
+    lunch_ends_at = models.TimeField(
+        _("lunch break ends at"), null=True, blank=True, default="13:30"
+    )
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text=_("Degrees north (WGS 84), e.g. 26.64700; used for the distance to citizens."),
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text=_("Degrees east (WGS 84), e.g. 106.63000."),
+    )
+    phone = models.CharField(
+        _("public phone number"),
+        max_length=20,
+        blank=True,
+        help_text=_("Shown to citizens, e.g. 0851-12345678."),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -46,6 +80,25 @@ class ServicePoint(BilingualName):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        """A lunch break has both ends, inside the opening hours, and ends after it starts."""
+        from django.core.exceptions import ValidationError
+
+        from trafficdesk.sites.rules import lunch_problem
+
+        problem = lunch_problem(
+            self.opens_at, self.closes_at, self.lunch_starts_at, self.lunch_ends_at
+        )
+        if problem:
+            raise ValidationError({"lunch_ends_at": problem})
+
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        """(latitude, longitude) in degrees, or None when not recorded."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (float(self.latitude), float(self.longitude))
 
 
 class Zone(BilingualName):

@@ -31,6 +31,11 @@ POINT_FIELDS = (
     "designated_emergency",
     "opens_at",
     "closes_at",
+    "lunch_starts_at",
+    "lunch_ends_at",
+    "latitude",
+    "longitude",
+    "phone",
 )
 ZONE_FIELDS = ("name_zh", "name_en", "occupancy_cap", "is_open")
 WINDOW_FIELDS = ("number", "kind", "zone", "is_open")
