@@ -184,3 +184,22 @@ def test_my_bookings_are_cards_with_past_and_cancelled_folded_away(
     assert reverse("booking:reschedule", args=[coming.token]) in head
     assert reverse("booking:reschedule", args=[gone.token]) not in page
     assert coming.spaced_number in head and "新车注册登记并核发号牌" in head
+
+
+def test_the_api_offers_the_same_times_to_move_to_as_the_page(
+    client: Client, citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    client.force_login(citizen)
+    first, later = make_slot(), make_slot(hours_ahead=72)
+    booking = services.book(citizen, first.pk, ["P01"], new_id())
+    offered = client.get(f"/api/v1/bookings/{booking.token}/reschedule")
+    assert offered.status_code == 200
+    ids = [s["id"] for s in offered.json()]
+    assert ids == [s.pk for s in services.reschedule_options(booking)]
+    assert later.pk in ids and first.pk not in ids
+    moved = client.post(
+        f"/api/v1/bookings/{booking.token}/reschedule",
+        {"slot": later.pk},
+        content_type="application/json",
+    )
+    assert moved.status_code == 200 and moved.json()["number"] == booking.number

@@ -138,6 +138,8 @@ def test_a_beijing_driver_registers_and_the_officer_sees_the_flag(
     assert page.locator("#origin_city").count() == 0
     choose(page, "origin", "110105")
     expect(page.locator("#origin option:checked")).to_have_text(name_of("110105"))
+    # With JavaScript the chooser's no-JS step button is never there (Enter registers).
+    expect(page.get_by_test_id("register-form").locator("button[type=submit]")).to_have_count(1)
     assert_no_horizontal_scroll(page)
 
     response = submit(page)

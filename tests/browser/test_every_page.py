@@ -25,8 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.helpers import wait_for_server_requests
 from trafficdesk.demo.services import DEMO_AGENT_MOBILE, DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
@@ -93,6 +94,12 @@ PAGES: tuple[Visit, ...] = (
     Visit("citizen", "booking:choose"),
     Visit("citizen", "booking:choose", query=f"business=P01&county={GUANSHANHU}"),
     Visit("citizen", "booking:choose", query=f"business=P01&county={NANMING}"),
+    Visit("citizen", "booking:places", query=f"business=P01&county={GUANSHANHU}&class=GENERAL"),
+    Visit("citizen", "booking:places", query="business=P01&county=520303&class=GENERAL"),
+    Visit("citizen", "booking:point", (HALL,), query=f"business=P01&county={GUANSHANHU}"),
+    Visit("citizen", "booking:point", ("GY-QC-NM",), query=f"business=A01&county={NANMING}"),
+    Visit("citizen", "booking:places", query=f"business=P01&county={GUANSHANHU}"),
+    Visit("citizen", "booking:places", query=f"business=P01&county={NANMING}"),
     Visit("citizen", "booking:book", ("{slot}",), query="business=P01"),
     Visit("citizen", "booking:mine"),
     Visit("citizen", "booking:detail", ("{booking}",)),
@@ -102,6 +109,7 @@ PAGES: tuple[Visit, ...] = (
     Visit("citizen", "online:apply", ("D01",)),
     Visit("citizen", "online:mine"),
     Visit("citizen", "online:detail", ("{application}",)),
+    Visit("citizen", "online:withdraw", ("{application}",)),
     Visit("citizen", "enterprises:mine"),
     Visit("citizen", "booking:rush", ("{rush}",)),
     Visit("citizen", "policy:open", query=f"county={NANMING}&business=L03"),
@@ -168,6 +176,7 @@ NOT_PAGES: dict[str, str] = {
     "checkpoint:console-events": "an event stream",
     "checkpoint:export": "a file export",
     "checkpoint:qr": "an image",
+    "checkpoint:origin": "an htmx fragment of the registration page, checked there",
     "hallqueue:board-events": "an event stream",
     "hallqueue:hall-events": "an event stream",
     "hallqueue:console-action": "a POST from the console",
@@ -529,9 +538,17 @@ def crawl_role(
         for language in ("zh-hans", "en"):
             context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
             for visit in visits:
-                url = visit.url(keys)
+                try:
+                    url = visit.url(keys)
+                except NoReverseMatch as missing:
+                    findings.broken[f"{role} {visit.name}"] = f"not in the URL conf: {missing}"
+                    continue
                 label = f"{role} {url}"
-                response = page.goto(url, wait_until="load")
+                try:
+                    response = page.goto(url, wait_until="load")
+                except PlaywrightError as failed:  # e.g. a 405 with no body
+                    findings.broken[label] = str(failed).splitlines()[0]
+                    continue
                 status = response.status if response else 0
                 if status >= 400 or urlsplit(page.url).path != urlsplit(url).path:
                     findings.broken[label] = f"{status} at {page.url}"

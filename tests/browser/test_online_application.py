@@ -187,7 +187,7 @@ def test_citizen_applies_with_pickers_clerk_mails_citizen_follows_the_stepper(
     business = Business.objects.get(code=LOST_LICENCE)
     card = citizen_page.locator(f"[data-business={LOST_LICENCE}]")
     with translation.override("zh-hans"):
-        assert card.locator("h2").inner_text().strip() == business.name
+        assert card.locator("h3").inner_text().strip() == business.name
     with citizen_page.expect_navigation():
         card.get_by_role("link", name=zh("Apply"), exact=True).click()
     assert urlsplit(citizen_page.url).path == reverse("online:apply", args=[LOST_LICENCE])
@@ -323,6 +323,11 @@ def test_citizen_applies_with_pickers_clerk_mails_citizen_follows_the_stepper(
         act(clerk_page, "track")
         assert status_of(clerk_page) == Status.DELIVERED
         assert clerk_page.get_by_test_id("actions").locator("button").count() == 0
+        # The review queue fits the phone in English too.
+        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        clerk_page.goto(reverse("online:queue"))
+        assert clerk_page.locator("html").get_attribute("lang") == "en"
+        assert_fits_the_phone(clerk_page)
     finally:
         context.close()
 
@@ -352,8 +357,13 @@ def test_citizen_applies_with_pickers_clerk_mails_citizen_follows_the_stepper(
         )
         assert "under_review" not in citizen_page.locator("main").inner_text()
     assert_fits_the_phone(citizen_page)
-    citizen_page.goto(reverse("online:mine"))
-    assert_fits_the_phone(citizen_page)
+    for path in (
+        reverse("online:mine"),
+        reverse("online:catalogue"),
+        reverse("online:apply", args=[LOST_LICENCE]),
+    ):
+        citizen_page.goto(path)
+        assert_fits_the_phone(citizen_page)
 
     application.refresh_from_db()
     assert application.status == Status.DELIVERED
@@ -452,3 +462,64 @@ def test_another_citizen_cannot_open_the_application(
     application.refresh_from_db()
     assert application.status == Status.SUBMITTED
     assert not notices(sms_outbox, OTHER_CITIZEN_MOBILE, application.reference)
+
+
+def test_refused_and_withdrawn_applications_say_so_with_a_way_forward(
+    phone: Any, demo: Any, sms_outbox: Outbox
+) -> None:
+    page = phone
+    citizen = citizen_login(page, sms_outbox)
+    business = Business.objects.get(code=LOST_LICENCE)
+    clerk = User.objects.get(username="clerk")
+
+    def apply() -> OnlineApplication:
+        return services.submit(
+            citizen,
+            business,
+            {"driver_id": GOOD_ID, "classes": "C1", "reason": REASON},
+            delivery_address=ADDRESS,
+        )
+
+    refused = apply()
+    services.move(clerk, refused, Status.UNDER_REVIEW)
+    services.move(clerk, refused, Status.REJECTED, note="驾驶证照片无法辨认")
+    page.goto(reverse("online:detail", args=[refused.reference]))
+    assert page.get_by_test_id("stepper").count() == 0
+    box = page.get_by_test_id("refused")
+    assert zh("Your application was not accepted.") in box.inner_text()
+    assert box.get_by_test_id("why").inner_text().strip() == "驾驶证照片无法辨认"
+    again = box.get_by_role("link", name=zh("Apply again with what was missing"))
+    assert again.get_attribute("href") == reverse("online:apply", args=[LOST_LICENCE])
+    assert page.get_by_test_id("status").inner_text().strip() == zh_label(Status.REJECTED)
+    assert_no_raw_codes(page)
+    assert_fits_the_phone(page)
+
+    # Withdrawing asks first; "keep it" changes nothing, "withdraw" does.
+    kept = apply()
+    detail = reverse("online:detail", args=[kept.reference])
+    page.goto(detail)
+    with page.expect_navigation():
+        page.get_by_test_id("withdraw").click()
+    assert_fits_the_phone(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name=zh("No, keep it")).click()
+    kept.refresh_from_db()
+    assert kept.status == Status.SUBMITTED and urlsplit(page.url).path == detail
+    with page.expect_navigation():
+        page.get_by_test_id("withdraw").click()
+    with page.expect_navigation():
+        page.get_by_test_id("withdraw-confirm").locator("button[data-action=withdraw]").click()
+    kept.refresh_from_db()
+    assert kept.status == Status.WITHDRAWN
+    assert zh("The application is withdrawn.") in page.locator("ul.messages").inner_text()
+    assert page.get_by_test_id("status").inner_text().strip() == zh_label(Status.WITHDRAWN)
+    assert page.get_by_test_id("withdrawn").get_by_role("link", name=zh("Apply again")).count()
+    assert page.get_by_test_id("withdraw").count() == 0
+    assert_no_raw_codes(page)
+
+    page.goto(reverse("online:mine"))
+    statuses = page.get_by_test_id("my-applications").get_by_test_id("status").all_inner_texts()
+    assert sorted(s.strip() for s in statuses) == sorted(
+        [zh_label(Status.REJECTED), zh_label(Status.WITHDRAWN)]
+    )
+    assert_fits_the_phone(page)

@@ -5,11 +5,13 @@ raw codes, and the API answers the page's refusals with the same codes."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from trafficdesk.audit.models import AuditEntry
@@ -89,6 +91,12 @@ def test_loading_the_country_again_changes_nothing_and_restores_the_file(demo: A
     assert dict(Region.objects.values_list("code", "id")) == ids
     chaoyang = Region.objects.get(code="110105")
     assert (chaoyang.name_zh, chaoyang.name_en) == ("朝阳区", "Chaoyang")
+
+
+def test_the_command_loads_the_whole_country(demo: Any) -> None:
+    out = io.StringIO()
+    call_command("load_regions", "all", stdout=out)
+    assert "3214 divisions of China loaded" in out.getvalue()
 
 
 # --- the plate --------------------------------------------------------------------------------
@@ -319,6 +327,7 @@ def test_the_htmx_chooser_sends_only_codes(client: Client, toll: Checkpoint) -> 
     assert html.status_code == 200
     body = html.content.decode()
     assert body.lstrip().startswith("<fieldset") and "<html" not in body
+    assert 'name="step"' not in body  # the no-JS button is for the whole page only
     assert "130100" in options(body, "origin_city")
     suggested = client.get(ORIGIN, {"plate_prefix": "京"}).content.decode()
     assert field_value(suggested, "origin_province") == "110000"

@@ -443,3 +443,20 @@ def test_fleet_errors_name_the_line_and_the_field(demo: Any) -> None:
     with translation.override("zh-hans"):
         shown = _fleet_errors(business, {"rows[2].vin": "车辆识别代号应为17位"})
     assert shown == [("rows[2].vin", "第2行，车辆识别代号：车辆识别代号应为17位")]
+
+
+def test_the_catalogue_lists_businesses_by_name_under_their_category(
+    client: Client, users: dict[str, Any], demo: Any
+) -> None:
+    page = client.get("/online/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    html = page.content.decode()
+    online = Business.objects.filter(online=True, active=True).select_related("category")
+    with translation.override("zh-hans"):
+        for business in online:
+            assert f'<h3 class="online-card-title">{business.name}</h3>' in html
+            assert f">{business.category.name}</h2>" in html
+    assert html.count('href="/online/apply/') == online.count()
+    assert "/online/phone/" not in html  # only the online centre files for callers
+    client.force_login(users["clerk"])
+    assert "/online/phone/D01/" in client.get("/online/").content.decode()

@@ -105,6 +105,17 @@ ROWS: tuple[Row, ...] = (
         api=post("/api/v1/bookings/{token}/cancel"),
     ),
     Row(
+        "reschedule a booking",
+        frozenset({"citizen"}) | DESK - {"nanming_admin"},
+        page=post("/booking/b/{token}/reschedule/", {"slot": "{slot}"}),
+        api=post("/api/v1/bookings/{token}/reschedule", {"slot": "{slot}"}),
+    ),
+    Row(
+        "add a booking to the calendar (its holder's file)",
+        frozenset({"citizen"}),
+        page=get("/booking/b/{token}/booking.ics"),
+    ),
+    Row(
         "mark a no-show",
         HALL,
         page=post("/booking/b/{token}/no-show/"),
@@ -282,13 +293,29 @@ ROWS: tuple[Row, ...] = (
     Row(
         "register at a checkpoint from another province",
         PUBLIC,
-        page=post("/c/GY-N-TOLL/", {"name": "张三", "id_number": "{id_page}",
-                                    "mobile": "13912345678", "plate": "京A12345",
-                                    "origin": "110105", "destination": "贵阳"}),
-        api=post("/api/v1/checkpoints/GY-N-TOLL/registrations",
-                 {"name": "张三", "id_number": "{id_api}", "mobile": "13912345678",
-                  "plate": "京A12345", "origin": "110105", "destination": "贵阳"}),
-    ),  # fmt: skip
+        page=post(
+            "/c/GY-N-TOLL/",
+            {
+                "name": "张三",
+                "id_number": "{id_page}",
+                "mobile": "13912345678",
+                "plate": "京A12345",
+                "origin": "110105",
+                "destination": "贵阳",
+            },
+        ),
+        api=post(
+            "/api/v1/checkpoints/GY-N-TOLL/registrations",
+            {
+                "name": "张三",
+                "id_number": "{id_api}",
+                "mobile": "13912345678",
+                "plate": "京A12345",
+                "origin": "110105",
+                "destination": "贵阳",
+            },
+        ),
+    ),
     Row("kiosk", PUBLIC, page=get("/hall/GY-HALL-01/kiosk/")),
     Row("display board", PUBLIC, page=get("/hall/GY-HALL-01/board/")),
     Row("my service point", HALL, page=get("/sites/mine/")),
@@ -378,6 +405,7 @@ COVERED_ELSEWHERE = {
     "accounts:citizen-verify",
     "accounts:logout",
     "online:act",
+    "online:withdraw",  # the applicant's own; tests/online/test_pickers_and_progress.py
     "hallqueue:board-events",
     "booking:rush-events",  # public; tests/booking/test_rush_counter_stream.py
     "checkpoint:qr",

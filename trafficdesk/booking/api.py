@@ -209,6 +209,28 @@ def cancel_booking(request: HttpRequest, token: str) -> Any:
         return Status(409, refusal_out(exc))
 
 
+@router.get(
+    "/bookings/{token}/reschedule",
+    response={200: list[SlotOut], 403: Problem, 404: Problem},
+    auth=django_auth,
+)
+def reschedule_options(request: HttpRequest, token: str) -> Any:
+    """The slots this booking may move to (the same business at the same place over the
+    next days), as the 改约 page offers them."""
+    booking = _visible_booking(request, token)
+    return [
+        {
+            "id": s.pk,
+            "service_point": booking.slot.service_point.code,
+            "category": booking.slot.category.code,
+            "starts_at": s.starts_at,
+            "ends_at": s.ends_at,
+            "free_minutes": s.free_minutes,
+        }
+        for s in services.reschedule_options(booking)
+    ]
+
+
 @router.post(
     "/bookings/{token}/reschedule",
     response={200: BookingOut, 403: Problem, 404: Problem, 409: RefusalOut, 503: Problem},

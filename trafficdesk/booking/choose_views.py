@@ -37,6 +37,7 @@ from trafficdesk.policy import citizen
 from trafficdesk.policy import services as policy
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.sites.models import ServicePoint
+from trafficdesk.sites.rules import is_near
 
 DAYS_SHOWN = 7
 
@@ -143,24 +144,35 @@ def choose(request: HttpRequest) -> HttpResponse:
 # --- step 2: places ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PlaceRow:
+    """A place as the citizen reads it: why it is closed to them (one plain sentence), how
+    an open one serves them, its distance in words, and whether it is within the radius."""
+
+    answer: policy.PointAnswer
+    why: str
+    note: str
+    km: str
+    near: bool
+
+
 def places(request: HttpRequest) -> HttpResponse:
     """Step 2: the service points offering the business, nearest first, each with its
     distance from your county and whether it is open for you now (why not, if not)."""
     asked = _question(request)
     if asked.problem or asked.business is None or asked.county is None:
         return _step_one(request, asked, status=422)
-    found = policy.places_for(asked.county, asked.business, asked.applicant_class)
     rows = [
-        {
-            "answer": a,
-            "why": citizen.plain_reason(a.decision, a.point.kind, open_windows=a.open_windows),
-            "note": citizen.open_note(a.decision) if a.can_go_today else "",
-            "km": citizen.km_words(a.km) if a.km is not None else "",
-            "near": a.km is not None and a.km <= policy.NEARBY_RADIUS_KM,
-        }
-        for a in found
+        PlaceRow(
+            a,
+            citizen.plain_reason(a.decision, a.point.kind, open_windows=a.open_windows),
+            citizen.open_note(a.decision) if a.can_go_today else "",
+            citizen.km_words(a.km) if a.km is not None else "",
+            is_near(a.km),
+        )
+        for a in policy.places_for(asked.county, asked.business, asked.applicant_class)
     ]
-    near_open = [r for r in rows if r["near"] and r["answer"].can_go_today]
+    near_open = [r for r in rows if r.near and r.answer.can_go_today]
     online = citizen.online_way(asked.business)
     return render(
         request,
@@ -168,8 +180,8 @@ def places(request: HttpRequest) -> HttpResponse:
         {
             "asked": asked,
             "query": asked.query,
-            "near": [r for r in rows if r["near"]],
-            "far": [r for r in rows if not r["near"]],
+            "near": [r for r in rows if r.near],
+            "far": [r for r in rows if not r.near],
             "none_near": "" if near_open else citizen.none_near_sentence(),
             "radius_km": round(policy.NEARBY_RADIUS_KM),
             "ways": [online] if online else [],

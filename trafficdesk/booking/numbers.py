@@ -47,6 +47,7 @@ def is_clash(exc: IntegrityError) -> bool:
 def unused(bookings: list[Any], chunk: int = 2000) -> list[Any]:
     """Bookings about to be written many at a time (a draw's winners), each given a number
     that no other of them and no stored booking has; returns the same list."""
+    # local import: the models use this module for the number's default
     from trafficdesk.booking.models import Booking
 
     given: set[str] = set()  # numbers of earlier bookings of the list, and stored ones met

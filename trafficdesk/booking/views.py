@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,18 +19,15 @@ from django.views.decorators.http import require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
-from trafficdesk.booking import claims, idempotency, rush, services
-from trafficdesk.booking.answers import book_answer
+from trafficdesk.booking import claims, rush, services
 from trafficdesk.booking.models import Booking, PriorityClaim, Slot
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import clock, live, uploads
 from trafficdesk.core.actions import Action
 from trafficdesk.core.validators import InvalidValue, parse_licence_classes
-from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass, parse_class
+from trafficdesk.core.vocabulary import ApplicantClass
 from trafficdesk.enterprises import services as enterprises
 from trafficdesk.enterprises.models import Enterprise
-from trafficdesk.policy import services as policy
-from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.sites.models import ServicePoint
 
 
@@ -40,26 +36,6 @@ class PersonalDataInput(forms.TextInput):
 
     def format_value(self, value: Any) -> None:
         return None
-
-
-class BookingForm(forms.Form):
-    id_number = forms.CharField(
-        label=gettext_lazy("Resident ID number"),
-        max_length=20,
-        widget=PersonalDataInput(attrs={"autocomplete": "off"}),
-    )
-    extra = forms.MultipleChoiceField(
-        label=gettext_lazy("Also in the same visit"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    idempotency_key = forms.CharField(
-        required=False, max_length=idempotency.MAX_KEY_LENGTH, widget=forms.HiddenInput
-    )
-
-    def __init__(self, *args: Any, extra_choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["extra"].choices = extra_choices  # type: ignore[attr-defined]
 
 
 class ProofForm(forms.Form):
@@ -95,147 +71,6 @@ def _fleet_choices(user: Any) -> list[tuple[int, str]]:
         (v.pk, f"{v.plate} · {v.enterprise.name}")
         for v in enterprises.vehicles_of(user).select_related("enterprise")
     ]
-
-
-def choose(request: HttpRequest) -> HttpResponse:
-    """Step 1-2: choose a business, a county and who you are; see open places with free slots."""
-    counties = (
-        Region.objects.filter(level=RegionLevel.COUNTY, service_points__isnull=False)
-        .distinct()
-        .select_related("parent")
-    )
-    businesses = Business.objects.filter(active=True, on_site_required=True).select_related(
-        "category"
-    )
-    business_code = request.GET.get("business", "")
-    county_code = request.GET.get("county", "")
-    applicant_class = request.GET.get("class", DEFAULT_CLASS)
-    options: list[tuple[Any, list[Slot]]] = []
-    answer = None
-    if business_code and county_code and applicant_class in CLASS_RANK:
-        business = Business.objects.filter(code=business_code).select_related("category").first()
-        county = Region.objects.filter(code=county_code).select_related("parent").first()
-        if business and county:
-            answer = policy.open_services(county, business, applicant_class)
-            for option in answer.open + answer.nearby:
-                found = services.free_slots(
-                    option.point,
-                    business.category_id,
-                    applicant_class,
-                    minutes=business.service_minutes,
-                    limit=8,
-                )
-                options.append((option, found))
-    return render(
-        request,
-        "booking/choose.html",
-        {
-            "counties": counties,
-            "businesses": businesses,
-            "business_code": business_code,
-            "county_code": county_code,
-            "applicant_class": applicant_class,
-            "classes": ApplicantClass.choices,
-            "options": options,
-            "answer": answer,
-        },
-    )
-
-
-@permission_required(Action.BOOK)
-def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
-    """Step 3: confirm the slot with the ID number (and other businesses for the same visit).
-    The form carries a retry key, so a double submit books once (as the API's
-    Idempotency-Key), and the same per-user rate limit applies."""
-    slot = get_object_or_404(Slot.objects.select_related("service_point", "category"), pk=slot_id)
-    business = get_object_or_404(
-        Business, code=request.GET.get("business") or request.POST.get("business", "")
-    )
-    applicant_class = parse_class(request.GET.get("class") or request.POST.get("class"))
-    others = (
-        Business.objects.filter(
-            windows__service_point=slot.service_point, windows__is_open=True, on_site_required=True
-        )
-        .exclude(pk=business.pk)
-        .distinct()
-        .order_by("code")
-    )
-    form = BookingForm(
-        request.POST or None,
-        initial={"idempotency_key": secrets.token_urlsafe(24)},
-        extra_choices=[(b.code, f"{b.code} {b.name}") for b in others],
-    )
-    proof_form = (
-        None
-        if applicant_class == DEFAULT_CLASS
-        else ProofForm(
-            request.POST or None, request.FILES or None, vehicles=_fleet_choices(request.user)
-        )
-    )
-    refusal = None
-    status = 200
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and (proof_form is None or proof_form.is_valid())
-    ):
-        codes = [business.code, *form.cleaned_data["extra"]]
-        proof = proof_form.proof() if proof_form is not None else None
-        try:
-            answer = book_answer(
-                request,
-                idempotency.clean_key(form.cleaned_data["idempotency_key"]),
-                {
-                    "slot": slot.pk,
-                    "businesses": codes,
-                    "id_number": form.cleaned_data["id_number"],
-                    "applicant_class": applicant_class,
-                    "vehicle": proof.vehicle_id if proof else None,
-                    "permit_number": proof.permit_number if proof else "",
-                },
-                lambda: services.book(
-                    request.user,
-                    slot.pk,
-                    codes,
-                    form.cleaned_data["id_number"],
-                    applicant_class,
-                    claim=proof,
-                ),
-            )
-        except idempotency.KeyReused as exc:
-            refusal, status = services.BookingRefused(exc.code, exc.message), exc.status
-        else:
-            if answer.status_code == 201:
-                messages.success(request, _("Booked. Show the QR code when you arrive."))
-                return redirect("booking:detail", answer.body["token"])
-            refusal, status = (
-                services.BookingRefused(
-                    answer.body["code"], answer.body["detail"], answer.body.get("reasons")
-                ),
-                409,
-            )
-            refusal.alternatives = [services.Alternative(**a) for a in answer.body["alternatives"]]
-    if form.errors or (proof_form is not None and proof_form.errors):
-        status = 422
-    if form.is_bound:
-        # a corrected request is a new request: the form shown again gets a new retry key
-        data = request.POST.copy()
-        data["idempotency_key"] = secrets.token_urlsafe(24)
-        form.data = data
-    return render(
-        request,
-        "booking/book.html",
-        {
-            "slot": slot,
-            "business": business,
-            "form": form,
-            "proof_form": proof_form,
-            "refusal": refusal,
-            "applicant_class": applicant_class,
-            "class_label": applicant_class.label,
-        },
-        status=status,
-    )
 
 
 @permission_required(Action.BOOKING_CALENDAR)

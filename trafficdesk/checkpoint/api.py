@@ -32,7 +32,11 @@ class FieldProblem(Schema):
 class RegistrationProblem(Schema):
     code: str
     detail: str
-    errors: dict[str, FieldProblem]
+    errors: dict[str, FieldProblem] | list[dict[str, Any]] = Field(
+        ...,
+        description="per field (code registration.invalid), or the body's shape errors "
+        "(code invalid, when the body is not a JSON object of the fields below)",
+    )
 
 
 class RegistrationIn(Schema):

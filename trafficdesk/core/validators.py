@@ -76,7 +76,15 @@ class InvalidValue(ValueError):
         self.message_en = message_en
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.message_en}"
+        """The message in the active language, without the code: str() of a refusal can reach
+        a page (a message, a form error), and a code such as "id.length" is not for people."""
+        try:
+            from django.utils import translation
+
+            language = translation.get_language()
+        except Exception:  # noqa: BLE001 - Django not configured: the default language
+            language = None
+        return self.message(language)
 
     def message(self, language: str | None = None) -> str:
         """Return the message for ``language`` (English if it starts with "en")."""

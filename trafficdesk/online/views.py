@@ -26,7 +26,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         {
             "businesses": Business.objects.filter(active=True, online=True)
             .select_related("category")
-            .order_by("code"),
+            .order_by("category__code", "code"),
             "can_file_for_caller": request.user.is_authenticated
             and services.can_file_by_phone(request.user),
         },

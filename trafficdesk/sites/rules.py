@@ -17,7 +17,7 @@ The point a county is measured from (`county_point`) is honest about what it is:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import time
 
 from django.utils.translation import gettext as _
@@ -85,16 +85,6 @@ def county_point(
 def is_near(km: float | None, radius_km: float = NEARBY_RADIUS_KM) -> bool:
     """Whether a place this far away may be offered as "nearby" (unknown is not near)."""
     return km is not None and km <= radius_km
-
-
-def nearest_first(
-    items: Sequence[tuple[float | None, str]],
-) -> list[int]:
-    """The indexes of (km, tie-break) items, nearest first; unknown distances last."""
-    return sorted(
-        range(len(items)),
-        key=lambda i: (items[i][0] is None, items[i][0] or 0.0, items[i][1]),
-    )
 
 
 def lunch_problem(
