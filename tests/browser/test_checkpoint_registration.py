@@ -109,6 +109,20 @@ def choose(page: Any, select_id: str, code: str) -> None:
     expect(page.locator(f"#{select_id}")).to_have_value(code)
 
 
+def assert_accessible_and_chinese(page: Any) -> None:
+    """The page states the site-wide crawl does not reach (the chooser filled in, the errors):
+    no serious or critical axe-core violation and no visible Latin words outside the
+    allow-list, by the crawl's own rules (tests/browser/test_every_page.py)."""
+    from tests.browser import test_every_page as crawl
+
+    offenders = crawl.latin_offenders(page.evaluate(crawl.VISIBLE_TEXT_JS), crawl.vocabulary())
+    assert not offenders, offenders
+    if crawl.AXE.exists():
+        page.add_script_tag(path=str(crawl.AXE))
+        violations = page.evaluate(crawl.AXE_JS)
+        assert not violations, violations
+
+
 def submit(page: Any) -> Any:
     with page.expect_navigation() as nav:
         page.get_by_test_id("register-submit").click()
@@ -189,6 +203,7 @@ def test_a_plate_typed_whole_suggests_its_province_then_city_then_county(
     choose(page, "origin_city", "130100")
     choose(page, "origin", "130102")
     assert_no_horizontal_scroll(page)
+    assert_accessible_and_chinese(page)
     response = submit(page)
     assert response is not None and response.status == 200
     expect(page.get_by_test_id("receipt-origin")).to_have_text(
@@ -227,6 +242,7 @@ def test_bad_answers_come_back_with_the_reason_and_nothing_lost(
     expect(page.locator("#origin")).to_have_value("110105")
     assert Registration.objects.count() == 0
     assert_no_horizontal_scroll(page)
+    assert_accessible_and_chinese(page)
 
     # Corrected, it goes through.
     page.locator("#id_number").fill(DRIVER["id_number"])

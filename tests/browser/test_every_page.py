@@ -548,6 +548,9 @@ def crawl_role(
                     response = page.goto(url, wait_until="load")
                 except PlaywrightError as failed:  # e.g. a 405 with no body
                     findings.broken[label] = str(failed).splitlines()[0]
+                    page.close()  # its error page may still be loading: go on in a new tab
+                    page = context.new_page()
+                    page.set_default_timeout(10_000)
                     continue
                 status = response.status if response else 0
                 if status >= 400 or urlsplit(page.url).path != urlsplit(url).path:

@@ -960,6 +960,16 @@ def active_bookings_for(holder: Actor) -> QuerySet[Booking]:
     )
 
 
+def may_change(actor: Actor, booking: Booking) -> bool:
+    """Whether the pages offer to reschedule or cancel: an active booking whose slot has not
+    started, to its holder (or the staff the access module lets change it, as the API)."""
+    return (
+        booking.status == BookingStatus.ACTIVE
+        and booking.slot.starts_at > timezone.now()
+        and access.allows(actor, Action.BOOKING_CHANGE, booking)
+    )
+
+
 def my_visits(holder: Actor, limit: int = 100) -> tuple[list[Booking], list[Booking]]:
     """A holder's bookings: the coming ones (still held, not yet over) soonest first, and
     the others (past, cancelled, served, missed) latest first."""

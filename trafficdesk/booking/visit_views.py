@@ -48,13 +48,7 @@ def _is_holder(request: HttpRequest, booking: Booking) -> bool:
 
 
 def may_change(request: HttpRequest, booking: Booking) -> bool:
-    """An active booking whose slot has not started may be rescheduled or cancelled, by its
-    holder (or the staff the access module lets change it, as through the API)."""
-    return (
-        access.allows(request.user, Action.BOOKING_CHANGE, booking)
-        and booking.status == BookingStatus.ACTIVE
-        and booking.slot.starts_at > timezone.now()
-    )
+    return services.may_change(request.user, booking)
 
 
 def release_minutes() -> int:
@@ -105,16 +99,13 @@ def detail(request: HttpRequest, token: str) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     """My bookings as cards: the coming ones first, the past and cancelled ones folded away."""
     coming, past = services.my_visits(request.user)
-    now = timezone.now()
     return render(
         request,
         "booking/mine.html",
         {
             "coming": coming,
             "past": past,
-            "changeable": {
-                b.pk for b in coming if b.status == BookingStatus.ACTIVE and b.slot.starts_at > now
-            },
+            "changeable": {b.pk for b in coming if services.may_change(request.user, b)},
         },
     )
 
