@@ -56,11 +56,12 @@ def lean_book(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO booking_booking (token, holder_id, slot_id, id_digest, id_masked,"
-                " applicant_class, minutes, general_minutes, status, created_at, updated_at,"
-                " moves, cancel_reason, rush_request_id) VALUES (%s, %s, %s, %s, %s, 'GENERAL',"
-                " %s, %s, 'active', now(), now(), 0, '', NULL) RETURNING id",
-                [secrets.token_urlsafe(32), user_id, slot, digest, "520115********0010"]
+                "INSERT INTO booking_booking (token, number, holder_id, slot_id, id_digest,"
+                " id_masked, applicant_class, minutes, general_minutes, status, created_at,"
+                " updated_at, moves, cancel_reason, rush_request_id) VALUES (%s, %s, %s, %s, %s,"
+                " %s, 'GENERAL', %s, %s, 'active', now(), now(), 0, '', NULL) RETURNING id",
+                [secrets.token_urlsafe(32), secrets.token_urlsafe(6), user_id, slot, digest]
+                + ["520115********0010"]
                 + [minutes, minutes],
             )
             booking_id = cursor.fetchone()[0]

@@ -20,6 +20,7 @@ from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from trafficdesk.accounts.models import User  # noqa: E402
+from trafficdesk.booking import numbers  # noqa: E402
 from trafficdesk.booking.models import Booking, BookingItem, Slot  # noqa: E402
 from trafficdesk.booking.rebooking import rebook_affected  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
@@ -79,7 +80,7 @@ def main(bookings: int) -> None:
                 minutes=20,
             )
         )
-    created = Booking.objects.bulk_create(rows, batch_size=5000)
+    created = Booking.objects.bulk_create(numbers.unused(rows), batch_size=5000)
     BookingItem.objects.bulk_create(
         [BookingItem(booking=b, business=p01, id_digest=b.id_digest) for b in created],
         batch_size=5000,

@@ -239,7 +239,7 @@ def pgbench_script(data: dict[str, Any]) -> str:
 \\endif
 \\set holder random({user_lo}, {user_hi})
 BEGIN;
-INSERT INTO booking_booking (token, holder_id, slot_id, id_digest, id_masked, applicant_class, minutes, general_minutes, status, created_at, updated_at, moves, cancel_reason, rush_request_id) VALUES (md5(random()::text) || substr(md5(random()::text), 1, 11), :holder, :slot, md5(random()::text) || md5(random()::text), '520115********0010', 'GENERAL', {m}, {m}, 'active', now(), now(), 0, '', NULL) RETURNING id AS bid, id_digest AS dg \\gset
+INSERT INTO booking_booking (token, number, holder_id, slot_id, id_digest, id_masked, applicant_class, minutes, general_minutes, status, created_at, updated_at, moves, cancel_reason, rush_request_id) VALUES (md5(random()::text) || substr(md5(random()::text), 1, 11), substr(encode(decode(md5(random()::text), 'hex'), 'base64'), 1, 8), :holder, :slot, md5(random()::text) || md5(random()::text), '520115********0010', 'GENERAL', {m}, {m}, 'active', now(), now(), 0, '', NULL) RETURNING id AS bid, id_digest AS dg \\gset
 INSERT INTO booking_bookingitem (booking_id, business_id, id_digest, active) VALUES (:bid, {data["business_id"]}, ':dg', true);
 WITH took AS (UPDATE booking_slot SET booked_minutes = booked_minutes + {m}, booked_people = booked_people + 1, booked_general_minutes = booked_general_minutes + {m} WHERE rush_id IS NULL AND booked_minutes <= capacity_minutes - {m} AND booked_people <= capacity_people - 1 AND (priority_release_at <= now() OR booked_general_minutes <= capacity_minutes - priority_reserved_minutes - {m}) AND id = :slot RETURNING 1) SELECT count(*) AS took FROM took \\gset
 \\if :took

@@ -277,6 +277,20 @@ def test_the_page_in_english(new_context: Callable[..., Any], toll: Checkpoint) 
     )
     assert_no_horizontal_scroll(page)
 
+    # The officer's pages in English, on a phone too.
+    officer = new_context(locale="en-GB", **PHONE).new_page()
+    staff_login(officer, "officer")
+    officer.goto(reverse("checkpoint:console", args=[TOLL]))
+    row = officer.get_by_test_id("arrivals").locator("tbody tr[data-flagged='1']")
+    expect(row.get_by_test_id("arrival-flags")).to_have_text(
+        "vehicle registered in another province; coming from another province"
+    )
+    expect(officer.locator("h1")).to_contain_text("Arrivals")
+    assert_no_horizontal_scroll(officer)
+    officer.goto(reverse("checkpoint:list"))
+    expect(officer.get_by_test_id("checkpoints")).to_contain_text("toll station")
+    assert_no_horizontal_scroll(officer)
+
 
 def test_without_javascript_the_chooser_goes_step_by_step(
     new_context: Callable[..., Any], toll: Checkpoint

@@ -14,7 +14,7 @@ from django.utils import timezone
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.models import AuditEntry
 from trafficdesk.catalog.models import Business
-from trafficdesk.policy import services
+from trafficdesk.policy import citizen, services
 from trafficdesk.policy.document import default_policy
 from trafficdesk.policy.models import DomainEvent, EventKind, PhaseSetting
 from trafficdesk.regions.models import Region
@@ -182,6 +182,12 @@ def test_open_services_api(client: Client, demo: Any) -> None:
         "/api/v1/open-services", {"region": "520102", "business": "A01", "class": "GENERAL"}
     ).json()
     assert body["open"] == [] and body["closed"][0]["decision"]["reasons"]
+    # The plain sentence a citizen reads on the page, beside the precise rules.
+    centre = body["closed"][0]
+    point = ServicePoint.objects.get(code=centre["code"])
+    decision = services.decide_for(point, business("A01"), "GENERAL")
+    assert centre["why"] == citizen.plain_reason(decision, point.kind)
+    assert centre["phone"] == point.phone and centre["distance_km"] is not None
     city = client.get("/api/v1/open-services", {"region": "520100", "business": "P01"}).json()
     assert "GY-HALL-01" in {p["code"] for p in city["open"]}
 

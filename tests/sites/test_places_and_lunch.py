@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from trafficdesk.booking.models import Slot
-from trafficdesk.booking.rules import plan_slots
-from trafficdesk.booking.services import generate_slots
+from trafficdesk.booking.rules import over_lunch, plan_slots
+from trafficdesk.booking.services import free_slots, generate_slots
+from trafficdesk.catalog.models import Business
 from trafficdesk.sites.models import ServicePoint
 from trafficdesk.sites.rules import (
     NEARBY_RADIUS_KM,
@@ -110,3 +111,41 @@ def test_demo_points_have_real_coordinates_and_phones(demo: Any) -> None:
         # Guiyang's offices lie within about 40 km of the city centre.
         assert distance_km(point.coordinates, GUIYANG) < 40, point.code
         assert point.phone.startswith("0851-") and len(point.phone) == 13, point.phone
+
+
+def test_over_lunch_is_any_overlap() -> None:
+    lunch = (time(12), time(13, 30))
+
+    def at(h: int, m: int = 0) -> datetime:
+        return datetime(2026, 3, 2, h, m, tzinfo=SHANGHAI)
+
+    assert over_lunch(at(11, 30), at(12, 30), lunch)
+    assert over_lunch(at(13), at(14), lunch)
+    assert not over_lunch(at(11), at(12), lunch)
+    assert not over_lunch(at(13, 30), at(14, 30), lunch)
+    assert not over_lunch(at(12), at(13), None)
+
+
+def test_a_slot_made_before_the_break_was_set_is_not_offered(demo: Any, client: Any) -> None:
+    point = ServicePoint.objects.get(code="GY-HALL-01")
+    p01 = Business.objects.get(code="P01")
+    tz = timezone.get_current_timezone()
+    day = timezone.localdate() + timedelta(days=2)
+    starts = datetime.combine(day, time(12), tzinfo=tz)
+    old = Slot.objects.create(
+        service_point=point,
+        category=p01.category,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        capacity_minutes=200,
+        capacity_people=10,
+        priority_release_at=timezone.now(),
+    )
+    after = datetime.combine(day, time(0), tzinfo=tz)
+    offered = free_slots(point, p01.category_id, "GENERAL", minutes=20, after=after, limit=20)
+    assert offered and old.pk not in [s.pk for s in offered]
+    page = client.get(
+        "/booking/at/GY-HALL-01/",
+        {"business": "P01", "county": "520115", "class": "GENERAL", "day": day.isoformat()},
+    )
+    assert f"/booking/slot/{old.pk}/" not in page.content.decode()

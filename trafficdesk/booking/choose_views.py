@@ -28,6 +28,7 @@ from trafficdesk.booking import idempotency, ledger, services
 from trafficdesk.booking.answers import book_answer
 from trafficdesk.booking.errors import invalid_value_message
 from trafficdesk.booking.models import Slot
+from trafficdesk.booking.rules import over_lunch
 from trafficdesk.booking.views import ProofForm, _fleet_choices
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
@@ -223,6 +224,11 @@ def _week(point: ServicePoint, business: Business, applicant_class: str) -> list
         datetime.combine(today + timedelta(days=DAYS_SHOWN), datetime.min.time())
     )
     by_day: dict[date, list[SlotRow]] = defaultdict(list)
+    lunch = (
+        (point.lunch_starts_at, point.lunch_ends_at)
+        if point.lunch_starts_at and point.lunch_ends_at
+        else None
+    )
     for slot in Slot.objects.filter(
         ledger.FIRST_COME,
         service_point=point,
@@ -230,9 +236,10 @@ def _week(point: ServicePoint, business: Business, applicant_class: str) -> list
         starts_at__gt=now,
         starts_at__lt=end,
     ).order_by("starts_at"):
-        by_day[timezone.localtime(slot.starts_at).date()].append(
-            SlotRow(slot, ledger.places_left(slot, claim, now))
-        )
+        starts = timezone.localtime(slot.starts_at)
+        if over_lunch(starts, timezone.localtime(slot.ends_at), lunch):
+            continue
+        by_day[starts.date()].append(SlotRow(slot, ledger.places_left(slot, claim, now)))
     days = []
     for offset in range(DAYS_SHOWN):
         day = today + timedelta(days=offset)

@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
@@ -55,7 +56,20 @@ from trafficdesk.core.vocabulary import (
 )
 from trafficdesk.enterprises import services as enterprises
 from trafficdesk.enterprises.models import Enterprise, Vehicle
-from trafficdesk.notify.services import queue_sms
+from trafficdesk.notify.services import queue_sms, sms_text
+
+# What the holder of a priority booking is told when the claim is not proven (in Chinese).
+KEPT_AS_GENERAL_SMS = gettext_lazy(
+    "Your priority could not be verified; you are served as general public, at the same time."
+)
+MOVED_AS_GENERAL_SMS = gettext_lazy(
+    "Your priority could not be verified and the general places of your time are full; your "
+    "booking is moved to %(when)s."
+)
+CANCELLED_NOT_PROVEN_SMS = gettext_lazy(
+    "Your priority could not be verified and there is no general place soon; your booking is "
+    "cancelled, please book again."
+)
 
 
 @dataclass(frozen=True)
@@ -353,7 +367,7 @@ def _serve_as_general(booking: Booking, now: datetime) -> tuple[str, str]:
             **(general if kept else {"applicant_class": DEFAULT_CLASS})
         )
         return (
-            "【交管服务】您的优先资格未能核实，已按普通群众办理，预约时间不变。",
+            sms_text(KEPT_AS_GENERAL_SMS),
             "kept its slot as general public",
         )
     later = ledger.offerable(
@@ -373,7 +387,7 @@ def _serve_as_general(booking: Booking, now: datetime) -> tuple[str, str]:
         Booking.objects.filter(pk=booking.pk).update(slot=slot, moves=F("moves") + 1, **general)
         when = timezone.localtime(slot.starts_at).strftime("%m月%d日 %H:%M")
         return (
-            f"【交管服务】您的优先资格未能核实，原时段普通号已满，预约已改至{when}。",
+            sms_text(MOVED_AS_GENERAL_SMS, when=when),
             f"moved to slot {slot.pk} as general public",
         )
     booking_services.move_status(
@@ -382,6 +396,6 @@ def _serve_as_general(booking: Booking, now: datetime) -> tuple[str, str]:
     booking_services.release_later(held, now)
     BookingItem.objects.filter(booking=booking).update(active=False)
     return (
-        "【交管服务】您的优先资格未能核实，且近期无普通号可改约，预约已取消，请重新预约。",
+        sms_text(CANCELLED_NOT_PROVEN_SMS),
         "cancelled: no general place",
     )

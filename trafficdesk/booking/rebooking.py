@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from trafficdesk.booking import ledger
 from trafficdesk.booking.models import (
@@ -28,13 +29,23 @@ from trafficdesk.booking.models import (
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.vocabulary import BOOKING_MOVES, CLASS_RANK, BookingStatus, sources_of
-from trafficdesk.notify.services import queue_sms_many
+from trafficdesk.notify.services import queue_sms_many, sms_template
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import BusinessFacts, Engine, Situation, is_priority
 from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint
 
 CHUNK = 2000
+
+# What the holders are told after a policy change moved or cancelled their bookings.
+MOVED_SMS = gettext_lazy(
+    "After a change of the epidemic rules, your booking of %(was)s is moved to %(place)s "
+    "%(when)s."
+)
+CANCELLED_SMS = gettext_lazy(
+    "After a change of the epidemic rules, your booking of %(was)s is cancelled: there is no "
+    "other time for it now. You can apply online or book again later."
+)
 
 
 @dataclass
@@ -314,11 +325,16 @@ def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
             slot_id=slot_id, general_minutes=general, moves=F("moves") + 1
         )
     points = {slot.service_point_id: slot.service_point for _r, slot, _g in moves}
+    moved = sms_template(MOVED_SMS)
     texts = [
         (
             row.mobile,
-            f"【交管服务】因疫情防控政策调整，您{_local(row.starts_at)}的预约已改至"
-            f"{points[slot.service_point_id].name_zh} {_local(slot.starts_at)}。",
+            moved
+            % {
+                "was": _local(row.starts_at),
+                "place": points[slot.service_point_id].name_zh,
+                "when": _local(slot.starts_at),
+            },
             "booking.moved",
         )
         for row, slot, _g in moves
@@ -339,13 +355,9 @@ def _write_cancels(cancels: list[_Row]) -> None:
         pk__in=ids, status__in=sources_of(BOOKING_MOVES, BookingStatus.CANCELLED)
     ).update(status=BookingStatus.CANCELLED, cancel_reason=reason)
     BookingItem.objects.filter(booking_id__in=ids).update(active=False)
+    cancelled = sms_template(CANCELLED_SMS)
     texts = [
-        (
-            row.mobile,
-            f"【交管服务】因疫情防控政策调整，您{_local(row.starts_at)}的预约已取消，"
-            "暂无可替代时段，可改为网上办理或稍后重新预约。",
-            "booking.cancelled",
-        )
+        (row.mobile, cancelled % {"was": _local(row.starts_at)}, "booking.cancelled")
         for row in cancels
     ]
     _events(

@@ -29,6 +29,17 @@ class SlotPlan:
     priority_reserved_minutes: int
 
 
+def over_lunch(starts_at: datetime, ends_at: datetime, lunch: tuple[time, time] | None) -> bool:
+    """Whether a slot (aware datetimes, in the point's time zone) overlaps its lunch break:
+    such a slot is neither made nor offered (one made before the break was set)."""
+    if lunch is None:
+        return False
+    day = starts_at.date()
+    lunch_from = datetime.combine(day, lunch[0], tzinfo=starts_at.tzinfo)
+    lunch_to = datetime.combine(day, lunch[1], tzinfo=starts_at.tzinfo)
+    return starts_at < lunch_to and ends_at > lunch_from
+
+
 def plan_slots(
     *,
     day: date,

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
@@ -70,12 +71,44 @@ from trafficdesk.core.vocabulary import (
     sources_of,
 )
 from trafficdesk.enterprises.models import Vehicle
-from trafficdesk.notify.services import queue_sms, queue_sms_bulk
+from trafficdesk.notify.services import (
+    in_sms_language,
+    queue_sms,
+    queue_sms_bulk,
+    sms_template,
+    sms_text,
+)
 from trafficdesk.policy import services as policy
 from trafficdesk.policy.rules import is_priority
 from trafficdesk.sites.models import ServicePoint
 
 # --- with the database -------------------------------------------------------------------------
+
+# The draw's SMS (in Chinese, see notify.sms_text); the names are the business's and the
+# place's Chinese names, the times already written the Chinese way.
+WON_SMS = gettext_lazy(
+    "%(name)s draw result: you have a place at %(where)s on %(when)s, application number "
+    "%(pk)s. Please come on time."
+)
+LOST_SMS = gettext_lazy(
+    "%(name)s draw result: no place this time; you are number %(rank)s on the waiting list "
+    "(application number %(pk)s). If a place frees up, an SMS will ask you to confirm in time."
+)
+LEFT_OUT_SMS = gettext_lazy(
+    "%(name)s application (application number %(pk)s) was not part of this draw: %(reason)s."
+)
+LEFT_OUT_REASONS = {
+    "policy": gettext_lazy("the current rules do not open this business to your group then"),
+    "booked": gettext_lazy("this ID number already has a booking of this business"),
+    "barred": gettext_lazy("booking is suspended after several missed bookings"),
+}
+OFFER_SMS = gettext_lazy(
+    "Waiting list: a place is free for %(business)s at %(where)s on %(when)s (application "
+    "number %(pk)s). Log in to confirm before %(until)s, or it passes to the next."
+)
+OFFER_ACCEPTED_SMS = gettext_lazy(
+    "Waiting list: you have a place for %(business)s on %(when)s. Please come on time."
+)
 
 
 def slots_for(
@@ -642,11 +675,9 @@ def _result_notices(
         for pk, at in Slot.objects.filter(rush=rush).values_list("id", "starts_at")
     }
     name, where = rush.business.name_zh, rush.service_point.name_zh
-    why = {
-        "policy": "当前防控政策在该时段不向您所属人群开放此业务",
-        "booked": "该身份证号已有此业务的预约",
-        "barred": "因多次预约未到暂停预约",
-    }
+    # Translated once per draw (SMS are in Chinese), filled per applicant.
+    won_sms, lost_sms, left_out_sms = (sms_template(m) for m in (WON_SMS, LOST_SMS, LEFT_OUT_SMS))
+    why = {key: in_sms_language(reason) for key, reason in LEFT_OUT_REASONS.items()}
     after = 0
     while True:
         rows = list(
@@ -662,20 +693,14 @@ def _result_notices(
             if not mobile:
                 continue
             if slot_id is not None:
-                text = (
-                    f"【交管服务】{name}摇号结果：您已约到 {where} {slots[slot_id]}，"
-                    f"申请号 {pk}。请按时到场。"
-                )
+                text = won_sms % {"name": name, "where": where, "when": slots[slot_id], "pk": pk}
                 chunk.append((mobile, text, "rush.won"))
             elif rank is not None:
-                text = (
-                    f"【交管服务】{name}摇号结果：本次未约到，您在候补名单第 {rank - winners} 位"
-                    f"（申请号 {pk}）。有名额空出时将短信通知您限时确认。"
-                )
+                text = lost_sms % {"name": name, "rank": rank - winners, "pk": pk}
                 chunk.append((mobile, text, "rush.lost"))
             else:
                 reason = why[left_out.get(pk, "policy")]
-                text = f"【交管服务】{name}申请（申请号 {pk}）未参加本次摇号：{reason}。"
+                text = left_out_sms % {"name": name, "pk": pk, "reason": reason}
                 chunk.append((mobile, text, "rush.left_out"))
         yield chunk
 
@@ -826,8 +851,14 @@ def _offer_notice(
     until = timezone.localtime(expires).strftime("%m月%d日 %H:%M")
     queue_sms(
         request.holder.mobile,
-        f"【交管服务】候补递补：{rush.business.name_zh} {rush.service_point.name_zh} {when} "
-        f"有名额空出（申请号 {request.pk}）。请于 {until} 前登录确认，逾期视为放弃。",
+        sms_text(
+            OFFER_SMS,
+            business=rush.business.name_zh,
+            where=rush.service_point.name_zh,
+            when=when,
+            pk=request.pk,
+            until=until,
+        ),
         kind="rush.offer",
     )
 
@@ -889,7 +920,7 @@ def _accept(holder: Actor, request: RushRequest, offer: RushOffer, moment: datet
         when = timezone.localtime(booking.slot.starts_at).strftime("%m月%d日 %H:%M")
         queue_sms(
             request.holder.mobile,
-            f"【交管服务】候补成功：您已约到 {rush.business.name_zh} {when}。请按时到场。",
+            sms_text(OFFER_ACCEPTED_SMS, business=rush.business.name_zh, when=when),
             kind="rush.offer_accepted",
         )
     return booking

@@ -36,7 +36,7 @@ from trafficdesk.booking.models import (
     BookingItem,
     Slot,
 )
-from trafficdesk.booking.rules import SlotPlan, plan_slots
+from trafficdesk.booking.rules import SlotPlan, over_lunch, plan_slots
 from trafficdesk.booking.tasks import (
     enqueue_after,
     fill_waiting_lists_task,
@@ -245,7 +245,15 @@ def free_slots(
         service_point=point, category_id=category_id, starts_at__gt=after or now
     )
     claim = ledger.claim_for(applicant_class, minutes, now)
-    return list(ledger.offerable(slots, claim, now).order_by("starts_at")[:limit])
+    lunch = _lunch_of(point)
+    wanted = limit * 2 if lunch else limit
+    found = ledger.offerable(slots, claim, now).order_by("starts_at")[:wanted]
+    return [s for s in found if not _over_lunch(s, lunch)][:limit]
+
+
+def _over_lunch(slot: Slot, lunch: tuple[time, time] | None) -> bool:
+    """A slot over the point's lunch break (made before the break was set) is not offered."""
+    return over_lunch(timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at), lunch)
 
 
 # --- booking ---------------------------------------------------------------------------------

@@ -115,11 +115,7 @@ def origin_choices(
     one above it is dropped); with no province chosen, the plate's province is suggested."""
     provinces = origin_provinces()
     by_code = {p.code: p for p in provinces}
-    county = (
-        Region.objects.select_related("parent__parent").filter(code=county_code).first()
-        if county_code
-        else None
-    )
+    county = Region.objects.filter(code=county_code).first() if county_code else None
     if county is not None and not province_code:
         province_code = county.path.split("/")[0]
         city_code = city_code or (county.path.split("/")[1] if "/" in county.path else "")

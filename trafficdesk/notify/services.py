@@ -30,12 +30,23 @@ SMS_LANGUAGE = "zh-hans"
 SMS_SIGNATURE = _("[Traffic police services]")
 
 
+def in_sms_language(message: str | Promise) -> str:
+    """`message` (a lazily translated msgid) in SMS_LANGUAGE."""
+    with translation.override(SMS_LANGUAGE):
+        return str(message)
+
+
+def sms_template(message: str | Promise) -> str:
+    """The signature and `message` in SMS_LANGUAGE, placeholders left to fill: for a caller
+    that writes many notices from one template (a draw's results)."""
+    return f"{in_sms_language(SMS_SIGNATURE)}{in_sms_language(message)}"
+
+
 def sms_text(message: str | Promise, **params: object) -> str:
     """An SMS body: `message` (an English msgid, marked with gettext_lazy where it is
     defined) translated into SMS_LANGUAGE, filled with `params`, after the signature."""
-    with translation.override(SMS_LANGUAGE):
-        body = str(message) % params if params else str(message)
-        return f"{SMS_SIGNATURE}{body}"
+    template = sms_template(message)
+    return template % params if params else template
 
 
 def outbox_row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:

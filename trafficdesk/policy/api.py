@@ -10,7 +10,7 @@ from ninja.security import django_auth
 
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
-from trafficdesk.policy import services
+from trafficdesk.policy import citizen, services
 from trafficdesk.policy.rules import Decision
 from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint
@@ -58,6 +58,9 @@ class PointDecisionOut(Schema):
     open_windows: int
     can_go_today: bool
     decision: DecisionOut
+    why: str = Field("", description="Why it is closed to you, in one plain sentence.")
+    distance_km: float | None = Field(None, description="Great-circle distance, if known.")
+    phone: str = ""
 
 
 class OpenServicesQuery(Schema):
@@ -138,6 +141,9 @@ def _point_out(answer: services.PointAnswer) -> dict[str, Any]:
         "open_windows": answer.open_windows,
         "can_go_today": answer.can_go_today,
         "decision": _decision_out(answer.decision),
+        "why": citizen.plain_reason(answer.decision, point.kind, open_windows=answer.open_windows),
+        "distance_km": None if answer.km is None else round(answer.km, 1),
+        "phone": point.phone,
     }
 
 

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.models import BilingualName
 from trafficdesk.core.vocabulary import RegionLevel, ServicePointKind, WindowKind
+from trafficdesk.sites.rules import lunch_problem
 
 
 class ServicePoint(BilingualName):
@@ -83,10 +85,6 @@ class ServicePoint(BilingualName):
 
     def clean(self) -> None:
         """A lunch break has both ends, inside the opening hours, and ends after it starts."""
-        from django.core.exceptions import ValidationError
-
-        from trafficdesk.sites.rules import lunch_problem
-
         problem = lunch_problem(
             self.opens_at, self.closes_at, self.lunch_starts_at, self.lunch_ends_at
         )
