@@ -661,6 +661,8 @@ def _book_winners(
             ledger.held(slot_of[req.pk], claim.minutes, claim.general_minutes)
         )
     ledger.take_for_rush_many(rush.pk, per_slot)
+    for starts_at in Slot.objects.filter(pk__in=list(per_slot)).values_list("starts_at", flat=True):
+        booking_tasks.schedule_reminders(starts_at)  # the day-before SMS (booking.reminders)
     return bookings
 
 
