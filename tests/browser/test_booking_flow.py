@@ -483,3 +483,22 @@ def test_anonymous_slot_page_goes_to_login(phone: Any, demo: Any) -> None:
     assert page.locator("#id_mobile").is_visible()
     assert page.get_by_test_id("role-nav").count() == 0
     assert page.get_by_test_id("refusal").count() == 0
+
+
+def test_the_places_page_in_english_on_a_phone(browser: Any, live_server: Any, demo: Any) -> None:
+    context = browser.new_context(
+        locale="en-US", base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{reverse('booking:places')}?{flow_query(county='520303')}")
+        assert page.locator("html").get_attribute("lang") == "en"
+        with translation.override("en"):
+            expected = gettext("No open place for this business within %(km)s km.") % {"km": 50}
+        assert page.get_by_test_id("none-near").inner_text().strip() == expected
+        hall = page.locator(f"[data-testid=place][data-code='{HALL}']")
+        assert re.fullmatch(r"about \d+ km", hall.get_by_test_id("distance").inner_text().strip())
+        no_sideways_scroll(page)
+    finally:
+        context.close()

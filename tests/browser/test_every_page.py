@@ -271,6 +271,9 @@ AXE_JS = """async () => {
       .join(' | '));
 }"""
 
+#: The site's stylesheet sets the body's margin to 0: a page without it is not judged on layout.
+STYLED_JS = "() => getComputedStyle(document.body).marginTop === '0px'"
+
 RESOURCES_JS = """() => performance.getEntriesByType('resource')
   .filter(e => !e.name.includes('/events'))
   .map(e => e.name)"""
@@ -555,6 +558,9 @@ def crawl_role(
                 status = response.status if response else 0
                 if status >= 400 or urlsplit(page.url).path != urlsplit(url).path:
                     findings.broken[label] = f"{status} at {page.url}"
+                    continue
+                if not page.evaluate(STYLED_JS):
+                    findings.broken[label] = "the site's stylesheet did not load"
                     continue
                 check_scroll(page, f"{label} [{language}]", findings)
                 if language != "zh-hans":

@@ -339,19 +339,24 @@ def _policy_refusal(
 ) -> BookingRefused:
     """Closed to you: one plain sentence (policy.citizen), the precise rules in
     `reasons`, the ways forward in `alternatives`."""
-    closed = [(b, d) for b, d in decisions if not d.open]
-    business, decision = closed[0]
-    why = citizen.plain_reason(decision, point.kind)
-    if business is not decisions[0][0]:
-        why = _("%(business)s: %(why)s") % {"business": business.name, "why": why}
     return BookingRefused(
         "policy.closed",
-        why,
+        _plain_why(point, decisions),
         reasons=_refusal_reasons(decisions),
         alternatives=alternatives_for(
             point, [b for b, _d in decisions], applicant_class, minutes=minutes
         ),
     )
+
+
+def _plain_why(point: ServicePoint, decisions: Sequence[tuple[Business, Decision]]) -> str:
+    """The citizen's sentence for the first closed business (named when it is not the
+    visit's main one)."""
+    business, decision = next((b, d) for b, d in decisions if not d.open)
+    why = citizen.plain_reason(decision, point.kind)
+    if business is not decisions[0][0]:
+        why = _("%(business)s: %(why)s") % {"business": business.name, "why": why}
+    return why
 
 
 def _duplicate(holder: User, digest: str, businesses: Sequence[Business]) -> BookingRefused:
@@ -843,7 +848,7 @@ def reschedule(actor: Actor, booking: Booking, new_slot_id: int) -> Booking:
     if not all(d.open for _b, d in decisions):
         raise BookingRefused(
             "policy.closed",
-            _("The policy does not offer this business then."),
+            _plain_why(new_slot.service_point, decisions),
             reasons=_refusal_reasons(decisions),
         )
     claim = ledger.claim_for(booking.applicant_class, booking.minutes, now)
