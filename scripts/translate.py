@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import polib
@@ -36,7 +37,7 @@ def manage(*args: str) -> None:
 def translation_files(argv: list[str]) -> list[Path]:
     if argv:
         return [Path(a) for a in argv]
-    folder = Path(os.environ.get("TRAFFICDESK_I18N_DIR", "/tmp/i18n"))
+    folder = Path(os.environ.get("TRAFFICDESK_I18N_DIR") or Path(tempfile.gettempdir()) / "i18n")
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
@@ -62,7 +63,7 @@ def apply(po: polib.POFile, pairs: dict[str, str | list[str]]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    with open("/tmp/i18n.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / "i18n.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manage(
             "makemessages", "-l", "zh_Hans", "-v0",

@@ -287,6 +287,8 @@ ROWS: tuple[Row, ...] = (
     Row("businesses", PUBLIC, page=get("/catalog/")),
     Row("what is open", PUBLIC, page=get("/open/?county=520115&business=P01")),
     Row("choose a booking", PUBLIC, page=get("/booking/")),
+    Row("offices offering a business", PUBLIC, page=get("/booking/places/?business=P01&county=520102")),
+    Row("an office's days and slots", PUBLIC, page=get("/booking/at/GY-HALL-01/?business=P01&county=520102")),
     Row("online catalogue", PUBLIC, page=get("/online/")),
     Row("checkpoint registration", PUBLIC, page=get("/c/GY-N-TOLL/")),
     Row("checkpoint origin chooser", PUBLIC, page=get("/checkpoints/GY-N-TOLL/origin/")),

@@ -376,6 +376,11 @@ def as_user(actor: Actor) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
+def is_citizen_role(role: str) -> bool:
+    """Citizens and enterprise agents (who log in as citizens): the public, not staff."""
+    return role == Role.CITIZEN
+
+
 def is_staff_role(role: str) -> bool:
     """Staff of these roles enter the admin site (Django's is_staff)."""
     return role in RULES[Action.ADMIN_SITE].roles

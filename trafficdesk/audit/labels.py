@@ -208,12 +208,10 @@ SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
 
 
 def _online_status(code: str) -> str:
-    from trafficdesk.online.rules import Status
-
-    try:
-        return str(Status(code).label)
-    except ValueError:
-        return code
+    """The label of an online application's status, read from the model's choices through the
+    app registry (the audit app sits below the online app and does not import it)."""
+    field = apps.get_model("online", "OnlineApplication")._meta.get_field("status")
+    return str(dict(field.flatchoices).get(code, code))
 
 
 SUMMARIES += (

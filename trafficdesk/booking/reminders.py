@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from trafficdesk.booking.models import Booking, BookingEvent, BookingEventKind
+from trafficdesk.booking.rules import check_in_opens
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.vocabulary import BookingStatus
-from trafficdesk.hallqueue.rules import check_in_opens
 from trafficdesk.notify.services import queue_sms
 
 #: The hour of the day before a visit at which its reminder is sent (local time).

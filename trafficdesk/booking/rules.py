@@ -131,3 +131,9 @@ def result_digest(result: Sequence[tuple[int, int | None]]) -> str:
 
 def seed_hash(seed: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def check_in_opens(starts_at: datetime, early_minutes: int) -> datetime:
+    """A booked visit may check in at the hall from `early_minutes` before its slot starts
+    (HALL_EARLY_MINUTES); the booking page, the reminder and the kiosk all say this time."""
+    return starts_at - timedelta(minutes=early_minutes)

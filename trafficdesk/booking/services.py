@@ -37,6 +37,7 @@ from trafficdesk.booking.models import (
     Slot,
 )
 from trafficdesk.booking.rules import SlotPlan, over_lunch, plan_slots
+from trafficdesk.booking.rules import check_in_opens as _slot_check_in
 from trafficdesk.booking.tasks import (
     enqueue_after,
     fill_waiting_lists_task,
@@ -58,7 +59,6 @@ from trafficdesk.core.vocabulary import (
     parse_class,
     sources_of,
 )
-from trafficdesk.hallqueue import rules as hall_rules
 from trafficdesk.notify.models import SmsMessage
 from trafficdesk.notify.services import deliver_after_commit, outbox_row, queue_sms
 from trafficdesk.policy import citizen
@@ -627,8 +627,8 @@ def in_site_language(make: Callable[[], str]) -> str:
 
 
 def check_in_opens(slot: Slot) -> datetime:
-    """When the hall lets this slot's holders check in (hallqueue.rules)."""
-    return hall_rules.check_in_opens(slot.starts_at, settings.HALL_EARLY_MINUTES)
+    """When the hall lets this slot's holders check in (rules.check_in_opens)."""
+    return _slot_check_in(slot.starts_at, settings.HALL_EARLY_MINUTES)
 
 
 def _booked_text(booking: Booking, point: ServicePoint) -> str:

@@ -79,7 +79,7 @@ class InvalidValue(ValueError):
         """The message in the active language, without the code: str() of a refusal can reach
         a page (a message, a form error), and a code such as "id.length" is not for people."""
         try:
-            from django.utils import translation
+            from django.utils import translation  # local import: this module works without Django
 
             language = translation.get_language()
         except Exception:  # noqa: BLE001 - Django not configured: the default language

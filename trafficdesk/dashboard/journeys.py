@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.accounts.models import Role
+from trafficdesk.accounts import access
 from trafficdesk.accounts.roles import MY_ACCOUNT, ROLE_NAV, NavItem
 
 
@@ -24,7 +24,7 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service(_("Book an appointment"), _("Choose a place and a time to go"), "booking:choose", "calendar"),
-    Service(_("Apply online"), _("Done without leaving home"), "online:catalogue", "online", "green"),
+    Service(_("Apply online"), _("Done without leaving home"), "online:catalogue", "laptop", "leaf"),
     Service(_("My bookings"), _("See, change or cancel"), "booking:mine", "ticket", "orange"),
     Service(_("My applications"), _("Follow the progress"), "online:mine", "progress", "teal"),
     Service(_("What is open"), _("Which offices are open to you"), "policy:open", "search", "purple"),
@@ -41,6 +41,6 @@ SERVICES: tuple[Service, ...] = (
 
 def staff_work(role: str) -> tuple[NavItem, ...]:
     """A staff member's menu, without the account entry (it is in the header)."""
-    if role == Role.CITIZEN:
+    if access.is_citizen_role(role):
         return ()
     return tuple(item for item in ROLE_NAV.get(role, ()) if item is not MY_ACCOUNT)

@@ -23,7 +23,8 @@ from trafficdesk.core.vocabulary import (
     ServicePointKind,
 )
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
-from trafficdesk.online.models import OnlineApplication, Shipment
+from trafficdesk.online.models import OnlineApplication, Shipment, ShipmentStatus
+from trafficdesk.online.rules import Status
 from trafficdesk.regions.models import Region, RegionLevel
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
@@ -213,9 +214,6 @@ def _risk_names() -> dict[str, str]:
 
 def chart_labels() -> dict[str, Any]:
     """What the charts write on a canvas, in the reader's language (codes stay in the data)."""
-    from trafficdesk.online.models import ShipmentStatus
-    from trafficdesk.online.rules import Status
-
     return {
         "levels": _risk_names(),
         "online": {str(s.value): str(s.label) for s in Status},

@@ -74,9 +74,3 @@ def percentile(values: list[float], share: float) -> float | None:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, int(round(share * (len(ordered) - 1)))))
     return ordered[index]
-
-
-def check_in_opens(starts_at: datetime, early_minutes: int) -> datetime:
-    """A booked visit may check in at the hall from `early_minutes` before its slot starts
-    (HALL_EARLY_MINUTES); the booking page, the reminder and the kiosk all say this time."""
-    return starts_at - timedelta(minutes=early_minutes)

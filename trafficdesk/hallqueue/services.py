@@ -29,6 +29,7 @@ from trafficdesk.booking import claims
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import Booking, PriorityClaim
+from trafficdesk.booking.rules import check_in_opens
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import live, localcache
 from trafficdesk.core.actions import Action
@@ -38,7 +39,6 @@ from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatu
 from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus, label_sql
 from trafficdesk.hallqueue.rules import (
     Waiting,
-    check_in_opens,
     order,
     order_sql,
     percentile,
