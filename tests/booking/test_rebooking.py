@@ -204,3 +204,30 @@ def test_a_slot_that_joined_a_rush_meanwhile_is_not_a_target(
     for booking in made:
         booking.refresh_from_db()
         assert booking.slot_id != target.pk
+
+
+def test_a_booking_moved_to_another_day_is_reminded_again_one_moved_within_its_day_is_not(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    from django.utils import timezone
+
+    soon = make_slot(people=1, point="GY-HALL-01")  # demo slots follow on the same day
+    later = make_slot(people=1, point="GY-HALL-01", hours_ahead=24 * 9)  # past the demo days
+    make_slot(people=1, point="GY-HALL-01", hours_ahead=48, minutes=20)
+    make_slot(people=1, point="GY-BR-QZ", hours_ahead=48)
+    make_slot(people=1, point="GY-BR-QZ", hours_ahead=24 * 10)  # the only place after `later`
+    bookings = [services.book(make_citizen(), s.pk, ["P01"], new_id()) for s in (soon, later)]
+    Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(reminded_at=timezone.now())
+    set_risk_level(
+        users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="聚集性疫情"
+    )
+    assert rebook_affected("520115").moved == 2
+    outcomes = set()
+    for before in bookings:
+        after = Booking.objects.select_related("slot").get(pk=before.pk)
+        changed_day = timezone.localdate(after.slot.starts_at) != timezone.localdate(
+            before.slot.starts_at
+        )
+        assert (after.reminded_at is None) == changed_day, (before.slot, after.slot)
+        outcomes.add(changed_day)
+    assert outcomes == {True, False}, "both a same-day and a next-day move were exercised"

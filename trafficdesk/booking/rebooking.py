@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from trafficdesk.booking import ledger
+from trafficdesk.booking import tasks as booking_tasks  # the worker's entry points
 from trafficdesk.booking.models import (
     Booking,
     BookingEvent,
@@ -324,6 +325,7 @@ def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
         Booking.objects.filter(pk__in=booking_ids).update(
             slot_id=slot_id, general_minutes=general, moves=F("moves") + 1
         )
+    _remind_again_on_new_days(moves)
     points = {slot.service_point_id: slot.service_point for _r, slot, _g in moves}
     moved = sms_template(MOVED_SMS)
     texts = [
@@ -344,6 +346,20 @@ def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
         texts,
         [row.mobile for row, _s, _g in moves],
     )
+
+
+def _remind_again_on_new_days(moves: list[tuple[_Row, Slot, int]]) -> None:
+    """A booking moved to another day is reminded the day before its new date (as a
+    rescheduled one is: services._reminder_reset), and that day's reminders are scheduled."""
+    new_day = [
+        row.id
+        for row, slot, _g in moves
+        if timezone.localdate(row.starts_at) != timezone.localdate(slot.starts_at)
+    ]
+    if new_day:
+        Booking.objects.filter(pk__in=new_day).update(reminded_at=None)
+    for starts_at in {slot.starts_at for _r, slot, _g in moves}:
+        booking_tasks.schedule_reminders(starts_at)
 
 
 def _write_cancels(cancels: list[_Row]) -> None:
