@@ -27,7 +27,9 @@ def test_regions_list_and_filter(client: Client, demo: Any) -> None:
     counties = client.get("/api/v1/regions/", {"parent": "520100"}).json()
     assert len(counties) == 10 and {c["parent_code"] for c in counties} == {"520100"}
     provinces = client.get("/api/v1/regions/", {"level": "province"}).json()
-    assert [p["code"] for p in provinces] == ["520000"]
+    codes = [p["code"] for p in provinces]
+    assert len(codes) == 34 and "520000" in codes and codes == sorted(codes), "all of China"
+    assert {p["level"] for p in provinces} == {"province"}
 
 
 def test_region_detail_has_current_risk(client: Client, demo: Any) -> None:
