@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -10,11 +10,26 @@ from django.utils import timezone
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.claims import ClaimIn
 from trafficdesk.booking.models import Slot
+from trafficdesk.booking.rules import over_lunch
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.validators import id_check_char
 from trafficdesk.sites.models import ServicePoint
 
 _serial = count(1)
+
+
+def after_lunch(point: ServicePoint, start: datetime) -> datetime:
+    """`start`, or the same minute and second after the point's lunch break when an hour from
+    `start` would overlap it: slots over lunch are never offered, and a suite run at noon
+    must find its slots as one run in the morning does."""
+    lunch = (point.lunch_starts_at, point.lunch_ends_at)
+    local = timezone.localtime(start)
+    if lunch[0] is None or lunch[1] is None or not over_lunch(
+        local, local + timedelta(minutes=60), (lunch[0], lunch[1])
+    ):
+        return start
+    resumed = datetime.combine(local.date(), lunch[1], tzinfo=local.tzinfo)
+    return resumed + timedelta(minutes=local.minute, seconds=local.second)
 
 
 def make_id(n: int | None = None) -> str:
@@ -66,12 +81,13 @@ def make_slot(demo: Any) -> Any:
         start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(
             hours=hours_ahead, minutes=n % 50, seconds=1 + (n // 50) % 59
         )
+        where = ServicePoint.objects.get(code=point)
         return Slot.objects.create(
-            service_point=ServicePoint.objects.get(code=point),
+            service_point=where,
             category=Business.objects.get(code="P01").category
             if category == "PLATE_LICENCE"
             else Business.objects.filter(category__code=category).first().category,
-            starts_at=start,
+            starts_at=(start := after_lunch(where, start)),
             ends_at=start + timedelta(minutes=60),
             capacity_minutes=minutes if minutes is not None else people * 20,
             capacity_people=people,

@@ -149,21 +149,3 @@ def test_a_slot_made_before_the_break_was_set_is_not_offered(demo: Any, client: 
         {"business": "P01", "county": "520115", "class": "GENERAL", "day": day.isoformat()},
     )
     assert f"/booking/slot/{old.pk}/" not in page.content.decode()
-    # …and booking it directly (an old link, the API) is refused with the reason, nothing kept.
-    from tests.booking.conftest import make_id
-    from trafficdesk.accounts.models import User
-    from trafficdesk.booking import services
-    from trafficdesk.booking.models import Booking
-
-    holder = User.objects.create(username="lunch-holder", mobile="13911112222", role="citizen")
-    with pytest.raises(services.BookingRefused) as refused:
-        services.book(holder, old.pk, ["P01"], make_id(97_001))
-    assert refused.value.code == "slot.lunch"
-    assert not Booking.objects.filter(slot=old).exists()
-    client.force_login(holder)
-    answer = client.post(
-        "/api/v1/bookings",
-        {"slot": old.pk, "businesses": ["P01"], "id_number": make_id(97_002)},
-        content_type="application/json",
-    )
-    assert answer.status_code == 409 and answer.json()["code"] == "slot.lunch", answer.content

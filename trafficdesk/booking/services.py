@@ -463,12 +463,6 @@ def book(
         )
     if not ledger.is_first_come(slot):
         raise _in_rush(point, businesses, applicant_class, minutes)
-    if _over_lunch(slot, _lunch_of(point)):
-        raise BookingRefused(
-            "slot.lunch",
-            _("This time falls in the office's lunch break; choose another time."),
-            alternatives=alternatives_for(point, businesses, applicant_class, minutes=minutes),
-        )
     capacity = ledger.claim_for(applicant_class, minutes, now)
     known_full_until = localcache.peek(_local_full, _full_key(slot.pk, capacity))
     if known_full_until is not None and now < known_full_until:
