@@ -140,3 +140,18 @@ def test_the_booked_sms_carries_the_number_and_the_check_in_time(
     )
     assert f"{opens:%H:%M} 开始签到" in texts[0]
     assert "预约号" in texts[0], "the SMS is in the site's language, Chinese"
+
+
+def test_staff_find_a_booking_in_the_admin_by_the_number_as_read_out(
+    citizen: Any, make_slot: Any, new_id: Any, users: dict[str, Any]
+) -> None:
+    mine = services.book(citizen, make_slot(people=5).pk, ["P01"], new_id())
+    other = services.book(citizen, make_slot(people=5).pk, ["P01"], new_id())
+    number = Booking.objects.get(pk=mine.pk).number
+    staff = Client()
+    staff.force_login(users["admin"])  # booking records are the superuser's (access.RULES)
+    typed = f"{number[:4].lower()} {number[4:].lower()}"  # "7kq4 m2xp", as heard
+    page = staff.get("/admin/booking/booking/", {"q": typed})
+    assert page.status_code == 200
+    listed = {b.pk for b in page.context["cl"].result_list}
+    assert listed == {mine.pk} and other.pk not in listed

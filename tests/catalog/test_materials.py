@@ -70,3 +70,12 @@ def test_the_admin_form_edits_the_materials(admin_client: Any, users: dict[str, 
     page = admin_client.get(reverse("admin:catalog_business_change", args=[business.pk]))
     assert page.status_code == 200
     assert 'name="materials_zh"' in page.content.decode()
+
+
+def test_the_catalogue_api_gives_the_materials(client: Any, demo: Any) -> None:
+    businesses = {b["code"]: b for b in client.get("/api/v1/catalog/businesses").json()}
+    p01 = Business.objects.get(code="P01")
+    assert businesses["P01"]["materials_zh"] == p01.materials_zh.split("\n")
+    assert businesses["P01"]["materials_zh"] and businesses["P01"]["materials_en"]
+    online_only = next(b for b in businesses.values() if not b["on_site_required"])
+    assert online_only["materials_zh"] == []

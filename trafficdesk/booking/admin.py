@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trafficdesk.booking import numbers
 from trafficdesk.booking import rush as rush_rules
 from trafficdesk.booking.models import Booking, RushWindow, Slot
 from trafficdesk.core.actions import Action
@@ -33,8 +35,19 @@ class SlotAdmin(ReadOnlyAdmin):
 @admin.register(Booking)
 class BookingAdmin(ReadOnlyAdmin):
     view_action = Action.BOOKING_RECORDS
-    list_display = ("id", "slot", "id_masked", "applicant_class", "status", "moves", "created_at")
+    list_display = (
+        "id", "number", "slot", "id_masked", "applicant_class", "status", "moves", "created_at"
+    )
     list_filter = ("status", "applicant_class")
+    search_fields = ("=number",)  # the booking number a citizen reads out (预约号)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Booking], search_term: str
+    ) -> tuple[QuerySet[Booking], bool]:
+        """The number as a citizen reads or types it ("7kq4 m2xp", "7KQ4-M2XP")."""
+        return super().get_search_results(
+            request, queryset, numbers.normalise(search_term) or search_term
+        )
     exclude = ("id_digest", "token")
 
 

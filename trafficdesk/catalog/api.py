@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from trafficdesk.catalog.models import Business, BusinessCategory
+from trafficdesk.catalog.models import Business, BusinessCategory, split_lines
 
 router = Router(tags=["catalog"])
 
@@ -25,10 +25,21 @@ class BusinessOut(Schema):
     on_site_required: bool
     service_minutes: int
     deliverable: str
+    materials_zh: list[str]
+    materials_en: list[str]
 
     @staticmethod
     def resolve_category(obj: Business) -> str:
         return obj.category.code
+
+    @staticmethod
+    def resolve_materials_zh(obj: Business) -> list[str]:
+        """What to bring to the hall, one item each (empty for a business done online)."""
+        return split_lines(obj.materials_zh)
+
+    @staticmethod
+    def resolve_materials_en(obj: Business) -> list[str]:
+        return split_lines(obj.materials_en)
 
 
 @router.get("/categories", response=list[CategoryOut], auth=None)
