@@ -10,7 +10,6 @@ from django.utils import timezone
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.claims import ClaimIn
 from trafficdesk.booking.models import Slot
-from trafficdesk.booking.rules import over_lunch
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.validators import id_check_char
 from trafficdesk.sites.models import ServicePoint
@@ -18,18 +17,19 @@ from trafficdesk.sites.models import ServicePoint
 _serial = count(1)
 
 
-def after_lunch(point: ServicePoint, start: datetime) -> datetime:
-    """`start`, or the same minute and second after the point's lunch break when an hour from
-    `start` would overlap it: slots over lunch are never offered, and a suite run at noon
-    must find its slots as one run in the morning does."""
-    lunch = (point.lunch_starts_at, point.lunch_ends_at)
-    local = timezone.localtime(start)
-    if lunch[0] is None or lunch[1] is None or not over_lunch(
-        local, local + timedelta(minutes=60), (lunch[0], lunch[1])
-    ):
-        return start
-    resumed = datetime.combine(local.date(), lunch[1], tzinfo=local.tzinfo)
-    return resumed + timedelta(minutes=local.minute, seconds=local.second)
+#: Local hours at which an hour-long slot starting at :00–:49 would overlap the demo points'
+#: lunch break (12:00–13:30), where slots are not offered.
+_LUNCH_HOURS = frozenset({11, 12, 13})
+
+
+def slot_base(hours_ahead: int) -> datetime:
+    """The whole hour test slots count from: now's, or three hours later when a slot an
+    exact number of days ahead would fall in the lunch break. One shift for every slot of
+    the test keeps their order (a suite run at noon finds its slots as one in the morning)."""
+    base = timezone.now().replace(minute=0, second=0, microsecond=0)
+    if hours_ahead > 0 and timezone.localtime(base).hour in _LUNCH_HOURS:  # past slots stay past
+        base += timedelta(hours=3)
+    return base
 
 
 def make_id(n: int | None = None) -> str:
@@ -78,7 +78,7 @@ def make_slot(demo: Any) -> Any:
         # Off the whole second, so a test slot never meets a demo slot (those start on the
         # minute) whatever the time of day the suite runs at.
         n = next(_serial)
-        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(
+        start = slot_base(hours_ahead) + timedelta(
             hours=hours_ahead, minutes=n % 50, seconds=1 + (n // 50) % 59
         )
         where = ServicePoint.objects.get(code=point)
@@ -87,7 +87,7 @@ def make_slot(demo: Any) -> Any:
             category=Business.objects.get(code="P01").category
             if category == "PLATE_LICENCE"
             else Business.objects.filter(category__code=category).first().category,
-            starts_at=(start := after_lunch(where, start)),
+            starts_at=start,
             ends_at=start + timedelta(minutes=60),
             capacity_minutes=minutes if minutes is not None else people * 20,
             capacity_people=people,
