@@ -104,6 +104,10 @@ def toll(demo: Any) -> Checkpoint:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+#: No htmx request in flight or swap pending (htmx marks the requesting element meanwhile).
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
 def fill_registration(page: Any, values: dict[str, str]) -> None:
     """Type the answers; the plate typed whole puts its abbreviation in the picker and
     suggests its province; then choose the origin province → city → county."""
@@ -124,8 +128,8 @@ def fill_registration(page: Any, values: dict[str, str]) -> None:
         if form.locator(f"#{select_id}").input_value() == code:
             continue  # suggested from the plate: a traveller leaves it as it is
         # Each choice re-reads the chooser; the next one is made on what came back.
-        with page.expect_response(lambda r: "/origin/" in r.url):
-            form.locator(f"#{select_id}").select_option(code)
+        form.locator(f"#{select_id}").select_option(code)
+        page.wait_for_function(SETTLED)
         expect(form.locator(f"#{select_id}")).to_have_value(code)
 
 

@@ -101,17 +101,18 @@ def fill_person(page: Any, values: dict[str, str]) -> None:
         form.locator(f"#{field}").fill(values[field])
 
 
+#: No htmx request in flight or swap pending (htmx marks the requesting element meanwhile).
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
 def choose(page: Any, select_id: str, code: str) -> None:
     """Choose `code` once the chooser offers it (each choice re-reads the chooser)."""
     option = page.locator(f"#{select_id} option[value='{code}']")
     expect(option).to_have_count(1)
     if page.locator(f"#{select_id}").input_value() == code:
         return  # suggested from the plate: a traveller leaves it as it is
-    if page.evaluate("() => !!window.htmx"):  # the next choice is made on what came back
-        with page.expect_response(lambda r: "/origin/" in r.url):
-            page.locator(f"#{select_id}").select_option(code)
-    else:
-        page.locator(f"#{select_id}").select_option(code)
+    page.locator(f"#{select_id}").select_option(code)
+    page.wait_for_function(SETTLED)  # the next choice is made on what came back
     expect(page.locator(f"#{select_id}")).to_have_value(code)
 
 
