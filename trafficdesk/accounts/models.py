@@ -50,6 +50,25 @@ class User(AbstractUser):
         unique=True,
         validators=[validate_mobile],
     )
+    windows = models.ManyToManyField(
+        "sites.Window",
+        verbose_name=_("windows"),
+        blank=True,
+        related_name="clerks",
+        help_text=_("The windows this clerk may serve at; none means any window of the service point."),
+    )
+    last_window = models.ForeignKey(
+        "sites.Window",
+        verbose_name=_("last window served at"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    must_change_password = models.BooleanField(
+        _("must change the password at the next login"), default=False
+    )
 
     class Meta:
         verbose_name = _("user")

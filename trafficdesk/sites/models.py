@@ -74,6 +74,17 @@ class ServicePoint(BilingualName):
         blank=True,
         help_text=_("Shown to citizens, e.g. 0851-12345678."),
     )
+    board_notice = models.CharField(
+        _("notice on the call display"),
+        max_length=200,
+        blank=True,
+        help_text=_("A line that scrolls along the bottom of the hall's call display."),
+    )
+    board_speaks_english = models.BooleanField(
+        _("call in English too"),
+        default=False,
+        help_text=_("After the call in Chinese, the call display repeats it in English."),
+    )
 
     class Meta:
         ordering = ["code"]
