@@ -25,6 +25,7 @@ demo: $(STAMP) var/secret_key
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py migrate --no-input -v0
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py createcachetable
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py compilemessages -v0 --ignore=.venv 2>/dev/null || true
+	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py collectstatic --no-input -v0
 	@SECRET_KEY=$$(cat var/secret_key) $(PY) manage.py load_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/); background worker started"
 	@export SECRET_KEY=$$(cat var/secret_key); \

@@ -58,6 +58,7 @@ def apply(po: polib.POFile, pairs: dict[str, str | list[str]]) -> int:
             entry.flags.remove("fuzzy")
         entry.previous_msgid = None
         entry.previous_msgid_plural = None
+        entry.previous_msgctxt = None
         applied += 1
     return applied
 

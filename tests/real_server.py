@@ -53,10 +53,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_COLLECTED: list[str] = []
+
+
+def collected_static() -> str:
+    """The static files as a deploy collects them (`manage.py collectstatic`: hashed names,
+    gzipped copies, the manifest the production storage reads), once per test process, in a
+    folder of its own that is removed at exit."""
+    if not _COLLECTED:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = tempfile.mkdtemp(prefix="trafficdesk-static-")
+        atexit.register(shutil.rmtree, root, True)
+        env = dict(os.environ, STATIC_ROOT=root, DJANGO_SETTINGS_MODULE="trafficdesk.settings")
+        env.setdefault("SECRET_KEY", settings.SECRET_KEY)
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        _COLLECTED.append(root)
+    return _COLLECTED[0]
+
+
 def start_server(port: int, workers: int = 2, **env_extra: str) -> subprocess.Popen[bytes]:
     """Start the server and wait until it accepts connections."""
     env = dict(
         os.environ,
+        STATIC_ROOT=collected_static(),
         DATABASE_URL=database_url(),
         SECRET_KEY=settings.SECRET_KEY,
         LOG_LEVEL="ERROR",

@@ -14,3 +14,9 @@ os.environ.setdefault("OTP_RATE_PER_IP", "20/d")
 from trafficdesk.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Pages name static files unhashed, served from the app folders (no collectstatic for each test
+# run). The production storage (hashed names, gzip, long caching) is what the real server of
+# tests/real_server.py serves, from a collectstatic made once per test process, and what
+# tests/dashboard/test_static_files.py checks.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import get_language
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from trafficdesk.accounts.access import NotLoggedIn
@@ -32,12 +32,16 @@ from trafficdesk.planning.api import router as planning_router
 from trafficdesk.policy.api import router as policy_router
 from trafficdesk.regions.api import router as regions_router
 from trafficdesk.sites.api import router as sites_router
+from trafficdesk.staff.api import router as staff_router
 
 api = NinjaAPI(
     title="TrafficDesk API",
     version="1",
     description="交管窗口服务分区分级恢复平台 — reference data, risk levels and accounts.",
     urls_namespace="api",
+    # Swagger UI from ninja's own static files ("ninja" is an installed app), so the page
+    # works on a closed network; no validator badge (it would ask validator.swagger.io).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 
@@ -120,6 +124,7 @@ def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 api.add_router("/accounts", accounts_router)
+api.add_router("/accounts", staff_router)
 api.add_router("/regions", regions_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/sites", sites_router)

@@ -27,11 +27,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # the API docs page uses ninja's own Swagger UI files, not a CDN
     "django_tasks",
     "django_tasks_db",
     "trafficdesk.core",
     "trafficdesk.audit",
     "trafficdesk.accounts",
+    "trafficdesk.staff",
     "trafficdesk.notify",
     "trafficdesk.regions",
     "trafficdesk.catalog",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trafficdesk.accounts.middleware.IdleTimeoutMiddleware",
+    "trafficdesk.accounts.middleware.PasswordChangeRequiredMiddleware",
     "trafficdesk.core.middleware.RequestContextMiddleware",
     "trafficdesk.core.middleware.TryAgainMiddleware",
     "trafficdesk.accounts.middleware.LoginFirstMiddleware",
@@ -200,7 +203,9 @@ LOGOUT_REDIRECT_URL = "dashboard:home"
 
 AXES_FAILURE_LIMIT = config.env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = config.env_int("AXES_COOLOFF_MINUTES", 30, minimum=1) / 60
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A username is locked from one address only: colleagues behind the hall's shared address
+# still log in (django-axes 8: a list inside the list means "this combination").
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "trafficdesk.accounts.views.locked_out"
 AXES_VERBOSE = False
@@ -234,13 +239,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "trafficdesk" / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(config.env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Served as `manage.py collectstatic` wrote them (a deploy step; `make demo` runs it): names
+# carry a hash of the content, so WhiteNoise lets browsers cache them for a year, and each file
+# has a gzipped copy beside it. A page naming a file collectstatic did not see is an error.
+# With DEBUG, names stay plain and files come straight from the app folders.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGGING = {

@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from trafficdesk.api import api
 from trafficdesk.checkpoint import views as checkpoint_views
@@ -9,10 +12,13 @@ admin.site.site_header = "TrafficDesk 交管服务"
 admin.site.site_title = "TrafficDesk"
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page links; the file is a static one.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"))),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("trafficdesk.accounts.urls")),
+    path("accounts/", include("trafficdesk.staff.urls")),
     path("audit/", include("trafficdesk.audit.urls")),
     path("regions/", include("trafficdesk.regions.urls")),
     path("catalog/", include("trafficdesk.catalog.urls")),

@@ -151,6 +151,11 @@ PAGES: tuple[Visit, ...] = (
     Visit("gz_admin", "booking:calendar", query="point=GY-EXAM-01"),
     Visit("gz_admin", "booking:rush-list"),
     Visit("gz_admin", "booking:rush", ("{rush}",)),
+    Visit("gz_admin", "staff:list"),
+    Visit("gz_admin", "staff:list", query="role=clerk&status=active"),
+    Visit("gz_admin", "staff:new"),
+    Visit("gz_admin", "staff:edit", ("clerk",)),
+    Visit("gz_admin", "staff:password-change"),
     # The checkpoint officer.
     Visit("officer", "dashboard:home"),
     Visit("officer", "checkpoint:list"),
@@ -165,6 +170,10 @@ PAGES: tuple[Visit, ...] = (
 NOT_PAGES: dict[str, str] = {
     "accounts:logout": "a POST that redirects",
     "accounts:citizen-verify": "a POST; its code page is checked during the SMS login",
+    "staff:active": "a POST from the staff account page",
+    "staff:reset-password": "a POST from the staff account page; its answer shows "
+    "the temporary password (tests/browser/test_staff_management.py)",
+    "staff:unlock": "a POST from the staff account page",
     "booking:ics": "the booking's calendar file (tests/browser/test_booking_visit.py)",
     "booking:no-show": "a POST from the booking page",
     "booking:rush-open": "a POST from the calendar",
@@ -178,6 +187,7 @@ NOT_PAGES: dict[str, str] = {
     "checkpoint:qr": "an image",
     "checkpoint:origin": "an htmx fragment of the registration page, checked there",
     "hallqueue:board-events": "an event stream",
+    "hallqueue:board-state": "a fragment of the call display, checked there",
     "hallqueue:hall-events": "an event stream",
     "hallqueue:console-action": "a POST from the console",
     "online:act": "a POST from the application page",
@@ -205,6 +215,8 @@ ALLOWED_PATTERNS = (  # in this order: a longer code first, before its digits lo
     re.compile(r"(?<![A-Za-z])(?:[ABC][1-6]|[DEFMNP])(?![A-Za-z0-9])"),  # licence classes
     re.compile(r"(?<![A-Za-z])[A-Z]\d{2,4}(?![A-Za-z0-9])"),  # queue tickets: A012
     re.compile(r"(?<![A-Za-z0-9])[A-Z](?=[A-Z0-9]*\d{3})[A-Z0-9]{5}(?![A-Za-z0-9])"),  # a plate's tail: A12345
+    # Key caps of keyboard shortcuts, as printed on the keys (the window console: F1, R, Esc).
+    re.compile(r"(?<![A-Za-z0-9])(?:F[1-9]|Esc|[NR])(?![A-Za-z0-9])"),
 )
 # A business code (L03) looks like a ticket; one in a sentence about businesses is caught by
 # the raw-code check below.
@@ -287,6 +299,9 @@ class Findings:
     weight: dict[str, int] = field(default_factory=dict)
     heavy: dict[str, int] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
+    offsite: dict[str, list[str]] = field(default_factory=dict)
+    """Requests the browser made to a host other than the live server's (a CDN, a font or
+    map service): on a closed network the page would break."""
     axe_skipped: str = ""
 
     def distinct_english(self) -> set[str]:
@@ -313,6 +328,7 @@ class Findings:
                     "heavy": self.heavy,
                     "weight": self.weight,
                     "broken": self.broken,
+                    "offsite": self.offsite,
                     "axe_skipped": self.axe_skipped,
                 },
                 ensure_ascii=False,
@@ -513,6 +529,21 @@ class Weigher:
         return total
 
 
+class OffsiteRequests:
+    """Every request the browser makes to a host other than the live server's, by the page
+    that made it (inline data: and blob: URLs are not requests to a host)."""
+
+    def __init__(self, base_url: str, findings: Findings, label: str) -> None:
+        self.host = urlsplit(base_url).netloc
+        self.findings = findings
+        self.label = label
+
+    def record(self, request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in {"http", "https", "ws", "wss"} and parts.netloc != self.host:
+            self.findings.offsite.setdefault(self.label, []).append(request.url)
+
+
 def crawl_role(
     browser: Any,
     base_url: str,
@@ -534,6 +565,8 @@ def crawl_role(
     )
     weigher = Weigher()
     context.on("response", weigher.record)
+    offsite = OffsiteRequests(base_url, findings, f"{role} (logging in)")
+    context.on("request", offsite.record)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
@@ -547,6 +580,7 @@ def crawl_role(
                     findings.broken[f"{role} {visit.name}"] = f"not in the URL conf: {missing}"
                     continue
                 label = f"{role} {url}"
+                offsite.label = f"{label} [{language}]"
                 try:
                     response = page.goto(url, wait_until="load")
                 except PlaywrightError as failed:  # e.g. a 405 with no body
@@ -584,6 +618,7 @@ def report(findings: Findings) -> str:
         ("sideways scroll", findings.scroll),
         ("over 200 KB", findings.heavy),
         ("not reached", findings.broken),
+        ("requests to other hosts", findings.offsite),
     ):
         if section:
             lines.append(f"== {title}: {len(section)} pages")
@@ -630,7 +665,14 @@ def test_every_page_in_chinese_is_accessible_fits_and_is_light(
     summary = report(findings)
     print(summary)
     assert findings.weight, "no citizen page was weighed"
-    problems = [findings.english, findings.axe, findings.scroll, findings.heavy, findings.broken]
+    problems = [
+        findings.english,
+        findings.axe,
+        findings.scroll,
+        findings.heavy,
+        findings.broken,
+        findings.offsite,
+    ]
     assert not any(problems), summary
 
 

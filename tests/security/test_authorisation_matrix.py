@@ -320,6 +320,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("kiosk", PUBLIC, page=get("/hall/GY-HALL-01/kiosk/")),
     Row("display board", PUBLIC, page=get("/hall/GY-HALL-01/board/")),
+    Row("display board panels", PUBLIC, page=get("/hall/GY-HALL-01/board/state/")),
     Row("my service point", HALL, page=get("/sites/mine/")),
     Row("window console", HALL, page=get("/hall/console/")),
     Row("my hall", frozenset({"manager"}), page=get("/hall/mine/")),
@@ -396,6 +397,24 @@ ROWS: tuple[Row, ...] = (
         "checkpoint export", frozenset({"officer"}), page=get("/checkpoints/GY-N-TOLL/export.csv")
     ),  # fmt: skip
     Row("audit log", frozenset({"auditor"}), page=get("/audit/")),
+    # staff accounts: regional administrators, inside their region (Nanming is in both)
+    Row(
+        "staff accounts", ADMINS, page=get("/accounts/staff/"), api=get("/api/v1/accounts/staff")
+    ),  # fmt: skip
+    Row("add a staff member", ADMINS, page=get("/accounts/staff/new/")),
+    Row(
+        "a Nanming staff account",
+        ADMINS,
+        page=get("/accounts/staff/nanming_admin/"),
+        api=get("/api/v1/accounts/staff/nanming_admin"),
+    ),
+    Row(
+        "unlock a Nanming staff account",
+        ADMINS,
+        page=post("/accounts/staff/nanming_admin/unlock/"),
+        api=post("/api/v1/accounts/staff/nanming_admin/unlock"),
+    ),
+    Row("change my password", LOGGED_IN - CITIZENS, page=get("/accounts/password/")),
     Row("admin site", frozenset({"manager", "auditor"}) | ADMINS, page=get("/admin/")),
 )
 
@@ -406,6 +425,9 @@ COVERED_ELSEWHERE = {
     "accounts:citizen-login",
     "accounts:citizen-verify",
     "accounts:logout",
+    # they change the account (deactivate, new password): tests/accounts/test_staff_management.py
+    "staff:active",
+    "staff:reset-password",
     "online:act",
     "online:withdraw",  # the applicant's own; tests/online/test_pickers_and_progress.py
     "hallqueue:board-events",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, TypeVar
 
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
@@ -29,7 +29,7 @@ from django.db.models import Model, Q, QuerySet
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts.models import Role, User
+from trafficdesk.accounts.models import STAFF_ROLES, Role, User
 from trafficdesk.core.actions import Action
 from trafficdesk.core.vocabulary import AgentStatus, RegionLevel
 
@@ -94,6 +94,9 @@ class Rule:
     """Only an approved agent of the target's enterprise (`enterprise_lookup`) may do it;
     `manager`: only the agent who manages its agents."""
     manager: bool = False
+    needs_region: bool = False
+    """A target without a region (a staff account with no region of authority) is beyond
+    every region: only a superuser may act on it."""
 
 
 STAFF_DESK = frozenset({Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN})
@@ -159,6 +162,7 @@ RULES: dict[Action, Rule] = {
     Action.PERSONAL_DATA_REVEAL: Rule(STAFF_DESK),
     Action.OUTBOX_READ: Rule(frozenset({Role.AUDITOR, Role.REGIONAL_ADMIN})),
     Action.ADMIN_SITE: Rule(frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.AUDITOR})),
+    Action.STAFF_MANAGE: Rule(ADMINS, Scope.REGION, needs_region=True),
 }
 
 denied = Signal()
@@ -283,6 +287,8 @@ def _why_not(actor: Actor, action: Action, target: Any) -> str | None:
     if rule.scope is Scope.PROVINCE and own.level != RegionLevel.PROVINCE:
         return _("This applies to the whole province; only a province administrator can do it.")
     region = region_of(target) if target is not None else None
+    if region is None and rule.needs_region and region_lookup(type(target)) is not None:
+        return _("This has no region of authority; only a system administrator can change it.")
     if region is not None and not own.contains(region):
         return _("%(region)s is outside your region of authority (%(own)s).") % {
             "region": str(region),
@@ -312,8 +318,12 @@ def check(actor: Actor, action: Action, target: Any = None) -> None:
     """Refuse, with the reason, unless `actor` may do `action` (to `target`). Refusals are
     announced on `denied` (and so audited)."""
     reason = _why_not(actor, action, target)
-    if reason is None:
-        return
+    if reason is not None:
+        refuse(actor, action, target, reason)
+
+
+def refuse(actor: Actor, action: Action, target: Any, reason: str) -> NoReturn:
+    """Announce the refusal on `denied` (so it is audited) and raise it."""
     denied.send(sender=Action, actor=actor, action=action, target=target, reason=reason)
     if not actor.is_authenticated and not _is_system(actor):
         raise NotLoggedIn(reason, action)
@@ -384,3 +394,61 @@ def is_citizen_role(role: str) -> bool:
 def is_staff_role(role: str) -> bool:
     """Staff of these roles enter the admin site (Django's is_staff)."""
     return role in RULES[Action.ADMIN_SITE].roles
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+#: Roles whose work is at one service point (their account names it).
+POINT_ROLES = frozenset({Role.CLERK, Role.HALL_MANAGER})
+
+
+def is_assignable_staff_role(role: str) -> bool:
+    """A role an administrator may give a staff account (any role but the citizen's)."""
+    return role in STAFF_ROLES
+
+
+def works_at_a_service_point(role: str) -> bool:
+    """Window clerks and hall managers need a service point on their account."""
+    return role in POINT_ROLES
+
+
+def changes_own_role(actor: Actor, staff: User, role: str) -> bool:
+    """Whether giving `staff` the role `role` would change the actor's own role (refused:
+    nobody raises or lowers themself)."""
+    return staff.pk == getattr(actor, "pk", None) and staff.role != role
+
+
+def staff_why_not(actor: Actor, staff: User) -> str | None:
+    """Why `actor` may not manage the staff account `staff` (None if it may): a regional
+    administrator manages staff of its region only, never a superuser, never a citizen."""
+    if not staff.is_superuser and is_citizen_role(staff.role):
+        return _("Citizens' accounts are not staff accounts.")
+    if staff.is_superuser and not (_is_system(actor) or getattr(actor, "is_superuser", False)):
+        return _("Only a system administrator can change a system administrator's account.")
+    return _why_not(actor, Action.STAFF_MANAGE, staff)
+
+
+def check_staff(actor: Actor, staff: User) -> None:
+    """Refuse (audited) unless `actor` may manage the staff account `staff`."""
+    reason = staff_why_not(actor, staff)
+    if reason is not None:
+        refuse(actor, Action.STAFF_MANAGE, staff, reason)
+
+
+def check_superuser_grant(actor: Actor) -> None:
+    """Making someone a superuser: a superuser (or the system) only."""
+    if _is_system(actor) or getattr(actor, "is_superuser", False):
+        return
+    reason = _("Only a system administrator can make someone a system administrator.")
+    refuse(actor, Action.STAFF_MANAGE, None, reason)
+
+
+def staff_scope(actor: Actor, queryset: QuerySet[User]) -> QuerySet[User]:
+    """The staff accounts of `queryset` that `actor` may manage (no citizens; superusers
+    only for a superuser)."""
+    found = scope(
+        actor, queryset.exclude(role=Role.CITIZEN, is_superuser=False), Action.STAFF_MANAGE
+    )
+    if not (_is_system(actor) or getattr(actor, "is_superuser", False)):
+        found = found.filter(is_superuser=False, region__isnull=False)
+    return found

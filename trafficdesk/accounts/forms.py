@@ -25,3 +25,6 @@ class CodeForm(forms.Form):
         max_length=8,
         error_messages={"invalid": _("The code has 6 digits.")},
     )
+
+
+# --- staff accounts ---------------------------------------------------------------------------

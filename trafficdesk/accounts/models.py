@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +25,9 @@ STAFF_ROLES = frozenset(
 
 class User(AbstractUser):
     """Staff log in with username and password; citizens with their mobile number and a code."""
+
+    #: A staff account is managed in its region of authority (accounts.access).
+    region_lookup: ClassVar[str] = "region"
 
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CITIZEN)
     region = models.ForeignKey(
@@ -55,7 +60,9 @@ class User(AbstractUser):
         verbose_name=_("windows"),
         blank=True,
         related_name="clerks",
-        help_text=_("The windows this clerk may serve at; none means any window of the service point."),
+        help_text=_(
+            "The windows this clerk may serve at; none means any window of the service point."
+        ),
     )
     last_window = models.ForeignKey(
         "sites.Window",

@@ -74,6 +74,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
         CLAIMS,
         PLANNER,
         CALENDAR,
+        NavItem(_("Staff accounts"), "staff:list", Action.STAFF_MANAGE),
         NavItem(_("Administration"), "admin:index", Action.ADMIN_SITE),
         MY_ACCOUNT,
     ),

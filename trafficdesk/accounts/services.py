@@ -1,4 +1,5 @@
-"""Accounts: the citizen's SMS one-time-code login and staff accounts. Who may do what is
+"""Accounts: the citizen's SMS one-time-code login and the making of staff accounts (the
+staff app manages them). Who may do what is
 decided in `accounts.access`."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,6 +21,9 @@ from trafficdesk.core.identity import keyed_digest
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import mask_mobile, normalise_mobile
 from trafficdesk.notify.services import queue_sms, sms_text
+
+if TYPE_CHECKING:
+    pass
 
 LOGIN_CODE_SMS = _(
     "Your login code is %(code)s, valid for %(minutes)s minutes. Do not tell it to anyone."

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from axes.helpers import get_client_ip_address, get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -28,11 +33,39 @@ class StaffLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def locked_out(
-    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
-) -> HttpResponse:
-    """django-axes calls this once an account has failed too many times."""
-    return render(request, "accounts/locked_out.html", status=429)
+def _lockout_minutes() -> int:
+    cool_off = get_cool_off()
+    return round(cool_off.total_seconds() / 60) if cool_off else 0
+
+
+def _lockout_ends(request: HttpRequest, credentials: dict[str, Any] | None) -> datetime:
+    """When the lockout of this username from this address ends: the cool-off after its
+    latest failure."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    username = get_client_username(request, credentials)
+    address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    latest = (
+        AccessAttempt.objects.filter(username=username, ip_address=address)
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    return (latest or timezone.now()) + cool_off
+
+
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes calls this once a username has failed too many times from one address:
+    when to try again, and whom to ask."""
+    credentials = kwargs.get("credentials") or next((a for a in args if isinstance(a, dict)), None)
+    retry = _lockout_ends(request, credentials)
+    local = timezone.localtime(retry)
+    today = timezone.localdate()
+    context = {
+        "minutes": _lockout_minutes(),
+        "retry_time": date_format(local, "H:i"),
+        "retry_day": "" if local.date() == today else date_format(local, "DATE_FORMAT"),
+    }
+    return render(request, "accounts/locked_out.html", context, status=429)
 
 
 @never_cache

@@ -64,3 +64,5 @@ class Action(StrEnum):
     PERSONAL_DATA_REVEAL = "personal_data.view"
     OUTBOX_READ = "notify.outbox"
     ADMIN_SITE = "admin.site"
+    # staff accounts: create, edit, deactivate, reset passwords, unlock (regional administrators)
+    STAFF_MANAGE = "accounts.staff"

@@ -23,11 +23,17 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service(_("Book an appointment"), _("Choose a place and a time to go"), "booking:choose", "calendar"),
-    Service(_("Apply online"), _("Done without leaving home"), "online:catalogue", "laptop", "leaf"),
+    Service(
+        _("Book an appointment"), _("Choose a place and a time to go"), "booking:choose", "calendar"
+    ),
+    Service(
+        _("Apply online"), _("Done without leaving home"), "online:catalogue", "laptop", "leaf"
+    ),
     Service(_("My bookings"), _("See, change or cancel"), "booking:mine", "ticket", "orange"),
     Service(_("My applications"), _("Follow the progress"), "online:mine", "progress", "teal"),
-    Service(_("What is open"), _("Which offices are open to you"), "policy:open", "search", "purple"),
+    Service(
+        _("What is open"), _("Which offices are open to you"), "policy:open", "search", "purple"
+    ),
     Service(
         _("Checkpoint registration"),
         _("Scan the QR code at the checkpoint"),

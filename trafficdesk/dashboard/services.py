@@ -25,7 +25,7 @@ from trafficdesk.core.vocabulary import (
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.online.models import OnlineApplication, Shipment, ShipmentStatus
 from trafficdesk.online.rules import Status
-from trafficdesk.regions.models import Region, RegionLevel
+from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.services import current_levels
 from trafficdesk.sites.models import ServicePoint, Window
 
@@ -33,9 +33,7 @@ from trafficdesk.sites.models import ServicePoint, Window
 def served_counties() -> list[Region]:
     """The counties of the provinces that have service points (the divisions of all China are
     loaded, for the checkpoint's origins; the home page speaks of the province served)."""
-    provinces = {
-        code[:2] for code in ServicePoint.objects.values_list("region__code", flat=True)
-    }
+    provinces = {code[:2] for code in ServicePoint.objects.values_list("region__code", flat=True)}
     query = Q()
     for prefix in provinces:
         query |= Q(code__startswith=prefix)
@@ -100,16 +98,10 @@ def dashboard_data(region: Region) -> dict[str, Any]:
             waits.setdefault(point_id, []).append((called - arrived).total_seconds() / 60)
     online = dict(OnlineApplication.objects.values_list("status").annotate(n=Count("id")))
     shipments = dict(Shipment.objects.values_list("status").annotate(n=Count("id")))
-    arrivals: Counter[str] = Counter()
-    for code, name, parent in Registration.objects.filter(
-        region.subtree_q("checkpoint__region"), created_at__gte=start
-    ).values_list("origin__code", "origin__name_zh", "origin__parent__name_zh"):
-        arrivals[
-            f"{parent or ''}{name}" if code[:2] == region.code[:2] else f"外省 {code[:2]}"
-        ] += 1
     return {
         "region": {"code": region.code, "name": region.name_zh},
         "risk_by_city": {city: dict(counts) for city, counts in sorted(risk_by_city.items())},
+        "risk_map": risk_map(region, counties, levels),
         "points": [
             {
                 "code": p.code,
@@ -129,9 +121,48 @@ def dashboard_data(region: Region) -> dict[str, Any]:
         ],
         "online_by_status": online,
         "shipments_by_status": shipments,
-        "arrivals_by_origin": dict(arrivals.most_common(20)),
+        "arrivals_by_origin": arrivals_by_origin(region, start),
         **priority_use(points, start),
         "rushes": rush_use(points, start),
+    }
+
+
+def arrivals_by_origin(region: Region, start: datetime) -> dict[str, int]:
+    """Today's checkpoint arrivals by origin: counties of the region's province by name, other
+    provinces by the province's name (never a code)."""
+    provinces = dict(
+        Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name_zh")
+    )
+    arrivals: Counter[str] = Counter()
+    for code, name, parent in Registration.objects.filter(
+        region.subtree_q("checkpoint__region"), created_at__gte=start
+    ).values_list("origin__code", "origin__name_zh", "origin__parent__name_zh"):
+        if code[:2] == region.code[:2]:
+            arrivals[f"{parent or ''}{name}"] += 1
+        else:
+            arrivals[provinces.get(f"{code[:2]}0000", str(_("another province")))] += 1
+    return dict(arrivals.most_common(20))
+
+
+def risk_map(
+    region: Region, counties: list[Region], levels: dict[int, RiskAssessment]
+) -> dict[str, Any]:
+    """What the province map needs: which boundary file (the province's code), which part of
+    it to draw (the region), and each assessed county's level and since when, keyed by its
+    GB/T 2260 code. Counties without an assessment are left out (drawn as "no data")."""
+    assessed = {}
+    for county in counties:
+        assessment = levels.get(county.pk)
+        if assessment is not None:
+            assessed[county.code] = {
+                "level": assessment.level,
+                "since": timezone.localtime(assessment.effective_from).strftime("%Y-%m-%d %H:%M"),
+            }
+    return {
+        "province": f"{region.code[:2]}0000",
+        "scope": region.code,
+        "scope_level": region.level,
+        "counties": assessed,
     }
 
 
@@ -223,11 +254,30 @@ def chart_labels() -> dict[str, Any]:
             "all": str(_("all windows")),
             "booked": str(_("booked")),
             "capacity": str(_("capacity")),
+            "used": str(_("share of capacity booked")),
             "queue": str(_("waiting")),
             "wait": str(_("mean wait (minutes)")),
             "online": str(_("online applications")),
             "shipments": str(_("shipments")),
+            "arrivals": str(_("arrivals today")),
         },
+        "axes": {
+            "counties": str(_("counties")),
+            "windows": str(_("windows")),
+            "used": str(_("per cent of capacity booked")),
+            "people": str(_("people waiting")),
+            "minutes": str(_("minutes")),
+            "arrivals": str(_("arrivals")),
+        },
+        "map": {
+            "name": str(_("Risk levels on the map")),
+            "no_data": str(_("No data")),
+            "since": str(_("since %(when)s")),
+            "back": str(_("Back to the province")),
+            "open_city": str(_("Show this prefecture's figures")),
+        },
+        "empty": str(_("No data")),
+        "loading": str(_("Loading…")),
     }
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
@@ -69,6 +70,7 @@ def regional(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code}.xlsx"'
         return response
     children = Region.objects.filter(parent=region).order_by("code")
+    data["risk_map"]["geo"] = geo_url(data["risk_map"]["province"])
     return render(
         request,
         "dashboard/regional.html",
@@ -76,7 +78,16 @@ def regional(request: HttpRequest) -> HttpResponse:
             "region": region,
             "children": children,
             "data": data,
-            "data_json": json.dumps(data, ensure_ascii=False),
-            "labels_json": json.dumps(services.chart_labels(), ensure_ascii=False),
+            "labels": services.chart_labels(),
         },
     )
+
+
+GEO_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "geo"
+
+
+def geo_url(province: str) -> str | None:
+    """The province's county boundaries (a static file, hashed and cached), if vendored."""
+    if not (GEO_DIR / f"{province}.json").is_file():
+        return None
+    return static(f"vendor/geo/{province}.json")

@@ -74,3 +74,98 @@ def percentile(values: list[float], share: float) -> float | None:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, int(round(share * (len(ordered) - 1)))))
     return ordered[index]
+
+
+#: The kiosk's wait estimate is given in steps of this many minutes (never falsely precise).
+WAIT_STEP_MINUTES = 5
+
+
+def estimated_wait_minutes(
+    people_ahead: int, service_minutes: int, open_windows: int, step: int = WAIT_STEP_MINUTES
+) -> int | None:
+    """About how long until a ticket is called: the people ahead of it times the business's
+    typical service minutes, shared by the open windows that serve it, rounded up to `step`
+    minutes. None when no open window serves it (there is no estimate to give)."""
+    if open_windows <= 0:
+        return None
+    minutes = max(0, people_ahead) * max(0, service_minutes)
+    steps = -(-minutes // (open_windows * step))  # ceiling, in whole steps
+    return steps * step
+
+
+# --- the call display's speech -----------------------------------------------------------------
+
+#: How a hall reads the digits of a ticket, one by one: A001 is "A 零 零 一".
+ZH_DIGITS = "零一二三四五六七八九"
+#: The sentence shown and spoken for a call; spoken with the ticket read character by character.
+CALL_TEXT = "请 %s 号到 %s 号窗口办理"
+CALL_TEXT_EN = "Number %s, please go to window %s"
+#: The pre-rendered clip (static/hallqueue/sounds/<name>.ogg) of every word a call uses, for a
+#: browser without a Chinese voice (scripts/make_board_sounds.py renders them).
+CLIP_LETTERS = "ABCDEFGZ"
+CLIPS_ZH: dict[str, str] = {
+    "请": "zh-qing",
+    "号到": "zh-hao-dao",
+    "号窗口办理": "zh-hao-chuangkou",
+    "十": "zh-shi",
+    **{digit: f"zh-{n}" for n, digit in enumerate(ZH_DIGITS)},
+    **{letter: f"letter-{letter.lower()}" for letter in CLIP_LETTERS},
+}
+CLIPS_EN: dict[str, str] = {
+    "Number": "en-number",
+    "please go to window": "en-please-go-to-window",
+    **{str(n): f"en-{n}" for n in range(10)},
+    **{letter: f"letter-{letter.lower()}" for letter in CLIP_LETTERS},
+}
+
+
+def ticket_words_zh(label: str) -> list[str]:
+    """A ticket as a hall calls it: letters as letters, every digit on its own (A001 is
+    A 零 零 一, never "一号")."""
+    return [ZH_DIGITS[int(c)] if c.isdigit() else c.upper() for c in label if not c.isspace()]
+
+
+def number_words_zh(number: int) -> list[str]:
+    """A window number as said in Chinese: 3 三, 10 十, 12 十 二, 20 二 十, 23 二 十 三;
+    from 100 on, digit by digit."""
+    if 1 <= number < 10:
+        return [ZH_DIGITS[number]]
+    if 10 <= number < 100:
+        tens, ones = divmod(number, 10)
+        return [
+            *([] if tens == 1 else [ZH_DIGITS[tens]]),
+            "十",
+            *([ZH_DIGITS[ones]] if ones else []),
+        ]
+    return [ZH_DIGITS[int(c)] for c in str(number)]
+
+
+def call_words_zh(label: str, window: int) -> list[str]:
+    """The words of a call in Chinese, in order; each has a clip in CLIPS_ZH."""
+    return ["请", *ticket_words_zh(label), "号到", *number_words_zh(window), "号窗口办理"]
+
+
+def call_text(label: str, window: int) -> str:
+    """What the board shows for a call: 请 A001 号到 3 号窗口办理."""
+    return CALL_TEXT % (label, window)
+
+
+def call_speech_zh(label: str, window: int) -> str:
+    """What the board says: 请 A 零 零 一 号到 三 号窗口办理 (a speech engine reads each
+    character, as a hall does)."""
+    return CALL_TEXT % (" ".join(ticket_words_zh(label)), " ".join(number_words_zh(window)))
+
+
+def call_words_en(label: str, window: int) -> list[str]:
+    """The words of the English call; each has a clip in CLIPS_EN."""
+    return ["Number", *(c.upper() for c in label), "please go to window", *str(window)]
+
+
+def call_speech_en(label: str, window: int) -> str:
+    """Number A 0 0 1, please go to window 3 (the ticket character by character)."""
+    return CALL_TEXT_EN % (" ".join(c.upper() for c in label), window)
+
+
+def clips_for(words: list[str], clips: dict[str, str]) -> list[str]:
+    """The clip names for the words, in order; a word without a clip is left out."""
+    return [clips[w] for w in words if w in clips]

@@ -17,28 +17,41 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
+from trafficdesk.accounts.models import User
+from trafficdesk.audit.models import AuditEntry
 from trafficdesk.audit.services import record
 from trafficdesk.booking import claims
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.errors import BookingRefused
 from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.booking.rules import check_in_opens
-from trafficdesk.catalog.models import Business
+from trafficdesk.catalog.models import Business, BusinessCategory
 from trafficdesk.core import live, localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
+from trafficdesk.core.validators import mask_mobile
 from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatus
 from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus, label_sql
 from trafficdesk.hallqueue.rules import (
+    CALL_TEXT,
+    CALL_TEXT_EN,
+    ZH_DIGITS,
     Waiting,
+    call_speech_en,
+    call_speech_zh,
+    number_words_zh,
     order,
     order_sql,
     percentile,
@@ -80,19 +93,50 @@ def queue_changed(point_id: int) -> None:
     live.publish(live.hall_channel(point_id), "queue", {})
 
 
-def announce(call: Call, window_id: int | None) -> None:
-    """Put a call on the hall's boards (at commit) and refresh its consoles."""
+def announce(call: Call, window_id: int | None, *, recall: bool = False) -> None:
+    """Put a call on the hall's boards (at commit) and refresh its consoles. `speech` is the
+    sentence shown; `spoken` and `spoken_en` are what the board says (rules.call_speech_zh);
+    `recall` marks a recall (重呼), which the board shows on the ticket's row, not as a new row.
+    The claiming statement on PostgreSQL builds the same payload (_call_event_sql)."""
+    label, number = call.label, call.window_number
     live.publish(
         live.hall_channel(call.service_point_id),
         "call",
         {
             "call": call.pk,
-            "label": call.label,
-            "window": call.window_number,
+            "label": label,
+            "window": number,
             "window_id": window_id,
             "at": timezone.localtime(call.at).strftime("%H:%M:%S"),
-            "speech": SPEECH % (call.label, call.window_number),
+            "speech": SPEECH % (label, number),
+            "spoken": call_speech_zh(label, number),
+            "spoken_en": call_speech_en(label, number),
+            "recall": recall,
         },
+    )
+
+
+def _call_event_sql(window_number: int, window_id: int, at: str) -> tuple[str, list[Any]]:
+    """announce()'s payload as a json expression over the inserted call `c` (a first call,
+    never a recall): the ticket read character by character as rules.ticket_words_zh does."""
+    spaced = "trim(regexp_replace(%s, '(.)', '\\1 ', 'g'))"
+    zh_ticket = spaced % f"translate(c.label, '0123456789', '{ZH_DIGITS}')"
+    return (
+        "json_build_object('call', c.id, 'label', c.label, 'window', %s, 'window_id', %s,"
+        " 'at', %s::text, 'speech', format(%s, c.label, %s),"
+        f" 'spoken', format(%s, {zh_ticket}, %s),"
+        f" 'spoken_en', format(%s, {spaced % 'c.label'}, %s), 'recall', false)",
+        [
+            window_number,
+            window_id,
+            at,
+            SPEECH,
+            window_number,
+            CALL_TEXT,
+            " ".join(number_words_zh(window_number)),
+            CALL_TEXT_EN,
+            window_number,
+        ],
     )
 
 
@@ -172,6 +216,30 @@ def _issue(
     return ticket
 
 
+def too_early_message(starts_at: datetime, opens_at: datetime, now: datetime) -> str:
+    """Why a booking cannot check in yet, naming the day when it is not today: "您的预约是
+    12月3日 09:30，请当天 09:00 后签到" (the kiosk and the API say the same)."""
+    start, opens = timezone.localtime(starts_at), timezone.localtime(opens_at)
+    values = {"time": start.strftime("%H:%M"), "opens": opens.strftime("%H:%M")}
+    if start.date() == timezone.localtime(now).date():
+        return _("Your booking is today at %(time)s; please check in from %(opens)s.") % values
+    day = date_format(start, pgettext("PHP date format: a day of the year", "F j"))
+    return _(
+        "Your booking is on %(day)s at %(time)s; please check in on that day from %(opens)s."
+    ) % {**values, "day": day}
+
+
+def not_active_message(booking: Booking) -> str:
+    """Why a booking that is no longer active cannot check in, in plain words."""
+    if booking.status == BookingStatus.CHECKED_IN:
+        return _(
+            "This booking has already been checked in. If you lost your ticket, please ask at the desk."
+        )
+    return _(
+        "This booking cannot be checked in: it is %(status)s. Please check your SMS or ask at the desk."
+    ) % {"status": booking.get_status_display()}
+
+
 def check_in_booking(point: ServicePoint, token: str, now: datetime | None = None) -> Ticket:
     """Check in with the booking's QR token (kiosk or clerk)."""
     moment = now or timezone.now()
@@ -186,10 +254,7 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
     if booking.slot.service_point_id != point.pk:
         raise QueueRefused("booking.elsewhere", _("This booking is for another service point."))
     if booking.status != BookingStatus.ACTIVE:
-        raise QueueRefused(
-            "booking.not_active",
-            _("This booking is %(status)s.") % {"status": booking.get_status_display()},
-        )
+        raise QueueRefused("booking.not_active", not_active_message(booking))
     if moment > booking.slot.ends_at:
         raise QueueRefused(
             "booking.late",
@@ -198,9 +263,7 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
     early = check_in_opens(booking.slot.starts_at, settings.HALL_EARLY_MINUTES)
     if moment < early:
         raise QueueRefused(
-            "booking.early",
-            _("Too early: check in from %(time)s.")
-            % {"time": timezone.localtime(early).strftime("%H:%M")},
+            "booking.early", too_early_message(booking.slot.starts_at, early, moment)
         )
     business = booking.items.all()[0].business
     return _issue(
@@ -350,6 +413,7 @@ def call_next(actor: Actor, window: Window | int, now: datetime | None = None) -
         if facts is None:
             raise QueueRefused("window.unknown", _("There is no such window."))
         access.check(actor, Action.HALL_SERVE, facts.window)
+        check_window_assigned(actor, window_id)
         eligible = _eligible(facts, moment)
         try:
             if connection.vendor == "postgresql":
@@ -415,9 +479,7 @@ def _claim_in_one_statement(
     event_sql, event_params = live.event_part(
         channel,
         "call",
-        "json_build_object('call', c.id, 'label', c.label, 'window', %s, 'window_id', %s,"
-        " 'at', %s::text, 'speech', format(%s, c.label, %s))",
-        [window.number, window.pk, at, SPEECH, window.number],
+        *_call_event_sql(window.number, window.pk, at),
         "c",
     )
     notify, notify_params = live.notify_sql("e", channel, "call")
@@ -482,6 +544,24 @@ def _called_ticket(facts: WindowFacts, values: list[Any], zone_name: str) -> Tic
     return ticket
 
 
+#: A waiting ticket's fields that rules.order needs (rules.Waiting, in its order).
+_WAITING_FIELDS = ("id", "applicant_class", "on_time", "arrived_at", "business_id")
+
+
+def _waiting_for(facts: WindowFacts, eligible: dict[str, tuple[int, ...]]) -> QuerySet[Ticket]:
+    """The tickets waiting in this window's hall in a class and business it may serve now
+    (call_next in steps, and queue_preview)."""
+    return Ticket.objects.filter(
+        service_point_id=facts.window.service_point_id, status=TicketStatus.WAITING
+    ).filter(
+        functools.reduce(
+            operator.or_,
+            (Q(applicant_class=member, business_id__in=ids) for member, ids in eligible.items()),
+            Q(pk__in=[]),
+        )
+    )
+
+
 def _claim_in_steps(
     facts: WindowFacts, eligible: dict[str, tuple[int, ...]], now: datetime
 ) -> Ticket | None:
@@ -490,16 +570,7 @@ def _claim_in_steps(
     is_open, revision = state if state is not None else (None, None)
     if not is_open or revision != facts.revision:
         _closed_or_stale(facts, is_open, revision)
-    waiting = Ticket.objects.filter(
-        service_point_id=window.service_point_id, status=TicketStatus.WAITING
-    ).filter(
-        functools.reduce(
-            operator.or_,
-            (Q(applicant_class=member, business_id__in=ids) for member, ids in eligible.items()),
-            Q(pk__in=[]),
-        )
-    )
-    rows = waiting.values_list("id", "applicant_class", "on_time", "arrived_at", "business_id")
+    rows = _waiting_for(facts, eligible).values_list(*_WAITING_FIELDS)
     ordered = order((Waiting(*row) for row in rows), now, settings.HALL_AGEING_MINUTES)
     if not ordered:
         return None
@@ -561,6 +632,7 @@ def ticket_for_staff(ticket_id: int) -> Ticket | None:
 
 def _own_ticket(actor: Actor, ticket: Ticket, *statuses: str) -> None:
     access.check(actor, Action.HALL_SERVE, ticket)
+    check_window_assigned(actor, ticket.window_id)
     if ticket.status not in statuses:
         raise QueueRefused(
             "ticket.state",
@@ -598,7 +670,7 @@ def recall(actor: Actor, ticket: Ticket) -> Ticket:
             window_number=ticket.window.number if ticket.window else 0,
             label=ticket.label,
         )
-        announce(call, ticket.window_id)
+        announce(call, ticket.window_id, recall=True)
     ticket.refresh_from_db()
     return ticket
 
@@ -700,12 +772,150 @@ def current_ticket(actor: Actor, window: Window) -> Ticket | None:
     """The ticket this window has called and not finished (for a console that lost the
     answer to call-next)."""
     access.check(actor, Action.HALL_SERVE, window)
+    check_window_assigned(actor, window.pk)
     return (
         Ticket.objects.filter(window=window, status=TicketStatus.CALLED)
         .select_related("zone", "business", "window")
         .order_by("-called_at")
         .first()
     )
+
+
+# --- the kiosk's ticket ----------------------------------------------------------------------
+
+
+def people_ahead(ticket: Ticket, now: datetime | None = None) -> int:
+    """How many people the windows serving this ticket's business would call before it, by
+    the call order (rules.order: class with ageing, booked on time before walk-in, arrival).
+    Only tickets of the same business count. A ticket waiting outside (zone full) is called
+    only after it is let in, so every ticket already inside counts ahead of it, and so do
+    the ones outside that come before it in the order."""
+    moment = now or timezone.now()
+    statuses = [TicketStatus.WAITING]
+    if ticket.status == TicketStatus.OUTSIDE:
+        statuses.append(TicketStatus.OUTSIDE)
+    rows = (
+        Ticket.objects.filter(
+            service_point_id=ticket.service_point_id,
+            business_id=ticket.business_id,
+            status__in=statuses,
+        )
+        .exclude(pk=ticket.pk)
+        .values_list("id", "applicant_class", "on_time", "arrived_at", "business_id", "status")
+    )
+    mine = Waiting(
+        ticket.pk, ticket.applicant_class, ticket.on_time, ticket.arrived_at, ticket.business_id
+    )
+    inside = [Waiting(*row[:5]) for row in rows if row[5] == TicketStatus.WAITING]
+    outside = [Waiting(*row[:5]) for row in rows if row[5] == TicketStatus.OUTSIDE]
+    if ticket.status == TicketStatus.OUTSIDE:
+        ordered = order([*outside, mine], moment, settings.HALL_AGEING_MINUTES)
+        return len(inside) + ordered.index(mine)
+    ordered = order([*inside, mine], moment, settings.HALL_AGEING_MINUTES)
+    return ordered.index(mine)
+
+
+def windows_serving(ticket: Ticket, now: datetime | None = None) -> int:
+    """How many open windows of the hall may call this ticket now: they serve its business,
+    and the policy in force lets them serve its class (as call_next decides)."""
+    moment = now or timezone.now()
+    window_ids = Window.objects.filter(
+        service_point_id=ticket.service_point_id, is_open=True, businesses=ticket.business_id
+    ).values_list("pk", flat=True)
+    count = 0
+    for window_id in window_ids:
+        facts = _window_facts(window_id)
+        if facts is not None and ticket.business_id in _eligible(facts, moment).get(
+            ticket.applicant_class, ()
+        ):
+            count += 1
+    return count
+
+
+# --- the clerk's windows and what they will call next --------------------------------------
+
+_local_assigned = localcache.ttl_cache(maxsize=4096)
+
+
+def assigned_window_ids(actor: Actor) -> frozenset[int]:
+    """The windows a user is assigned to serve at (User.windows); empty: any window of their
+    service point (access.scope with HALL_SERVE decides which those are)."""
+    user = access.as_user(actor)
+    if user is None or user.pk is None:
+        return frozenset()
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_assigned,
+        user.pk,
+        lambda: frozenset(user.windows.values_list("pk", flat=True)),
+    )
+
+
+def check_window_assigned(actor: Actor, window_id: int | None) -> None:
+    """Refuse a user assigned to some windows an action at another one: the console's page
+    and the API both come through here (call_next, the ticket actions, current_ticket)."""
+    assigned = assigned_window_ids(actor)
+    if not assigned or window_id is None or window_id in assigned:
+        return
+    reason = _("You are not assigned to this window; choose one of your own windows.")
+    access.denied.send(
+        sender=Action, actor=actor, action=Action.HALL_SERVE, target=None, reason=reason
+    )
+    raise access.Denied(reason, Action.HALL_SERVE)
+
+
+@receiver(m2m_changed, sender=User.windows.through, dispatch_uid="hallqueue-assigned-windows")
+def _assigned_windows_changed(
+    sender: type, instance: object, pk_set: set[int] | None = None, **kwargs: object
+) -> None:
+    if isinstance(instance, User):
+        localcache.drop(_local_assigned, instance.pk)
+    elif pk_set is None:
+        localcache.clear_all()
+    else:
+        for user_id in pk_set:
+            localcache.drop(_local_assigned, user_id)
+
+
+def queue_preview(
+    window: Window | int, limit: int = 5, now: datetime | None = None
+) -> list[Ticket]:
+    """The next tickets this window would call, in the order call_next takes them: the same
+    eligibility (_eligible), the same waiting tickets (_waiting_for) and the same rule order
+    (rules.order, which order_sql mirrors); on PostgreSQL only the group heads the claiming
+    statement reads (_heads_sql: within a group the order is arrival order)."""
+    facts = _window_facts(window if isinstance(window, int) else int(window.pk))
+    if facts is None:
+        return []
+    moment = now or timezone.now()
+    eligible = _eligible(facts, moment)
+    waiting = _waiting_for(facts, eligible)
+    if connection.vendor == "postgresql" and eligible:
+        heads, params = _heads_sql(facts.window.service_point_id, eligible)
+        # the statement's text is constant (names and placeholders); values are bound
+        waiting = waiting.filter(pk__in=RawSQL(heads, tuple(params)))  # noqa: S611 # nosec B611
+    rows = waiting.order_by().values_list(*_WAITING_FIELDS)
+    ordered = order((Waiting(*row) for row in rows), moment, settings.HALL_AGEING_MINUTES)
+    chosen = [each.ticket_id for each in ordered[: min(limit, HEADS_PER_GROUP)]]
+    found = Ticket.objects.select_related("business").in_bulk(chosen)
+    return [found[pk] for pk in chosen if pk in found]
+
+
+def waiting_for_window_by_class(
+    window: Window | int, now: datetime | None = None
+) -> list[tuple[str, int]]:
+    """How many wait for this window, per class (named in the reader's language), highest
+    class first."""
+    facts = _window_facts(window if isinstance(window, int) else int(window.pk))
+    if facts is None:
+        return []
+    counts = dict(
+        _waiting_for(facts, _eligible(facts, now or timezone.now()))
+        .order_by()
+        .values_list("applicant_class")
+        .annotate(count=Count("id"))
+        .values_list("applicant_class", "count")
+    )
+    return [(str(member.label), counts[member]) for member in CLASS_ORDER if counts.get(member)]
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -773,6 +983,156 @@ def metrics(point: ServicePoint, day: Any = None) -> HallMetrics:
     )
 
 
+# --- the hall manager's overview -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """One window as the hall manager sees it: open or closed, the ticket at it and since
+    when, and since when it has been idle (None while serving, or when closed)."""
+
+    window: Window
+    businesses: list[Business]
+    serving: Ticket | None
+    idle_since: datetime | None
+    now: datetime
+
+    @property
+    def idle_minutes(self) -> int | None:
+        if self.idle_since is None:
+            return None
+        return max(0, int((self.now - self.idle_since).total_seconds() // 60))
+
+    @property
+    def serving_minutes(self) -> int | None:
+        if self.serving is None or self.serving.called_at is None:
+            return None
+        return max(0, int((self.now - self.serving.called_at).total_seconds() // 60))
+
+
+@dataclass(frozen=True)
+class ZoneRow:
+    zone: Zone
+
+    @property
+    def percent(self) -> int:
+        cap = self.zone.occupancy_cap or 1
+        return min(100, round(100 * self.zone.present / cap))
+
+    @property
+    def full(self) -> bool:
+        return self.zone.present >= self.zone.occupancy_cap
+
+
+@dataclass(frozen=True)
+class OutsideRow:
+    """A ticket waiting outside a full zone: what staff need, the mobile masked."""
+
+    label: str
+    business: str
+    zone: str
+    since: datetime
+    mobile: str
+
+
+@dataclass(frozen=True)
+class WindowOverview:
+    windows: list[WindowRow]
+    zones: list[ZoneRow]
+    outside: list[OutsideRow]
+    now: datetime
+
+
+def _opened_today(window_ids: list[int], since: datetime) -> dict[int, datetime]:
+    """When each window was last opened since `since` (from the audit log), one statement."""
+    rows = (
+        AuditEntry.objects.filter(
+            action="window.open",
+            object_type="sites.window",
+            object_id__in=[str(pk) for pk in window_ids],
+            at__gte=since,
+        )
+        .values("object_id")
+        .annotate(last=Max("at"))
+    )
+    return {int(row["object_id"]): row["last"] for row in rows}
+
+
+def _last_finished(point: ServicePoint, since: datetime) -> dict[int, datetime]:
+    """When each window of the point last finished a ticket since `since`, one statement."""
+    rows = (
+        Ticket.objects.filter(service_point=point, window__isnull=False, completed_at__gte=since)
+        .values("window_id")
+        .annotate(last=Max("completed_at"))
+    )
+    return {row["window_id"]: row["last"] for row in rows}
+
+
+def _idle_since(
+    window: Window,
+    serving: Ticket | None,
+    finished: datetime | None,
+    opened: datetime | None,
+    day_opens: datetime,
+    now: datetime,
+) -> datetime | None:
+    """Idle since the last ticket finished, or since it was opened (today's opening time when
+    it was opened before today); None while it serves or when closed."""
+    if not window.is_open or serving is not None:
+        return None
+    known = [moment for moment in (finished, opened) if moment is not None]
+    if known:
+        return max(known)
+    return day_opens if day_opens <= now else None
+
+
+def window_overview(point: ServicePoint, now: datetime | None = None) -> WindowOverview:
+    """The hall manager's live table: every window with what it serves, the ticket being
+    served and the idle time; the zones' occupancy; who waits outside. Seven statements,
+    whatever the number of windows or tickets."""
+    moment = now or timezone.now()
+    local = timezone.localtime(moment)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_opens = timezone.make_aware(
+        datetime.combine(local.date(), point.opens_at), timezone.get_current_timezone()
+    )
+    windows = list(
+        Window.objects.filter(service_point=point)
+        .select_related("zone")
+        .prefetch_related("businesses")
+        .order_by("number")
+    )
+    serving = {
+        t.window_id: t
+        for t in Ticket.objects.filter(service_point=point, status=TicketStatus.CALLED)
+        .exclude(window__isnull=True)
+        .select_related("business")
+        .order_by("called_at")
+    }
+    finished = _last_finished(point, midnight)
+    opened = _opened_today([w.pk for w in windows], midnight)
+    rows = [
+        WindowRow(
+            w,
+            list(w.businesses.all()),
+            serving.get(w.pk),
+            _idle_since(
+                w, serving.get(w.pk), finished.get(w.pk), opened.get(w.pk), day_opens, moment
+            ),
+            moment,
+        )
+        for w in windows
+    ]
+    zones = [ZoneRow(z) for z in Zone.objects.filter(service_point=point).order_by("id")]
+    outside = [
+        OutsideRow(t.label, t.business.name, t.zone.name, t.arrived_at, mask_mobile(t.mobile))
+        for t in Ticket.objects.filter(service_point=point, status=TicketStatus.OUTSIDE)
+        .select_related("business", "zone")
+        .order_by("arrived_at", "id")
+    ]
+    return WindowOverview(rows, zones, outside, moment)
+
+
 def calls_since(point_id: int, after_id: int, limit: int = 20) -> list[Call]:
     return list(
         Call.objects.filter(service_point_id=point_id, id__gt=after_id).order_by("id")[:limit]
@@ -783,12 +1143,149 @@ def recent_calls(point_id: int, limit: int = 10) -> list[Call]:
     return list(Call.objects.filter(service_point_id=point_id).order_by("-id")[:limit])
 
 
+# --- the call display ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardCall:
+    """A row of the call display: a ticket's latest call today (only labels and windows: the
+    board is public)."""
+
+    call: int
+    label: str
+    window: int
+    at: str
+    recall: bool
+
+
+@dataclass(frozen=True)
+class BoardWindow:
+    number: int
+    kind: str
+    is_open: bool
+    serving: str  # the label called there and not finished, or ""
+
+
+@dataclass(frozen=True)
+class BoardGroup:
+    """A ticket prefix (a business category's queue): who waits, how far it has been called."""
+
+    prefix: str
+    categories: tuple[BusinessCategory, ...]
+    waiting: int
+    called_up_to: str  # the highest label called today, or ""
+
+    @property
+    def name(self) -> str:
+        return "、".join(c.name for c in self.categories)
+
+
+@dataclass(frozen=True)
+class BoardState:
+    windows: tuple[BoardWindow, ...]
+    groups: tuple[BoardGroup, ...]
+
+    @property
+    def waiting(self) -> int:
+        return sum(g.waiting for g in self.groups)
+
+
+def _today_starts() -> datetime:
+    return timezone.make_aware(datetime.combine(timezone.localdate(), datetime.min.time()))
+
+
+def board_calls(point_id: int, limit: int = 10) -> list[BoardCall]:
+    """Today's latest calls, one row per ticket (its newest call, so a recall moves the row
+    up instead of adding one), marked as a recall when an earlier call of the ticket was to
+    the same window."""
+    rows = (
+        Call.objects.filter(service_point_id=point_id, at__gte=_today_starts())
+        .order_by("-id")
+        .values_list("id", "ticket_id", "label", "window_number", "at")[: limit * 5]
+    )
+    newest: dict[int, BoardCall] = {}
+    for call_id, ticket_id, label, window, at in rows:
+        shown = newest.get(ticket_id)
+        if shown is None:
+            if len(newest) < limit:
+                at_text = timezone.localtime(at).strftime("%H:%M:%S")
+                newest[ticket_id] = BoardCall(call_id, label, window, at_text, False)
+        elif shown.window == window and not shown.recall:
+            newest[ticket_id] = BoardCall(shown.call, label, window, shown.at, True)
+    return sorted(newest.values(), key=lambda c: -c.call)
+
+
+_local_board = localcache.ttl_cache(maxsize=1024)
+
+
+def board_state(point_id: int, version: int = 0) -> BoardState:
+    """The windows (open or not, who each serves) and the waiting per ticket prefix, for the
+    call display. Read once per process for each `version` (the last event the board has
+    seen: a board that was told of a change reads the state after it) and LOCAL_CACHE_SECONDS
+    at most, however many boards ask; only reads, never a write."""
+    return localcache.get_or_set(  # type: ignore[no-any-return]
+        _local_board, (point_id, version), lambda: _read_board_state(point_id)
+    )
+
+
+def _read_board_state(point_id: int) -> BoardState:
+    today = timezone.localdate()
+    serving = {
+        window_id: f"{prefix}{number:03d}"
+        for window_id, prefix, number in Ticket.objects.filter(
+            service_point_id=point_id, status=TicketStatus.CALLED, window_id__isnull=False
+        ).values_list("window_id", "prefix", "number")
+    }
+    windows = tuple(
+        BoardWindow(number, kind, is_open, serving.get(pk, ""))
+        for pk, number, kind, is_open in Window.objects.filter(service_point_id=point_id)
+        .order_by("number")
+        .values_list("pk", "number", "kind", "is_open")
+    )
+    waiting = dict(
+        Ticket.objects.filter(
+            service_point_id=point_id,
+            day=today,
+            status__in=(TicketStatus.WAITING, TicketStatus.OUTSIDE),
+        )
+        .values_list("prefix")
+        .annotate(n=Count("id"))
+        .values_list("prefix", "n")
+    )
+    called = dict(
+        Ticket.objects.filter(service_point_id=point_id, day=today, called_at__isnull=False)
+        .values_list("prefix")
+        .annotate(top=Max("number"))
+        .values_list("prefix", "top")
+    )
+    served = BusinessCategory.objects.filter(
+        businesses__windows__service_point_id=point_id, businesses__windows__is_open=True
+    ).distinct()
+    by_prefix: dict[str, list[BusinessCategory]] = {}
+    for category in served.order_by("code"):
+        by_prefix.setdefault(PREFIX_BY_CATEGORY.get(category.code, "Z"), []).append(category)
+    for prefix in waiting:
+        by_prefix.setdefault(prefix, [])
+    groups = tuple(
+        BoardGroup(
+            prefix,
+            tuple(categories),
+            int(waiting.get(prefix, 0)),
+            f"{prefix}{called[prefix]:03d}" if prefix in called else "",
+        )
+        for prefix, categories in sorted(by_prefix.items())
+    )
+    return BoardState(windows, groups)
+
+
 def verify_claim(actor: Actor, ticket: Ticket, *, confirm: bool, reason: str = "") -> Ticket:
     """At check-in or at the window, the clerk confirms the priority claim of the ticket's
     booking, or downgrades it to the general public with the reason: the booking is then
     served as general (booking.claims.downgrade) and the ticket's class follows, so that it
     waits in the general order."""
     access.check(actor, Action.CLAIM_VERIFY, ticket)
+    if ticket.status == TicketStatus.CALLED:
+        check_window_assigned(actor, ticket.window_id)
     claim = (
         PriorityClaim.objects.filter(booking_id=ticket.booking_id).first()
         if ticket.booking_id is not None

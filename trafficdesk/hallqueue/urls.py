@@ -10,6 +10,7 @@ urlpatterns = [
     path("<str:point>/kiosk/", views.kiosk, name="kiosk"),
     path("<str:point>/board/", views.board, name="board"),
     path("<str:point>/board/events/", views.board_events, name="board-events"),
+    path("<str:point>/board/state/", views.board_state, name="board-state"),
     path("<str:point>/manage/", views.manager, name="manager"),
     path("<str:point>/events/", views.hall_events, name="hall-events"),
 ]

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 import simpy
 
 from trafficdesk.core.vocabulary import CLASS_RANK
+
+K = TypeVar("K", bound=Hashable)
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
@@ -95,6 +99,55 @@ def options(
 def recommend(found: Sequence[Option]) -> Option | None:
     """The fewest windows that meet the target and keep the expected crowd within the zone cap."""
     return next((o for o in found if o.meets_target and o.fits_zone), None)
+
+
+# --- which day, and what if --------------------------------------------------------------------
+
+#: How far ahead the planner looks for the next day a service point is open.
+LOOK_AHEAD_DAYS = 14
+#: The largest what-if the planner takes (walk-ins a day at one service point).
+MAX_WALK_INS = 100_000
+
+
+def is_weekday(day: date) -> bool:
+    return day.weekday() < 5
+
+
+def next_working_day(now: datetime, closes_at: time, is_open: Callable[[date], bool]) -> date:
+    """The day to plan for at `now` (local time): today while the point has not closed yet and
+    is open today, else the next day it is open; failing that within LOOK_AHEAD_DAYS, the next
+    weekday."""
+    today = now.date()
+    if now.time() < closes_at and is_open(today):
+        return today
+    for ahead in range(1, LOOK_AHEAD_DAYS + 1):
+        day = today + timedelta(days=ahead)
+        if is_open(day):
+            return day
+    day = today + timedelta(days=1)
+    while not is_weekday(day):
+        day += timedelta(days=1)
+    return day
+
+
+def walk_ins_per_day(value: float, unit: str, hours: float) -> float:
+    """A what-if of expected walk-ins as a total for the day: "hour" means per opening hour."""
+    if value < 0:
+        raise ValueError("walk-ins cannot be negative")
+    return value * hours if unit == "hour" else value
+
+
+def split_walk_ins(
+    total: float, forecast: Mapping[K, float], groups: Sequence[K]
+) -> dict[K, float]:
+    """Share a day's expected walk-ins among the groups as the forecast shares them, or
+    evenly when there is no forecast."""
+    if not groups:
+        return {}
+    known = sum(max(0.0, forecast.get(g, 0.0)) for g in groups)
+    if known <= 0:
+        return {g: total / len(groups) for g in groups}
+    return {g: total * max(0.0, forecast.get(g, 0.0)) / known for g in groups}
 
 
 # --- simulation --------------------------------------------------------------------------------

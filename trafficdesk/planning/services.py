@@ -10,11 +10,21 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trafficdesk.booking.models import ACTIVE_STATUSES, Booking
+from trafficdesk.booking.models import ACTIVE_STATUSES, Booking, Slot
 from trafficdesk.catalog.models import BusinessCategory
 from trafficdesk.core.vocabulary import ApplicantClass
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
-from trafficdesk.planning.rules import Option, SimResult, options, recommend, simulate
+from trafficdesk.planning.rules import (
+    LOOK_AHEAD_DAYS,
+    Option,
+    SimResult,
+    is_weekday,
+    next_working_day,
+    options,
+    recommend,
+    simulate,
+    split_walk_ins,
+)
 from trafficdesk.sites.models import ServicePoint, Window
 
 DEFAULT_CLASS_MIX = {
@@ -62,6 +72,41 @@ class PointPlan:
     target_minutes: float
     target_share: float
     groups: list[GroupPlan] = field(default_factory=list)
+    what_if_walk_ins_per_day: float | None = None
+    """Expected walk-ins for the day that replace the forecast (a what-if), or None."""
+
+
+def _now() -> datetime:
+    """The moment the planner plans from (a seam for tests)."""
+    return timezone.now()
+
+
+def _weekend_days_with_slots(point: ServicePoint, since: date) -> set[date]:
+    """The Saturdays and Sundays ahead on which the point offers slots: open on those days."""
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    found = Slot.objects.filter(
+        service_point=point,
+        starts_at__gte=start,
+        starts_at__lt=start + timedelta(days=LOOK_AHEAD_DAYS + 1),
+    ).datetimes("starts_at", "day", tzinfo=timezone.get_current_timezone())
+    return {moment.date() for moment in found if not is_weekday(moment.date())}
+
+
+def default_day(point: ServicePoint, now: datetime | None = None) -> date:
+    """The next working day of the point: today before its closing time, else the next day it
+    is open (Monday to Friday; a Saturday or Sunday only when it offers slots that day)."""
+    local = timezone.localtime(now or _now())
+    weekend = _weekend_days_with_slots(point, local.date())
+    return next_working_day(local, point.closes_at, lambda d: is_weekday(d) or d in weekend)
+
+
+def local_today() -> date:
+    return timezone.localdate(_now())
+
+
+def hours_open(point: ServicePoint) -> float:
+    """Opening hours of the point on a day (what a per-hour what-if is multiplied by)."""
+    return _hours(point)
 
 
 def _hours(point: ServicePoint) -> float:
@@ -104,7 +149,11 @@ def plan(
     target_minutes: float = 15,
     target_share: float = 0.9,
     check_by_simulation: bool = True,
+    walk_ins_per_day: float | None = None,
 ) -> PointPlan:
+    """Per business group, the windows needed for the target, from the day's bookings and the
+    walk-in forecast, or from `walk_ins_per_day` (a what-if: expected walk-ins for the day,
+    shared among the groups as the forecast shares them)."""
     start = timezone.make_aware(datetime.combine(day, time.min))
     bookings = (
         Booking.objects.filter(
@@ -121,15 +170,19 @@ def plan(
     observed = _service_minutes(point)
     hours = _hours(point)
     result = PointPlan(point, day, target_minutes, target_share)
+    result.what_if_walk_ins_per_day = walk_ins_per_day
     windows = list(
         Window.objects.filter(service_point=point)
         .select_related("zone")
         .prefetch_related("businesses")
     )
     categories = {c.pk: c for c in BusinessCategory.objects.all()}
-    for category_id in sorted(
+    group_ids = sorted(
         {b.category_id for w in windows for b in w.businesses.all() if b.on_site_required}
-    ):
+    )
+    if walk_ins_per_day is not None:
+        walk_ins = split_walk_ins(walk_ins_per_day, walk_ins, group_ids)
+    for category_id in group_ids:
         serving = [
             w for w in windows if any(b.category_id == category_id for b in w.businesses.all())
         ]
@@ -204,6 +257,7 @@ def plan_as_dict(found: PointPlan) -> dict[str, Any]:
         "day": found.day.isoformat(),
         "target_minutes": found.target_minutes,
         "target_share": found.target_share,
+        "what_if_walk_ins_per_day": found.what_if_walk_ins_per_day,
         "groups": [
             {
                 "category": g.category,

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.accounts.models import STAFF_ROLES
+from trafficdesk.audit.labels import summary_label
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
 from trafficdesk.core.actions import Action
-from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, ApplicantClass
+from trafficdesk.core.vocabulary import CLASS_RANK, DEFAULT_CLASS, RISK_ORDER, ApplicantClass
 from trafficdesk.policy import citizen, services
 from trafficdesk.policy.models import DomainEvent, PolicyVersion
 from trafficdesk.regions.models import Region, RegionLevel
@@ -199,6 +200,45 @@ def what_is_open(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=422 if problem else 200)
 
 
+#: How many recent changes the overview shows before "more".
+RECENT_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class _CountyRow:
+    county: Region
+    level: str
+    phase: int
+    effective: int
+
+
+@dataclass(frozen=True)
+class _CityGroup:
+    """The counties of one city, folded on the page; the highest level among them first."""
+
+    name: str
+    rows: list[_CountyRow]
+
+    @property
+    def highest_level(self) -> str:
+        return max((r.level for r in self.rows), key=lambda level: RISK_ORDER.get(level, -1))
+
+
+def _event_summary(event: DomainEvent) -> str:
+    """A change in the reader's words: the county by its name, the level in words."""
+    text = summary_label(event.summary)
+    region = event.region
+    return text.replace(region.code, region.name) if region is not None else text
+
+
+def _by_city(rows: list[_CountyRow]) -> list[_CityGroup]:
+    groups: dict[str, list[_CountyRow]] = {}
+    for row in sorted(rows, key=lambda r: r.county.code):
+        parent = row.county.parent
+        groups.setdefault(parent.name if parent else "", []).append(row)
+    return [_CityGroup(name, members) for name, members in groups.items()]
+
+
 @permission_required(Action.POLICY_OVERVIEW)
 def overview(request: HttpRequest) -> HttpResponse:
     """The administrator's view of phases, risk caps, the open-next ranking and recent changes."""
@@ -212,7 +252,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         assessment = levels.get(county.pk)
         level = assessment.level if assessment else policy.unassessed_county_level
         rows.append(
-            (
+            _CountyRow(
                 county,
                 level,
                 phases[county.pk],
@@ -221,14 +261,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         )
     cities = scope.filter(level=RegionLevel.CITY).order_by("code")
     ranking = [(city, points) for city in cities if (points := services.open_next(city))]
-    events = DomainEvent.objects.select_related("region")[:30]
+    events = [(e, _event_summary(e)) for e in DomainEvent.objects.select_related("region")[:30]]
     return render(
         request,
         "policy/overview.html",
         {
-            "rows": rows,
+            "cities": _by_city(rows),
+            "recent": events[:RECENT_SHOWN],
+            "older": events[RECENT_SHOWN:],
             "ranking": ranking,
-            "events": events,
             "version": PolicyVersion.objects.first(),
             "policy_json": policy.to_json(),
         },

@@ -174,6 +174,35 @@ def set_window_open(actor: Actor, window: Window, is_open: bool) -> Window:
     return window
 
 
+BOARD_NOTICE_MAX = 200
+
+
+def set_board_notice(
+    actor: Actor, point: ServicePoint, text: str, speaks_english: bool
+) -> ServicePoint:
+    """The hall manager sets the line that scrolls along the bottom of the call display, and
+    whether the display repeats each call in English; the boards follow at once."""
+    access.check(actor, Action.WINDOW_OPEN_CLOSE, point)
+    notice = " ".join(str(text or "").split())
+    if len(notice) > BOARD_NOTICE_MAX:
+        raise SiteChangeRefused(
+            _("The notice is at most %(n)d characters.") % {"n": BOARD_NOTICE_MAX},
+            "board_notice",
+        )
+    with locking_transaction():
+        ServicePoint.objects.filter(pk=point.pk).update(
+            board_notice=notice, board_speaks_english=bool(speaks_english)
+        )
+        point.board_notice, point.board_speaks_english = notice, bool(speaks_english)
+        live.publish(
+            live.hall_channel(point.pk),
+            "board",
+            {"notice": notice, "speaks_english": point.board_speaks_english},
+        )
+        _audit(actor, "servicepoint.change", point, ["board_notice", "board_speaks_english"])
+    return point
+
+
 def delete_zone(actor: Actor, zone: Zone) -> None:
     access.check(actor, Action.SITE_EDIT, zone)
     if zone.present or zone.windows.exists():
