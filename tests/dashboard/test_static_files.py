@@ -1,6 +1,6 @@
 """Static files as production serves them: the production server (tests/real_server.py, on
 the settings of trafficdesk/settings.py, after collectstatic as a deploy runs it) names
-ECharts with a content hash in the dashboard page and sends it gzipped, cached for a year."""
+ECharts with a content hash in the dashboard page and sends it compressed (brotli, or gzip to a browser without it), cached for a year."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 
 from tests.real_server import free_port, session_for, start_server, stop
@@ -43,7 +44,7 @@ def max_age(response: http.client.HTTPResponse) -> int:
     return int(found.group(1)) if found else 0
 
 
-def test_dashboard_names_echarts_hashed_and_it_comes_gzipped_and_cached(
+def test_dashboard_names_echarts_hashed_and_it_comes_compressed_and_cached(
     server: int, users: dict[str, Any]
 ) -> None:
     session, _csrf = session_for(users["gz_admin"])
@@ -63,8 +64,11 @@ def test_dashboard_names_echarts_hashed_and_it_comes_gzipped_and_cached(
         assert "immutable" in (response.getheader("Cache-Control") or "")
         assert max_age(response) >= YEAR, response.getheader("Cache-Control")
         body: bytes = response.body  # type: ignore[attr-defined]
-        if response.getheader("Content-Encoding") == "gzip":
-            assert gzip.decompress(body) == source
+        assert response.getheader("Content-Encoding") == "br", "brotli, the smaller, is chosen"
+        assert brotli.decompress(body) == source
+        gzipped = get(server, url, {"Accept-Encoding": "gzip"})
+        assert gzipped.getheader("Content-Encoding") == "gzip"
+        assert gzip.decompress(gzipped.body) == source  # type: ignore[attr-defined]
         assert len(body) < len(source) / 2, (url, len(body), len(source))
         print(f"{url}: {len(source)} bytes, {len(body)} sent")  # noqa: T201
 
