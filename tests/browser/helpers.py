@@ -28,3 +28,25 @@ def wait_for_server_requests(live_server: Any, timeout: float = 3.0) -> None:
     the server when the browser contexts close; let it finish before the test's database is
     flushed."""
     live_server.wait_idle(timeout)
+
+
+def is_offsite(url: str, base_url: str) -> bool:
+    """A request to a host other than the server under test (a CDN, a font or map service):
+    on a closed network the page would break. data: and blob: URLs ask no host."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in {"http", "https", "ws", "wss"} and parts.netloc != urlsplit(base_url).netloc
+    )
+
+
+def record_offsite_requests(target: Any, base_url: str) -> list[str]:
+    """The URLs of every request `target` (a page or a browser context) makes to another host
+    from now on; the list fills as the browser goes."""
+    found: list[str] = []
+
+    def record(request: Any) -> None:
+        if is_offsite(request.url, base_url):
+            found.append(request.url)
+
+    target.on("request", record)
+    return found

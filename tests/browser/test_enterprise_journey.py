@@ -40,7 +40,9 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 def soon_slot() -> Slot:
     """A P01 slot at the Guiyang hall starting in ten minutes (check-in is open)."""
-    start = timezone.now().replace(second=17, microsecond=0) + timedelta(minutes=10)  # off the demo slots
+    start = timezone.now().replace(second=17, microsecond=0) + timedelta(
+        minutes=10
+    )  # off the demo slots
     return Slot.objects.create(
         service_point=ServicePoint.objects.get(code="GY-HALL-01"),
         category=Business.objects.get(code="P01").category,

@@ -29,7 +29,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.helpers import wait_for_server_requests
+from tests.browser.helpers import is_offsite, wait_for_server_requests
 from trafficdesk.demo.services import DEMO_AGENT_MOBILE, DEMO_CITIZEN_MOBILE, DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -196,11 +196,31 @@ SKIPPED_PREFIXES = ("api/", "admin/", "i18n/", "static/", "media/")
 
 # --- What may be Latin on a Chinese page -------------------------------------------------
 ALLOWED_WORDS = {
-    "QR", "API", "ID", "SMS", "PDF", "Excel", "CSV", "XLSX", "ICS", "PNG", "JPG", "JPEG", "SVG",
-    "km", "m", "KB", "MB", "GB", "T",  # GB/T 2260
+    "QR",
+    "API",
+    "ID",
+    "SMS",
+    "PDF",
+    "Excel",
+    "CSV",
+    "XLSX",
+    "ICS",
+    "PNG",
+    "JPG",
+    "JPEG",
+    "SVG",
+    "km",
+    "m",
+    "KB",
+    "MB",
+    "GB",
+    "T",  # GB/T 2260
     "English",  # the language switch names each language in itself
     "TrafficDesk",  # the product's name
-    "EMS", "SHA", "SHA-256", "VIN",
+    "EMS",
+    "SHA",
+    "SHA-256",
+    "VIN",
 }
 ALLOWED_PATTERNS = (  # in this order: a longer code first, before its digits look like an ID
     re.compile(r"\b[0-9a-f]{16,64}\b"),  # hashes (the draw's published seed)
@@ -210,11 +230,15 @@ ALLOWED_PATTERNS = (  # in this order: a longer code first, before its digits lo
     re.compile(r"(?<![A-Za-z0-9])[0-9A-Z]{4} [0-9A-Z]{4}(?![A-Za-z0-9])"),
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),  # e-mail
     re.compile(r"https?://\S+|\b[\w-]+(\.[\w-]+)+/\S*"),  # URL
-    re.compile(r"[\u4e00-\u9fff][A-Z][A-Z0-9*·•]{4,6}"),  # plates, masked or not: 贵A88001, 贵A***01
+    re.compile(
+        r"[\u4e00-\u9fff][A-Z][A-Z0-9*·•]{4,6}"
+    ),  # plates, masked or not: 贵A88001, 贵A***01
     re.compile(r"[0-9*]{6,17}[0-9Xx*]"),  # ID numbers, masked or not
     re.compile(r"(?<![A-Za-z])(?:[ABC][1-6]|[DEFMNP])(?![A-Za-z0-9])"),  # licence classes
     re.compile(r"(?<![A-Za-z])[A-Z]\d{2,4}(?![A-Za-z0-9])"),  # queue tickets: A012
-    re.compile(r"(?<![A-Za-z0-9])[A-Z](?=[A-Z0-9]*\d{3})[A-Z0-9]{5}(?![A-Za-z0-9])"),  # a plate's tail: A12345
+    re.compile(
+        r"(?<![A-Za-z0-9])[A-Z](?=[A-Z0-9]*\d{3})[A-Z0-9]{5}(?![A-Za-z0-9])"
+    ),  # a plate's tail: A12345
     # Key caps of keyboard shortcuts, as printed on the keys (the window console: F1, R, Esc).
     re.compile(r"(?<![A-Za-z0-9])(?:F[1-9]|Esc|[NR])(?![A-Za-z0-9])"),
 )
@@ -508,7 +532,13 @@ class Weigher:
         self.sizes: dict[str, int] = {}
 
     def record(self, response: Any) -> None:
-        if response.request.resource_type not in {"document", "stylesheet", "script", "image", "font"}:
+        if response.request.resource_type not in {
+            "document",
+            "stylesheet",
+            "script",
+            "image",
+            "font",
+        }:
             return
         try:
             body = response.body()
@@ -531,16 +561,15 @@ class Weigher:
 
 class OffsiteRequests:
     """Every request the browser makes to a host other than the live server's, by the page
-    that made it (inline data: and blob: URLs are not requests to a host)."""
+    that made it (`label`, moved on as the crawl goes)."""
 
     def __init__(self, base_url: str, findings: Findings, label: str) -> None:
-        self.host = urlsplit(base_url).netloc
+        self.base_url = base_url
         self.findings = findings
         self.label = label
 
     def record(self, request: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme in {"http", "https", "ws", "wss"} and parts.netloc != self.host:
+        if is_offsite(request.url, self.base_url):
             self.findings.offsite.setdefault(self.label, []).append(request.url)
 
 
@@ -676,7 +705,9 @@ def test_every_page_in_chinese_is_accessible_fits_and_is_light(
     assert not any(problems), summary
 
 
-def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
+def _patterns(
+    resolver: URLResolver, prefix: str = "", namespace: str = ""
+) -> Iterator[tuple[str, str]]:
     for entry in resolver.url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
@@ -689,9 +720,7 @@ def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = "") -> I
 def test_every_page_is_crawled() -> None:
     """A page added to the URL conf is added to PAGES (or to NOT_PAGES, with the reason)."""
     names = {
-        name
-        for route, name in _patterns(get_resolver())
-        if not route.startswith(SKIPPED_PREFIXES)
+        name for route, name in _patterns(get_resolver()) if not route.startswith(SKIPPED_PREFIXES)
     }
     assert len(names) > 40, names
     crawled = {visit.name for visit in PAGES}
@@ -718,3 +747,21 @@ def test_every_page_is_crawled() -> None:
 )
 def test_the_latin_filter(text: str, expected: list[str]) -> None:
     assert latin_offenders(text, Vocabulary(frozenset({"L03"}))) == expected
+
+
+def test_a_request_to_another_host_is_caught(browser: Any, live_server: Any) -> None:
+    """The negative control of the off-site check: a page that asks another host is an
+    offender, named with its page (the request is aborted, so no network is needed)."""
+    findings = Findings()
+    context = browser.new_context(base_url=live_server.url)
+    context.route("http://192.0.2.1/**", lambda route: route.abort())
+    offsite = OffsiteRequests(live_server.url, findings, "staff login")
+    context.on("request", offsite.record)
+    page = context.new_page()
+    page.goto(reverse("accounts:staff-login"))
+    page.evaluate("() => fetch('http://192.0.2.1/cdn/lib.js').catch(() => null)")
+    page.wait_for_timeout(200)
+    context.close()
+    assert findings.offsite == {"staff login": ["http://192.0.2.1/cdn/lib.js"]}
+    assert not is_offsite(live_server.url + "/static/x.js", live_server.url)
+    assert not is_offsite("data:image/png;base64,AAAA", live_server.url)

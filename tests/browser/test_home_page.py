@@ -82,7 +82,10 @@ def test_a_tile_starts_the_journey(phone: Any, demo: Any) -> None:
     phone.goto(reverse("dashboard:home"))
     with phone.expect_navigation():
         phone.get_by_test_id("service-calendar").click()
-    assert urlsplit(phone.url).path in {reverse("booking:choose"), reverse("accounts:citizen-login")}
+    assert urlsplit(phone.url).path in {
+        reverse("booking:choose"),
+        reverse("accounts:citizen-login"),
+    }
 
 
 def test_staff_see_their_work_below_the_services(page: Any, demo: Any) -> None:

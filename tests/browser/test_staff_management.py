@@ -4,13 +4,15 @@ And the API docs page renders Swagger from the server's own files, asking no oth
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
-from tests.browser.helpers import staff_login, wait_for_server_requests
+from tests.browser.helpers import record_offsite_requests, staff_login, wait_for_server_requests
 from trafficdesk.accounts.models import Role, User
 from trafficdesk.sites.models import ServicePoint, Window
 from trafficdesk.staff import services
@@ -18,19 +20,6 @@ from trafficdesk.staff import services
 pytestmark = pytest.mark.browser
 
 NM_POINT = "GY-QC-NM"
-
-
-def _offsite(page: Any, live_server: Any) -> list[str]:
-    host = urlsplit(live_server.url).netloc
-    found: list[str] = []
-
-    def record(request: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme in {"http", "https", "ws", "wss"} and parts.netloc != host:
-            found.append(request.url)
-
-    page.context.on("request", record)
-    return found
 
 
 def _listed(page: Any) -> set[str]:
@@ -45,7 +34,7 @@ def test_a_county_admin_manages_its_staff(
     services.create_staff(
         admin, "nm_aud", services.StaffDetails("周 九", Role.AUDITOR, admin.region)
     )
-    offsite = _offsite(page, live_server)
+    offsite = record_offsite_requests(page.context, live_server.url)
     staff_login(page, "nanming_admin")
     page.get_by_test_id("role-nav").get_by_role("link", name="员工账户").click()
     page.get_by_test_id("staff-table").wait_for()
@@ -103,7 +92,7 @@ def test_a_county_admin_manages_its_staff(
 def test_the_api_docs_page_loads_swagger_from_this_server(
     page: Any, live_server: Any, demo: Any
 ) -> None:
-    offsite = _offsite(page, live_server)
+    offsite = record_offsite_requests(page.context, live_server.url)
     assets: list[str] = []
     page.on("request", lambda request: assets.append(request.url))
     response = page.goto("/api/v1/docs", wait_until="load")
@@ -126,3 +115,29 @@ def test_the_favicon_is_served(page: Any, live_server: Any, demo: Any) -> None:
         href = icons.nth(i).get_attribute("href")
         assert href.startswith("/static/"), href
         assert page.request.get(href).status == 200
+
+
+def test_one_clerks_lockout_leaves_a_colleague_at_the_same_address_able_to_log_in(
+    browser: Any, live_server: Any, demo: Any
+) -> None:
+    """Two PCs of one hall share an address (here both 127.0.0.1): five wrong passwords lock
+    the clerk out, with the time to retry and whom to ask, and the hall manager still logs in."""
+    locked = browser.new_context(locale="zh-CN", base_url=live_server.url)
+    colleague = browser.new_context(locale="zh-CN", base_url=live_server.url)
+    try:
+        page = locked.new_page()
+        for _attempt in range(settings.AXES_FAILURE_LIMIT):
+            page.goto(reverse("accounts:staff-login"))
+            page.locator("#id_username").fill("clerk")
+            page.locator("#id_password").fill("not-the-password")
+            with page.expect_navigation():
+                page.locator("form:has(#id_password) button[type=submit]").click()
+        page.get_by_test_id("locked-out").wait_for()
+        retry = page.get_by_test_id("retry-at").inner_text()
+        assert re.search(r"\d{2}:\d{2}", retry), retry
+        assert "管理员" in page.locator("main").inner_text()
+        staff_login(colleague.new_page(), "manager")
+    finally:
+        locked.close()
+        colleague.close()
+        wait_for_server_requests(live_server)
