@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.test import Client
@@ -81,3 +82,20 @@ def test_the_overview_reads_in_a_few_statements(
     assert len(rows) == Window.objects.filter(service_point=point).count()
     serving = {number: ticket for number, ticket, _idle, _n in rows if ticket is not None}
     assert list(serving) == [CLERK_WINDOW]
+
+
+def test_idle_time_reads_in_hours_and_minutes() -> None:
+    now = datetime(2026, 12, 2, 13, 21)
+    row = hall.WindowRow(
+        window=Window(number=1),
+        businesses=[],
+        serving=None,
+        idle_since=now - timedelta(minutes=261),
+        now=now,
+    )
+    assert row.idle_minutes == 261
+    assert row.idle_hours_and_minutes == (4, 21)
+    busy = hall.WindowRow(
+        window=Window(number=2), businesses=[], serving=None, idle_since=None, now=now
+    )
+    assert busy.idle_hours_and_minutes is None

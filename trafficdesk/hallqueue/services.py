@@ -1004,6 +1004,12 @@ class WindowRow:
         return max(0, int((self.now - self.idle_since).total_seconds() // 60))
 
     @property
+    def idle_hours_and_minutes(self) -> tuple[int, int] | None:
+        """The idle time as (hours, minutes), for reading at a glance ("4 小时 21 分钟")."""
+        minutes = self.idle_minutes
+        return None if minutes is None else divmod(minutes, 60)
+
+    @property
     def serving_minutes(self) -> int | None:
         if self.serving is None or self.serving.called_at is None:
             return None
