@@ -40,8 +40,7 @@ CHUNK = 2000
 
 # What the holders are told after a policy change moved or cancelled their bookings.
 MOVED_SMS = gettext_lazy(
-    "After a change of the epidemic rules, your booking of %(was)s is moved to %(place)s "
-    "%(when)s."
+    "After a change of the epidemic rules, your booking of %(was)s is moved to %(place)s %(when)s."
 )
 CANCELLED_SMS = gettext_lazy(
     "After a change of the epidemic rules, your booking of %(was)s is cancelled: there is no "
@@ -246,27 +245,50 @@ class _Pool:
         )
 
     def choose(self, row: _Row, locked: dict[int, Slot], now: datetime) -> Slot | None:
-        """The equivalent open slot: same point first, then the same city; the earliest one at
-        or after the original time, else the earliest one at all. `locked` holds the counters
-        as they stand under the chunk's locks, updated as moves are planned."""
-        claim = self.claim(row)
+        """The equivalent open slot: at the same point if it has one at or after the original
+        time, else the earliest such slot at any point of the same city; failing both, the
+        earliest one at all, in the same order. `locked` holds the counters as they stand
+        under the chunk's locks, updated as moves are planned."""
+        own, *others = self.keys_for(row)
         for after_original in (True, False):
-            for key in self.keys_for(row):
-                slots, starts = self.open_slots(key, row)
-                index = bisect_left(starts, row.starts_at) if after_original else 0
-                while index < len(slots):
-                    slot = locked[slots[index].pk]
-                    if (
-                        slot.rush_id is not None  # a rush opened since the slot was read
-                        or slot.booked_people >= slot.capacity_people
-                        or slot.booked_minutes >= slot.capacity_minutes
-                    ):
-                        del slots[index]
-                        del starts[index]
-                        continue
-                    if slot.pk != row.slot_id and ledger.has_room(slot, claim, now):
-                        return slot
-                    index += 1
+            found = self.first_fit(own, row, locked, now, after_original)
+            if found is not None:
+                return found
+            elsewhere = [
+                slot
+                for key in others
+                if (slot := self.first_fit(key, row, locked, now, after_original)) is not None
+            ]
+            if elsewhere:
+                return min(elsewhere, key=lambda slot: (slot.starts_at, slot.service_point_id))
+        return None
+
+    def first_fit(
+        self,
+        key: tuple[int, int],
+        row: _Row,
+        locked: dict[int, Slot],
+        now: datetime,
+        after_original: bool,
+    ) -> Slot | None:
+        """The earliest slot of `key` with room for the row (at or after its original time
+        when `after_original`); slots found full are dropped from the lists on the way."""
+        claim = self.claim(row)
+        slots, starts = self.open_slots(key, row)
+        index = bisect_left(starts, row.starts_at) if after_original else 0
+        while index < len(slots):
+            slot = locked[slots[index].pk]
+            if (
+                slot.rush_id is not None  # a rush opened since the slot was read
+                or slot.booked_people >= slot.capacity_people
+                or slot.booked_minutes >= slot.capacity_minutes
+            ):
+                del slots[index]
+                del starts[index]
+                continue
+            if slot.pk != row.slot_id and ledger.has_room(slot, claim, now):
+                return slot
+            index += 1
         return None
 
 

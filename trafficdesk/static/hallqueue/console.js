@@ -95,7 +95,10 @@
     if (event.key !== "Enter" || event.isComposing) { return; }
     var target = event.target;
     if (target && target.closest && target.closest('button[value="cancel"]')) { return; }
+    // Not on to the page's shortcuts: the dialog is closed by the time the key reached the
+    // document, and there Enter means "complete".
     event.preventDefault();
+    event.stopPropagation();
     dialog().close("confirm");
   }
 
