@@ -52,6 +52,30 @@ def test_risk_rise_moves_bookings_to_an_open_point_in_the_city(
     assert Slot.objects.filter(booked_people__gt=F("capacity_people")).count() == 0
 
 
+def test_a_moved_booking_takes_the_earliest_slot_in_the_city_not_the_first_points(
+    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
+) -> None:
+    """The first other point (by id) has a place only the day after; a later point has one
+    the same day: the booking goes the same day (it went the day after when the points
+    were tried one by one)."""
+    from trafficdesk.sites.models import ServicePoint
+
+    closed = make_slot(people=1, point="GY-HALL-01")
+    first, later = sorted(
+        ServicePoint.objects.filter(code__in=["GY-BR-HX", "GY-BR-QZ"]), key=lambda p: p.pk
+    )
+    next_day = make_slot(people=1, point=first.code, hours_ahead=48 + 24)
+    same_day = make_slot(people=1, point=later.code)
+    Slot.objects.exclude(pk__in=[closed.pk, next_day.pk, same_day.pk]).filter(
+        category=closed.category
+    ).update(booked_people=F("capacity_people"))
+    booking = services.book(make_citizen(), closed.pk, ["P01"], new_id())
+    set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="x")
+    assert rebook_affected("520115").moved == 1
+    booking.refresh_from_db()
+    assert booking.slot_id == same_day.pk, (booking.slot, same_day, next_day)
+
+
 def test_bookings_without_an_equivalent_slot_are_cancelled_with_a_notice(
     users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any
 ) -> None:
