@@ -57,7 +57,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check trafficdesk tests bench scripts
 	SECRET_KEY=lint-only-key-that-is-long-enough-0123456789 $(VENV)/bin/mypy trafficdesk
 	$(VENV)/bin/bandit -q -ll -r trafficdesk -x '*/migrations/*'
-	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+	@# The audit counts what it could check: offline (no advisory source) it prints
+	@# "pip-audit: SKIPPED ... (audited 0 of N)" and exits 0 so that lint runs anywhere;
+	@# PIP_AUDIT_REQUIRED=true makes a skipped or partial audit fail (scripts/pip_audit.py).
+	$(PY) scripts/pip_audit.py
 
 messages: $(STAMP)
 	DEBUG=true $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests

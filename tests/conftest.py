@@ -74,6 +74,43 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
     triggers.remove(connection)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "hall_hours: the hall's walk-in opening hours apply (else every test may take a walk-in"
+        " ticket at whatever hour the suite runs)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _walk_ins_at_any_hour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests take walk-in tickets at the hour the suite happens to run (CI runs at random
+    times); only tests marked `hall_hours` meet the opening hours, at the moments they give."""
+    if request.node.get_closest_marker("hall_hours") is None:
+        from trafficdesk.hallqueue import services as hall
+
+        monkeypatch.setattr(hall, "walk_in_hours_refusal", lambda point, moment: None)
+
+
+@pytest.fixture(autouse=True)
+def _suite_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TRAFFICDESK_TEST_CLOCK=21:31 runs the suite as if it were that local time today (the
+    clock still moves): a check that no test depends on the hour it runs at."""
+    wanted = os.environ.get("TRAFFICDESK_TEST_CLOCK")
+    if not wanted:
+        return
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    real_now = timezone.now
+    start = real_now()
+    hours, minutes = (int(part) for part in wanted.split(":"))
+    shifted = timezone.make_aware(datetime.combine(timezone.localdate(start), time(hours, minutes)))
+    offset = shifted - start
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_local_caches() -> Iterator[None]:
     """Process-local caches (and the rate-limit counters kept in memory without Redis)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.utils.translation import get_language
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -116,6 +116,13 @@ def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRes
 @api.exception_handler(InvalidValue)
 def invalid_value(request: HttpRequest, exc: InvalidValue) -> HttpResponse:
     return _error(request, 422, exc.code, exc.message(get_language()))
+
+
+@api.exception_handler(RawPostDataException)
+def unreadable_body(request: HttpRequest, exc: RawPostDataException) -> HttpResponse:
+    """A big multipart body was parsed as a stream (core.middleware.FreeTextMiddleware), so
+    it cannot be read again as JSON."""
+    return _error(request, 400, "http_400", "the body is not JSON")
 
 
 @api.exception_handler(ValidationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 INSECURE_SECRET_PREFIX = "insecure-dev-only-"  # noqa: S105 - a marker, not a secret
@@ -50,6 +51,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or CIDRs (TRUSTED_PROXIES); empty by default."""
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {entry!r} is not an IP address or CIDR") from exc
+    return entries
 
 
 def secret_key(*, debug: bool) -> str:

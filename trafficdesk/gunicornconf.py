@@ -12,6 +12,7 @@ WEB_LOG_LEVEL (info); ASGI_SYNC_THREADS is read by the application (settings.py)
 from __future__ import annotations
 
 import gc
+import logging
 import os
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
@@ -27,11 +28,26 @@ loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 # gunicorn's control socket sits at one fixed path per user: two servers on one machine (the
 # tests, the benchmarks) would fight over it, and nothing here uses it.
 control_socket_disable = True
+# uvicorn believes X-Forwarded-For and X-Forwarded-Proto (the https scheme, HTTPS=true) from
+# these addresses; by itself it would trust 127.0.0.1. The same list as the application's
+# (TRUSTED_PROXIES, trafficdesk/core/clientip.py, which applies the same right-most-untrusted
+# rule again), so there is one rule, and by default nobody is believed.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
 
 
 def post_worker_init(worker: object) -> None:
     """Once the application is loaded: move everything loaded so far (Django, the URLconf,
     templates, translations) out of the garbage collector's view. A full collection then
     walks only what requests made, instead of pausing a request for tens of milliseconds
-    to walk the whole application."""
+    to walk the whole application.
+
+    And mask tokens, plates and ID numbers in the access log (trafficdesk/core/logmask.py):
+    the worker logs requests on "uvicorn.access" (gunicorn's own logger for sync workers)."""
+    # local import: this file is read by gunicorn's master before the application is loaded
+    from trafficdesk.core.logmask import AccessLogMask
+
+    for name in ("uvicorn.access", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, AccessLogMask) for f in logger.filters):
+            logger.addFilter(AccessLogMask())
     gc.freeze()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE
 
 from trafficdesk import config
 
@@ -52,10 +54,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "trafficdesk.core.middleware.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "trafficdesk.core.middleware.FreeTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -82,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "trafficdesk.accounts.context_processors.navigation",
             ],
         },
@@ -147,6 +153,27 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Content-Security-Policy on every response (django-csp; docs/security.md). Scripts only from
+# the site itself or with the per-request nonce; no inline event handlers, no eval. Style
+# attributes stay allowed (style-src-attr): ECharts writes its tooltips with them and a few
+# fragments size bars with them; <style> elements and stylesheets are 'self' or nonce only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 REDIS_URL = config.env_str("REDIS_URL", "")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
@@ -209,13 +236,38 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "trafficdesk.accounts.views.locked_out"
 AXES_VERBOSE = False
+# The reverse proxies whose X-Forwarded-For is believed (addresses/CIDRs; empty: nobody).
+# One helper reads the caller's address for the rate limits, django-axes and the audit log.
+TRUSTED_PROXIES = config.env_networks("TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "trafficdesk.core.clientip.client_ip"
 
 OTP_LIFETIME_SECONDS = config.env_int("OTP_LIFETIME_SECONDS", 300, minimum=30)
 OTP_MAX_ATTEMPTS = config.env_int("OTP_MAX_ATTEMPTS", 5, minimum=1)
 OTP_RATE_PER_PHONE = config.env_str("OTP_RATE_PER_PHONE", "3/10m")
 OTP_RATE_PER_IP = config.env_str("OTP_RATE_PER_IP", "20/h")
 OTP_RATE_VERIFY_PER_IP = config.env_str("OTP_RATE_VERIFY_PER_IP", "30/10m")
+# Codes sent to one number in the last 24 hours (counted from the stored challenges).
+OTP_DAILY_LIMIT_PER_PHONE = config.env_int("OTP_DAILY_LIMIT_PER_PHONE", 10, minimum=1)
 SMS_BACKEND = config.env_str("SMS_BACKEND", "trafficdesk.notify.backends.ConsoleSmsBackend")
+# SMS gateways (notify.gateways; SMS_BACKEND=aliyun or tencent). Endpoints are settings so
+# that tests point them at a local server; credentials come from the environment only.
+SMS_TEMPLATES: dict[str, str] = json.loads(config.env_str("SMS_TEMPLATES", "{}") or "{}")
+SMS_TEMPLATE_PARAM = config.env_str("SMS_TEMPLATE_PARAM", "content")
+SMS_GATEWAY_TIMEOUT_SECONDS = config.env_int("SMS_GATEWAY_TIMEOUT_SECONDS", 10, minimum=1)
+SMS_MAX_ATTEMPTS = config.env_int("SMS_MAX_ATTEMPTS", 3, minimum=1)
+SMS_RETRY_BASE_SECONDS = config.env_int("SMS_RETRY_BASE_SECONDS", 60, minimum=1)
+SMS_RECEIPT_TOKEN = config.env_str("SMS_RECEIPT_TOKEN", "")
+SMS_ALIYUN_ACCESS_KEY_ID = config.env_str("SMS_ALIYUN_ACCESS_KEY_ID", "")
+SMS_ALIYUN_ACCESS_KEY_SECRET = config.env_str("SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+SMS_ALIYUN_SIGN_NAME = config.env_str("SMS_ALIYUN_SIGN_NAME", "")
+SMS_ALIYUN_REGION = config.env_str("SMS_ALIYUN_REGION", "cn-hangzhou")
+SMS_ALIYUN_ENDPOINT = config.env_str("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_TENCENT_SECRET_ID = config.env_str("SMS_TENCENT_SECRET_ID", "")
+SMS_TENCENT_SECRET_KEY = config.env_str("SMS_TENCENT_SECRET_KEY", "")
+SMS_TENCENT_SDK_APP_ID = config.env_str("SMS_TENCENT_SDK_APP_ID", "")
+SMS_TENCENT_SIGN_NAME = config.env_str("SMS_TENCENT_SIGN_NAME", "")
+SMS_TENCENT_REGION = config.env_str("SMS_TENCENT_REGION", "ap-guangzhou")
+SMS_TENCENT_ENDPOINT = config.env_str("SMS_TENCENT_ENDPOINT", "https://sms.tencentcloudapi.com/")
 
 SESSION_COOKIE_AGE = config.env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = config.env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
@@ -306,5 +358,14 @@ CARRIER_WEBHOOK_MAX_SKEW_SECONDS = config.env_int(
     "CARRIER_WEBHOOK_MAX_SKEW_SECONDS", 300, minimum=10
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# Uploaded files over 1 MB are spooled to a temporary file, never held in memory whole; a
+# request body over REQUEST_MAX_BODY_BYTES (default: 10 attachments of 5 MB, and the form) is
+# refused with 413 before it is read.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+REQUEST_MAX_BODY_BYTES = config.env_int(
+    "REQUEST_MAX_BODY_BYTES", 51 * 1024 * 1024, minimum=6 * 1024 * 1024
+)
 CHECKPOINT_RETENTION_DAYS = config.env_int("CHECKPOINT_RETENTION_DAYS", 28, minimum=1)
 BOOKING_RATE_PER_USER = config.env_str("BOOKING_RATE_PER_USER", "120/m")
+# Anonymous checkpoint registrations per client address (page and API together).
+CHECKPOINT_RATE_PER_IP = config.env_str("CHECKPOINT_RATE_PER_IP", "30/10m")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("trafficdesk.accounts.urls")),
     path("accounts/", include("trafficdesk.staff.urls")),
     path("audit/", include("trafficdesk.audit.urls")),
+    path("notify/", include("trafficdesk.notify.urls")),
     path("regions/", include("trafficdesk.regions.urls")),
     path("catalog/", include("trafficdesk.catalog.urls")),
     path("sites/", include("trafficdesk.sites.urls")),

@@ -93,9 +93,10 @@ def test_viewing_unmasked_personal_data_is_audited(users: dict[str, Any]) -> Non
     from trafficdesk.accounts.models import User
 
     citizen = User.objects.create(username="c1", mobile="13912345678")
-    assert reveal_mobile(users["clerk"], citizen) == "13912345678"
+    assert reveal_mobile(users["clerk"], citizen, "caller asked for a callback") == "13912345678"
     entry = AuditEntry.objects.get(action="personal_data.view")
     assert entry.actor_label == "clerk" and entry.object_id == str(citizen.pk)
+    assert entry.detail["reason"] == "caller asked for a callback"
 
 
 def test_personal_data_is_masked_in_audit_summaries(users: dict[str, Any]) -> None:

@@ -108,9 +108,11 @@ def shown_slot_ids(page: Any) -> list[int]:
 
 
 def hall_slots(page: Any) -> list[int]:
-    """Open the hall's date page for P01 and return the slot ids offered on the first day
-    with places."""
-    page.goto(point_url())
+    """Open the hall's date page for P01 on tomorrow (a whole day of slots, whatever the hour
+    the suite runs at: late in the afternoon today has one left) and return the slot ids
+    offered."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    page.goto(f"{point_url()}&day={tomorrow.isoformat()}")
     ids = shown_slot_ids(page)
     assert ids, f"no free slot shown for {HALL}"
     return ids

@@ -125,7 +125,7 @@ def assert_accessible_and_chinese(page: Any) -> None:
     offenders = crawl.latin_offenders(page.evaluate(crawl.VISIBLE_TEXT_JS), crawl.vocabulary())
     assert not offenders, offenders
     if crawl.AXE.exists():
-        page.add_script_tag(path=str(crawl.AXE))
+        crawl.inject_axe(page)
         violations = page.evaluate(crawl.AXE_JS)
         assert not violations, violations
 

@@ -169,6 +169,9 @@ PAGES: tuple[Visit, ...] = (
 #: URL names that are not pages, and why.
 NOT_PAGES: dict[str, str] = {
     "accounts:logout": "a POST that redirects",
+    "booking:make-slots": "a POST from the service point page",
+    "notify:receipt-aliyun": "the SMS provider's delivery receipts (a POST)",
+    "notify:receipt-tencent": "the SMS provider's delivery receipts (a POST)",
     "accounts:citizen-verify": "a POST; its code page is checked during the SMS login",
     "staff:active": "a POST from the staff account page",
     "staff:reset-password": "a POST from the staff account page; its answer shows "
@@ -326,6 +329,9 @@ class Findings:
     offsite: dict[str, list[str]] = field(default_factory=dict)
     """Requests the browser made to a host other than the live server's (a CDN, a font or
     map service): on a closed network the page would break."""
+    csp: dict[str, list[str]] = field(default_factory=dict)
+    """Content-Security-Policy violations the page reported (securitypolicyviolation events):
+    an inline script, handler or style element the policy blocks, so the page is broken."""
     axe_skipped: str = ""
 
     def distinct_english(self) -> set[str]:
@@ -353,6 +359,7 @@ class Findings:
                     "weight": self.weight,
                     "broken": self.broken,
                     "offsite": self.offsite,
+                    "csp": self.csp,
                     "axe_skipped": self.axe_skipped,
                 },
                 ensure_ascii=False,
@@ -507,10 +514,34 @@ def check_text(page: Any, label: str, findings: Findings, codes: Vocabulary) -> 
     check_text_value(page.evaluate(VISIBLE_TEXT_JS), label, findings, codes)
 
 
+#: Records every securitypolicyviolation the page reports, from before its first script.
+CSP_INIT_JS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+  );
+}, true);
+"""
+
+
+def check_csp(page: Any, label: str, findings: Findings) -> None:
+    page.wait_for_timeout(50)  # the events are dispatched in a task of their own
+    violations = page.evaluate("() => window.__cspViolations || []")
+    if violations:
+        findings.csp.setdefault(label, []).extend(violations)
+
+
+def inject_axe(page: Any) -> None:
+    """axe-core through the DevTools protocol, which the page's CSP does not govern (a
+    <script> tag with its text would be an inline script the policy blocks)."""
+    page.evaluate(AXE.read_text() + "\n;undefined")
+
+
 def check_axe(page: Any, label: str, findings: Findings) -> None:
     if not AXE.exists():
         return
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page)
     violations = page.evaluate(AXE_JS)
     if violations:
         findings.axe[label] = violations
@@ -590,8 +621,8 @@ def crawl_role(
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
-        bypass_csp=True,
     )
+    context.add_init_script(CSP_INIT_JS)
     weigher = Weigher()
     context.on("response", weigher.record)
     offsite = OffsiteRequests(base_url, findings, f"{role} (logging in)")
@@ -625,6 +656,7 @@ def crawl_role(
                 if not page.evaluate(STYLED_JS):
                     findings.broken[label] = "the site's stylesheet did not load"
                     continue
+                check_csp(page, f"{label} [{language}]", findings)
                 check_scroll(page, f"{label} [{language}]", findings)
                 if language != "zh-hans":
                     continue
@@ -648,6 +680,7 @@ def report(findings: Findings) -> str:
         ("over 200 KB", findings.heavy),
         ("not reached", findings.broken),
         ("requests to other hosts", findings.offsite),
+        ("Content-Security-Policy violations", findings.csp),
     ):
         if section:
             lines.append(f"== {title}: {len(section)} pages")
@@ -701,6 +734,7 @@ def test_every_page_in_chinese_is_accessible_fits_and_is_light(
         findings.heavy,
         findings.broken,
         findings.offsite,
+        findings.csp,
     ]
     assert not any(problems), summary
 
@@ -753,7 +787,8 @@ def test_a_request_to_another_host_is_caught(browser: Any, live_server: Any) -> 
     """The negative control of the off-site check: a page that asks another host is an
     offender, named with its page (the request is aborted, so no network is needed)."""
     findings = Findings()
-    context = browser.new_context(base_url=live_server.url)
+    # The CSP (connect-src 'self') would stop the fetch before it is a request: bypass it here.
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
     context.route("http://192.0.2.1/**", lambda route: route.abort())
     offsite = OffsiteRequests(live_server.url, findings, "staff login")
     context.on("request", offsite.record)
@@ -765,3 +800,24 @@ def test_a_request_to_another_host_is_caught(browser: Any, live_server: Any) -> 
     assert findings.offsite == {"staff login": ["http://192.0.2.1/cdn/lib.js"]}
     assert not is_offsite(live_server.url + "/static/x.js", live_server.url)
     assert not is_offsite("data:image/png;base64,AAAA", live_server.url)
+
+
+def test_an_inline_script_is_reported_as_a_csp_violation(browser: Any, live_server: Any) -> None:
+    """The negative control of the CSP check: an inline script put into a page is blocked
+    and reported, named with its page; the site's own scripts are not."""
+    findings = Findings()
+    context = browser.new_context(base_url=live_server.url)
+    context.add_init_script(CSP_INIT_JS)
+    page = context.new_page()
+    page.goto(reverse("accounts:staff-login"))
+    check_csp(page, "staff login (clean)", findings)
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+        s.textContent = "window.__injected = 1"; document.body.append(s); }"""
+    )
+    check_csp(page, "staff login", findings)
+    injected = page.evaluate("() => window.__injected")
+    context.close()
+    assert injected is None
+    assert list(findings.csp) == ["staff login"]
+    assert findings.csp["staff login"][0].startswith("script-src-elem blocked inline")

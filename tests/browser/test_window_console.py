@@ -20,7 +20,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.helpers import staff_login, wait_for_server_requests
-from tests.browser.test_every_page import AXE, AXE_JS, VISIBLE_TEXT_JS, latin_offenders, vocabulary
+from tests.browser.test_every_page import (
+    AXE,
+    AXE_JS,
+    VISIBLE_TEXT_JS,
+    inject_axe,
+    latin_offenders,
+    vocabulary,
+)
 from trafficdesk.accounts.models import User
 from trafficdesk.catalog.models import Business
 from trafficdesk.hallqueue import services as hall
@@ -181,7 +188,7 @@ def test_the_keyboard_serves_the_queue_in_the_previewed_order_without_a_page_loa
     # internal codes, no serious accessibility finding.
     assert latin_offenders(page.evaluate(VISIBLE_TEXT_JS), vocabulary()) == []
     if AXE.exists():
-        page.add_script_tag(path=str(AXE))
+        inject_axe(page)
         assert page.evaluate(AXE_JS) == []
 
 

@@ -20,6 +20,7 @@ from trafficdesk.core.validators import (
     is_valid_mobile,
     is_valid_plate,
     is_valid_resident_id,
+    known_region_codes,
     mask_mobile,
     mask_name,
     mask_personal_data_in_text,
@@ -50,11 +51,11 @@ def make_id(first17: str) -> str:
 
 @st.composite
 def resident_ids(draw: st.DrawFn) -> str:
-    province = draw(st.sampled_from(sorted(PROVINCE_CODES)))
-    rest = draw(st.text(alphabet=DIGITS, min_size=4, max_size=4))
+    # a real (current or abolished) GB/T 2260 code: any other six digits are refused
+    region = draw(st.sampled_from(sorted(known_region_codes())))
     birth = draw(st.dates(min_value=date(1900, 1, 1), max_value=TODAY))
     seq = draw(st.text(alphabet=DIGITS, min_size=3, max_size=3))
-    return make_id(f"{province}{rest}{birth:%Y%m%d}{seq}")
+    return make_id(f"{region}{birth:%Y%m%d}{seq}")
 
 
 def _chars(alphabet: str, n: int) -> st.SearchStrategy[str]:

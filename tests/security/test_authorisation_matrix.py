@@ -425,13 +425,18 @@ COVERED_ELSEWHERE = {
     "accounts:citizen-login",
     "accounts:citizen-verify",
     "accounts:logout",
-    # they change the account (deactivate, new password): tests/accounts/test_staff_management.py
+    # a POST that makes a hall's slots: tests/sites/test_slots_follow.py (a clerk gets 403)
+    "booking:make-slots",
+    # they change the account (deactivate, new password): tests/staff/test_staff_management.py
     "staff:active",
     "staff:reset-password",
     "online:act",
     "online:withdraw",  # the applicant's own; tests/online/test_pickers_and_progress.py
     "hallqueue:board-events",
     "booking:rush-events",  # public; tests/booking/test_rush_counter_stream.py
+    # providers' delivery receipts, behind a secret token: tests/notify/test_gateways.py
+    "notify:receipt-aliyun",
+    "notify:receipt-tencent",
     "checkpoint:qr",
     "receipt",
 }

@@ -161,6 +161,7 @@ RULES: dict[Action, Rule] = {
     Action.AUDIT_READ: Rule(frozenset({Role.AUDITOR})),
     Action.PERSONAL_DATA_REVEAL: Rule(STAFF_DESK),
     Action.OUTBOX_READ: Rule(frozenset({Role.AUDITOR, Role.REGIONAL_ADMIN})),
+    Action.OUTBOX_RETRY: Rule(frozenset({Role.REGIONAL_ADMIN})),
     Action.ADMIN_SITE: Rule(frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.AUDITOR})),
     Action.STAFF_MANAGE: Rule(ADMINS, Scope.REGION, needs_region=True),
 }

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
@@ -14,6 +17,32 @@ from trafficdesk.core import ratelimits
 from trafficdesk.core.validators import normalise_mobile
 
 router = Router(tags=["accounts"])
+
+LOGIN_CSRF_REFUSAL = gettext_lazy(
+    "This login request did not come from this site, so it was refused. "
+    "Log in on the site's own login page."
+)
+
+
+def require_same_site_json(request: HttpRequest) -> None:
+    """The login routes take no session, so Django's CSRF check does not guard them: a
+    cross-site form (text/plain, urlencoded, multipart) could log a victim's browser into an
+    attacker's account. They are refused unless the body is declared application/json (a
+    cross-site page cannot send that without a CORS preflight, which this site never grants)
+    and, when the browser names where the request came from (Origin, else Referer), that is
+    this site or a CSRF_TRUSTED_ORIGINS entry."""
+    content_type = request.content_type or ""
+    same_site = content_type.lower() == "application/json"
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if same_site and origin and origin != "null":
+        parts = urlsplit(origin)
+        host = request.get_host()
+        trusted = {urlsplit(o).netloc for o in settings.CSRF_TRUSTED_ORIGINS}
+        same_site = parts.netloc == host or parts.netloc in trusted
+    elif origin == "null":
+        same_site = False
+    if not same_site:
+        raise PermissionDenied(str(LOGIN_CSRF_REFUSAL))
 
 
 class OtpRequestIn(Schema):
@@ -43,9 +72,15 @@ class MeOut(Schema):
     region: str | None
 
 
-@router.post("/otp/request", response={200: OtpRequestOut, 422: Problem, 429: Problem}, auth=None)
+@router.post(
+    "/otp/request",
+    response={200: OtpRequestOut, 403: Problem, 422: Problem, 429: Problem},
+    auth=None,
+)
 def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
-    """Send a login code by SMS. The answer is the same whether or not the number has an account."""
+    """Send a login code by SMS. The answer is the same whether or not the number has an account.
+    The body must be JSON from this site (or a client that names no origin)."""
+    require_same_site_json(request)
     mobile = normalise_mobile(payload.mobile)
     ratelimits.check_otp_request(request, mobile)
     sent = services.request_login_code(mobile)
@@ -60,10 +95,14 @@ def request_code(request: HttpRequest, payload: OtpRequestIn) -> Any:
 
 
 @router.post(
-    "/otp/verify", response={200: MeOut, 400: Problem, 422: Problem, 429: Problem}, auth=None
+    "/otp/verify",
+    response={200: MeOut, 400: Problem, 403: Problem, 422: Problem, 429: Problem},
+    auth=None,
 )
 def verify_code(request: HttpRequest, payload: OtpVerifyIn) -> Any:
-    """Log in with the code; the session cookie is set on success."""
+    """Log in with the code; the session cookie is set on success. The body must be JSON from
+    this site (or a client that names no origin)."""
+    require_same_site_json(request)
     ratelimits.check_otp_verify(request)
     try:
         user = services.verify_login_code(payload.mobile, payload.code)

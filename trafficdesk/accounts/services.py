@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.accounts import access
@@ -19,6 +20,7 @@ from trafficdesk.accounts.models import STAFF_ROLES, OtpChallenge, Role, User
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import keyed_digest
 from trafficdesk.core.locking import locking_transaction
+from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.validators import mask_mobile, normalise_mobile
 from trafficdesk.notify.services import queue_sms, sms_text
 
@@ -46,13 +48,40 @@ class OtpSent:
     expires_in_seconds: int
 
 
+DAILY_CAP_REFUSAL = _(
+    "This number has been sent %(limit)s codes in the last 24 hours. "
+    "Try again after %(when)s, or ask at a service hall."
+)
+DAY = timedelta(hours=24)
+
+
+def check_daily_cap(digest: str) -> None:
+    """At most OTP_DAILY_LIMIT_PER_PHONE codes to one number in any 24 hours, counted from the
+    stored challenges (used or not); the refusal says when the oldest of them leaves the window."""
+    limit = settings.OTP_DAILY_LIMIT_PER_PHONE
+    since = timezone.now() - DAY
+    recent = OtpChallenge.objects.filter(phone_digest=digest, created_at__gt=since)
+    if recent.count() < limit:
+        return
+    oldest = recent.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]
+    retry = oldest + DAY
+    local = timezone.localtime(retry)
+    when = date_format(local, "H:i")
+    if local.date() != timezone.localdate():
+        when = f"{date_format(local, 'DATE_FORMAT')} {when}"
+    seconds = max(1, int((retry - timezone.now()).total_seconds()) + 1)
+    raise RateLimited(DAILY_CAP_REFUSAL % {"limit": limit, "when": when}, seconds)
+
+
 def request_login_code(mobile: str) -> OtpSent:
     """Send a fresh code to any valid mainland number, known or not (the answer is the same).
-    The SMS is written to the outbox with the code and sent after the commit."""
+    The SMS is written to the outbox with the code and sent after the commit. Over the daily
+    cap of the number, RateLimited (nothing is sent)."""
     phone = normalise_mobile(mobile)
     code = generate_code()
     lifetime = settings.OTP_LIFETIME_SECONDS
     digest = keyed_digest(phone)
+    check_daily_cap(digest)
     with locking_transaction():
         OtpChallenge.objects.filter(phone_digest=digest, used_at__isnull=True).update(
             used_at=timezone.now()

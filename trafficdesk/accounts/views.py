@@ -82,10 +82,12 @@ def citizen_login(request: HttpRequest) -> HttpResponse:
         mobile = form.cleaned_data["mobile"]
         try:
             ratelimits.check_otp_request(request, mobile)
+            sent = services.request_login_code(mobile)
         except ratelimits.RateLimited as exc:
             form.add_error(None, str(exc.message))
-            return render(request, "accounts/citizen_login.html", {"form": form}, status=429)
-        sent = services.request_login_code(mobile)
+            response = render(request, "accounts/citizen_login.html", {"form": form}, status=429)
+            response["Retry-After"] = str(exc.retry_after_seconds)
+            return response
         request.session[OTP_SESSION_KEY] = mobile
         messages.info(
             request,

@@ -34,6 +34,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "checkpoint.edit": _("edited a checkpoint"),
     "checkpoint.export": _("exported checkpoint arrivals"),
     "checkpoint.watch": _("watched checkpoint arrivals"),
+    "checkpoint.view": _("viewed checkpoint registrations"),
     "checkpoint.purge": _("deleted old registrations"),
     "claim.confirm": _("confirmed a priority claim"),
     "claim.downgrade": _("turned down a priority claim"),
@@ -61,6 +62,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "hall.watch": _("watched a hall"),
     "hall.window": _("opened or closed a window"),
     "notify.outbox": _("read the SMS outbox"),
+    "notify.retry": _("sent a failed SMS again"),
     "online.apply": _("applied online"),
     "online.phone_filing": _("filed an application for a caller"),
     "online.resubmit": _("resubmitted an application"),
@@ -68,6 +70,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "online.status": _("moved an online application on"),
     "online.view": _("viewed an online application"),
     "personal_data.view": _("viewed personal data"),
+    "personal_data.shown": _("was shown personal data of a citizen"),
     "phase.set": _("set a reopening phase"),
     "planning.view": _("used the window planner"),
     "policy.events": _("read the policy events"),
@@ -89,6 +92,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "rush.open": _("opened a draw"),
     "rush.withdraw": _("withdrew a draw"),
     "sites.create": _("created a service point"),
+    "servicepoint.slots": _("made a service point's bookable slots"),
     "sites.edit": _("edited a service point"),
     "window.delete": _("deleted a window"),
     "zone.delete": _("deleted a zone"),
@@ -149,6 +153,22 @@ def _class(code: str) -> str:
         return code
 
 
+#: Where staff were shown personal data (the `purpose` of audit.services.record_view).
+PURPOSE_LABELS: dict[str, Promise] = {
+    "online.detail": _("online application page"),
+    "online.api.detail": _("online application (API)"),
+    "booking.detail": _("booking page"),
+    "booking.api.detail": _("booking (API)"),
+    "deferral.report": _("deferrals ending soon report"),
+    "deferral.api.ending_soon": _("deferrals ending soon report (API)"),
+    "hall.console.call": _("window console, ticket called"),
+}
+
+
+def _purpose(code: str) -> str:
+    return str(PURPOSE_LABELS.get(code, code))
+
+
 Reader = Callable[[re.Match[str]], str]
 SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
     (
@@ -191,6 +211,18 @@ SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
     (re.compile(r"^driver looked up by ID number$"), lambda m: gettext("driver looked up by ID number")),
     (re.compile(r"^vehicle looked up by plate$"), lambda m: gettext("vehicle looked up by plate")),
     (re.compile(r"^viewed unmasked mobile number$"), lambda m: gettext("viewed an unmasked mobile number")),
+    (
+        re.compile(r"^viewed unmasked mobile number: (.+)$"),
+        lambda m: gettext("viewed an unmasked mobile number, because: %(why)s") % {"why": m[1]},
+    ),
+    (
+        re.compile(r"^shown for (\S+)$"),
+        lambda m: gettext("shown on: %(where)s") % {"where": _purpose(m[1])},
+    ),
+    (
+        re.compile(r"^(\d+) people listed for (\S+)$"),
+        lambda m: gettext("%(n)s people listed on: %(where)s") % {"n": m[1], "where": _purpose(m[2])},
+    ),
     (re.compile(r"^plate search (.+)$"), lambda m: gettext("search by plate %(plate)s") % {"plate": m[1]}),
     (re.compile(r"^arrivals list$"), lambda m: gettext("list of arrivals")),
     (

@@ -62,11 +62,75 @@ def record_refusal(
     )
 
 
-def reveal_mobile(actor: Any, subject: Any) -> str:
-    """Show a person's full mobile number to staff; every such view is audited."""
+def record_sms_retry(sender: Any, *, actor: Any, message: Any, **kwargs: Any) -> None:
+    """Receives notify.services.retried_by_staff: staff sent a failed notice again."""
+    record(
+        actor,
+        "notify.retry",
+        target=message,
+        summary=f"SMS {message.kind} to {message.recipient_masked} sent again",
+        detail={"last_error": message.error},
+    )
+
+
+def _owner_id(subject: Any) -> Any:
+    """The pk of the citizen the subject is about (a booking's holder, an application's
+    applicant), or None."""
+    field = getattr(subject, "owner_field", None) or "applicant"
+    return getattr(subject, f"{field}_id", None)
+
+
+def record_view(
+    actor: Any,
+    subject: models.Model | None,
+    fields: Sequence[str],
+    purpose: str,
+    *,
+    count: int | None = None,
+) -> AuditEntry | None:
+    """Record that a member of staff was shown a citizen's personal data: who (the actor),
+    what (the subject and the `fields` shown, masked or not), when (the entry's time) and why
+    (`purpose`, a short code such as "online.detail"). A report passes `count`, the number
+    of people it listed, and records once per view. A citizen seeing their own data is not a
+    staff view: nothing is recorded (None)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    if subject is not None and actor.pk is not None and _owner_id(subject) == actor.pk:
+        return None
+    detail: dict[str, Any] = {"fields": sorted(fields), "purpose": purpose}
+    if count is not None:
+        detail["count"] = count
+    return record(
+        actor,
+        "personal_data.shown",
+        target=subject,
+        summary=f"{count} people listed for {purpose}"
+        if count is not None
+        else f"shown for {purpose}",
+        detail=detail,
+    )
+
+
+class RevealRefused(Exception):
+    """A full number was asked for without saying why."""
+
+
+def reveal_mobile(actor: Any, subject: Any, reason: str = "", *, number: str | None = None) -> str:
+    """Show a person's full mobile number to staff, for a stated `reason`; every such view is
+    audited with the reason. `number` is the mobile to show when it is not `subject.mobile`
+    (a booking's holder's, an application's delivery number). Without a reason: RevealRefused."""
+    why = " ".join(str(reason or "").split())[:200]
+    if not why:
+        raise RevealRefused("a reason is required")
     access.check(actor, Action.PERSONAL_DATA_REVEAL, subject)
-    record(actor, "personal_data.view", target=subject, summary="viewed unmasked mobile number")
-    return str(subject.mobile or "")
+    record(
+        actor,
+        "personal_data.view",
+        target=subject,
+        summary=f"viewed unmasked mobile number: {why}",
+        detail={"fields": ["mobile"], "reason": mask_personal_data_in_text(why)},
+    )
+    return str((subject.mobile if number is None else number) or "")
 
 
 def save_recorded(

@@ -36,7 +36,14 @@ class SlotAdmin(ReadOnlyAdmin):
 class BookingAdmin(ReadOnlyAdmin):
     view_action = Action.BOOKING_RECORDS
     list_display = (
-        "id", "number", "slot", "id_masked", "applicant_class", "status", "moves", "created_at"
+        "id",
+        "number",
+        "slot",
+        "id_masked",
+        "applicant_class",
+        "status",
+        "moves",
+        "created_at",
     )
     list_filter = ("status", "applicant_class")
     search_fields = ("=number",)  # the booking number a citizen reads out (预约号)
@@ -48,6 +55,7 @@ class BookingAdmin(ReadOnlyAdmin):
         return super().get_search_results(
             request, queryset, numbers.normalise(search_term) or search_term
         )
+
     exclude = ("id_digest", "token")
 
 

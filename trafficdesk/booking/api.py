@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
+from trafficdesk.audit import services as audit_services
 from trafficdesk.booking import claims, idempotency, services
 from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
 from trafficdesk.booking.models import Booking, PriorityClaim
@@ -125,12 +126,11 @@ class RescheduleIn(Schema):
 
 @router.get("/slots", response={200: list[SlotOut], 404: Problem}, auth=None)
 def slots(request: HttpRequest, query: Query[SlotQuery]) -> Any:
-    """Free slots at a service point for a business, for this class of applicant."""
-    point = get_object_or_404(ServicePoint, code=query.point)
-    business = get_object_or_404(Business, code=query.business)
-    found = services.free_slots(
-        point, business.category_id, str(query.applicant_class), minutes=business.service_minutes
-    )
+    """Free slots at a service point for a business that this class of applicant may book
+    (the policy open to them then: the same decision as booking)."""
+    point = get_object_or_404(ServicePoint.objects.select_related("region"), code=query.point)
+    business = get_object_or_404(Business.objects.select_related("category"), code=query.business)
+    found = services.bookable_slots(point, business, str(query.applicant_class))
     return [
         {
             "id": s.pk,
@@ -185,7 +185,9 @@ def _visible_booking(request: HttpRequest, token: str) -> Booking:
     "/bookings/{token}", response={200: BookingOut, 403: Problem, 404: Problem}, auth=django_auth
 )
 def booking_detail(request: HttpRequest, token: str) -> Any:
-    return booking_out(_visible_booking(request, token))
+    booking = _visible_booking(request, token)
+    audit_services.record_view(request.user, booking, ["id_masked"], "booking.api.detail")
+    return booking_out(booking)
 
 
 @router.get(

@@ -73,8 +73,10 @@ __all__ = [
     "Busy",
     "SlotPlan",
     "book",
+    "bookable_slots",
     "cancel",
     "free_slots",
+    "generate_point_slots",
     "generate_slots",
     "id_digest",
     "mark_no_show",
@@ -223,6 +225,25 @@ def generate_slots(point: ServicePoint, day: date) -> int:
     return len(plans)
 
 
+def generate_slots_now(actor: Actor, point: ServicePoint) -> int:
+    """The hall's slots over the booking horizon, made now (the service point page's button),
+    audited."""
+    access.check(actor, Action.SITE_EDIT, point)
+    made = generate_point_slots(point)
+    record(actor, "servicepoint.slots", target=point, summary=str(point), detail={"slots": made})
+    return made
+
+
+def generate_point_slots(point: ServicePoint, days: int | None = None) -> int:
+    """Create or refresh a service point's slots from today over the booking horizon
+    (BOOKING_DAYS_AHEAD), as the daily run does: a new or changed hall is bookable at once."""
+    today = timezone.localdate()
+    return sum(
+        generate_slots(point, today + timedelta(days=offset))
+        for offset in range(days or settings.BOOKING_DAYS_AHEAD)
+    )
+
+
 def _lunch_of(point: ServicePoint) -> tuple[time, time] | None:
     """The point's lunch break, when it has one (no slot is made over it)."""
     if point.lunch_starts_at is None or point.lunch_ends_at is None:
@@ -266,6 +287,22 @@ def _decisions(
     engine = policy.engine(at)
     return [
         (b, engine.decide(situation, policy.business_facts(b), applicant_class)) for b in businesses
+    ]
+
+
+def bookable_slots(
+    point: ServicePoint, business: Business, applicant_class: str, *, limit: int = 50
+) -> list[Slot]:
+    """The free first-come slots this class of applicant may book for this business: those
+    of free_slots whose start the policy leaves open to them, by the same decision book()
+    asks (_decisions), so a slot listed is never refused as closed."""
+    found = free_slots(
+        point, business.category_id, applicant_class, minutes=business.service_minutes, limit=limit
+    )
+    return [
+        slot
+        for slot in found
+        if all(d.open for _b, d in _decisions(point, [business], applicant_class, slot.starts_at))
     ]
 
 

@@ -35,6 +35,24 @@ def _again(task_: Task[Any, Any], *args: Any) -> None:
 
 
 @task()
+def generate_point_slots_task(point_id: int) -> int:
+    """A new or changed hall's slots over the booking horizon (sites.services enqueues it)."""
+    # local import: booking.services imports this module (its tasks), and the models load
+    # after the app configs
+    from trafficdesk.booking.services import generate_point_slots
+    from trafficdesk.sites.models import ServicePoint
+
+    point = ServicePoint.objects.select_related("region").filter(pk=point_id).first()
+    if point is None:
+        return 0
+    try:
+        return generate_point_slots(point)
+    except Busy:
+        _again(generate_point_slots_task, point_id)
+        return 0
+
+
+@task()
 def release_capacity_task() -> int:
     """Return due capacity; a place freed in a draw's slot goes to its waiting list."""
     try:
@@ -140,3 +158,8 @@ def schedule_reminders(starts_at: datetime) -> None:
         return
     localcache.put(_reminders_scheduled, day, True)
     transaction.on_commit(lambda: enqueue_after(remind_task, moment, day.isoformat()), robust=True)
+
+
+def enqueue_point_slots(sender: object, point_id: int, **kwargs: object) -> None:
+    """Receives sites.services.hall_slots_may_change (after the commit): make the slots."""
+    generate_point_slots_task.enqueue(point_id)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("at/<str:code>/", choose_views.point_days, name="point"),
     path("slot/<int:slot_id>/", choose_views.book_slot, name="book"),
     path("mine/", visit_views.mine, name="mine"),
+    path("point/slots/", views.make_my_point_slots, name="make-slots"),
     path("b/<str:token>/", visit_views.detail, name="detail"),
     path("b/<str:token>/cancel/", visit_views.cancel, name="cancel"),
     path("b/<str:token>/reschedule/", visit_views.reschedule, name="reschedule"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
@@ -261,3 +262,21 @@ def rush_open(request: HttpRequest) -> HttpResponse:
         % {"hash": rush.seed_hash(window.seed)},
     )
     return redirect("booking:rush", rush_id=window.pk)
+
+
+@permission_required(Action.HALL_SERVE)
+@require_POST
+def make_my_point_slots(request: HttpRequest) -> HttpResponse:
+    """The "make the bookable slots now" button of the staff's service point page (refused,
+    403, without SITE_EDIT on that point)."""
+    user: Any = request.user
+    point = get_object_or_404(
+        ServicePoint.objects.select_related("region"), pk=user.service_point_id
+    )
+    made = services.generate_slots_now(user, point)
+    messages.success(
+        request,
+        _("The bookable slots of the coming %(days)d days are made: %(n)d slots.")
+        % {"days": settings.BOOKING_DAYS_AHEAD, "n": made},
+    )
+    return redirect("sites:mine")

@@ -20,11 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.audit import services as audit_services
 from trafficdesk.booking import ledger, services
 from trafficdesk.booking.ics import booking_calendar
 from trafficdesk.booking.models import Booking, PriorityClaim, Slot
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.core.actions import Action
+from trafficdesk.core.validators import mask_mobile
 from trafficdesk.core.vocabulary import BookingStatus
 
 
@@ -79,11 +81,30 @@ def detail(request: HttpRequest, token: str) -> HttpResponse:
     opens, the calendar file; reschedule and cancel for its holder."""
     booking = _booking_or_404(request, token)
     claim = PriorityClaim.objects.filter(booking=booking).first()
+    holder_mobile = str(booking.holder.mobile or "")
+    staff_view = not _is_holder(request, booking)
+    full_mobile = ""
+    reveal_problem = ""
+    if request.method == "POST" and "reveal" in request.POST and staff_view and holder_mobile:
+        try:
+            full_mobile = audit_services.reveal_mobile(
+                request.user, booking, request.POST.get("reason", ""), number=holder_mobile
+            )
+        except audit_services.RevealRefused:
+            reveal_problem = _("Say why you need the full number.")
+    audit_services.record_view(request.user, booking, ["id_masked", "mobile"], "booking.detail")
     return render(
         request,
         "booking/detail.html",
         {
             **_visit(booking),
+            "staff_view": staff_view,
+            "holder_mobile": full_mobile or (mask_mobile(holder_mobile) if holder_mobile else ""),
+            "mobile_revealed": bool(full_mobile),
+            "may_reveal": staff_view
+            and bool(holder_mobile)
+            and access.allows(request.user, Action.PERSONAL_DATA_REVEAL, booking),
+            "reveal_problem": reveal_problem,
             "claim": claim,
             "qr": booking_qr_svg(request, booking),
             "materials": _materials(booking),

@@ -15,6 +15,7 @@ from ninja import Field, Router, Schema, Status
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flag_texts
+from trafficdesk.core import ratelimits
 
 router = Router(tags=["checkpoints"])
 
@@ -118,7 +119,7 @@ def registration_out(registration: Registration) -> dict[str, Any]:
 
 @router.post(
     "/{code}/registrations",
-    response={201: RegistrationOut, 404: Problem, 422: RegistrationProblem},
+    response={201: RegistrationOut, 404: Problem, 422: RegistrationProblem, 429: Problem},
     auth=None,
 )
 def register(request: HttpRequest, code: str, payload: RegistrationIn) -> Any:
@@ -127,6 +128,7 @@ def register(request: HttpRequest, code: str, payload: RegistrationIn) -> Any:
     checkpoint = get_object_or_404(
         Checkpoint.objects.select_related("region"), code=code, active=True
     )
+    ratelimits.check_checkpoint_registration(request)
     try:
         registration = services.register(checkpoint, payload.dict(), get_language() or "zh-hans")
     except services.RegistrationInvalid as exc:

@@ -3,11 +3,12 @@ functions."""
 
 from __future__ import annotations
 
-from trafficdesk.core.validators import PLATE_PROVINCES
+from trafficdesk.core.validators import EMBASSY_MARK, PLATE_PROVINCES
 from trafficdesk.core.vocabulary import RiskLevel
 
 #: The plate's province abbreviations in the order of the 交管12123 plate keyboard (the
-#: embassy and consulate characters 使 and 领 are left out: the plate validator refuses them).
+#: embassy mark 使 is left out: an embassy plate is typed whole, e.g. 使014578; the
+#: consulate mark 领 ends a plate that begins with a province, e.g. 沪A1234领).
 PLATE_PICKER: tuple[str, ...] = tuple(
     "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 )
@@ -17,8 +18,11 @@ TEMPORARY_MARK = "临"
 
 
 def plate_has_province(text: str) -> bool:
-    """True if the typed plate already begins with a province abbreviation (or 临 and one)."""
+    """True if the typed plate already begins with a province abbreviation (or 临 and one),
+    or is an embassy plate (使…), which names no province."""
     text = text.strip()
+    if text.startswith(EMBASSY_MARK):
+        return True
     head = text[1:2] if text.startswith(TEMPORARY_MARK) else text[:1]
     return head in PLATE_PROVINCES
 

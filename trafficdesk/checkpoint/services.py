@@ -32,6 +32,7 @@ from trafficdesk.core import live
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
+from trafficdesk.core.spreadsheets import make_workbook_safe, spreadsheet_safe
 from trafficdesk.core.validators import (
     InvalidValue,
     mask_mobile,
@@ -406,20 +407,10 @@ def export_rows(actor: Actor, checkpoint: Checkpoint) -> list[dict[str, Any]]:
     return rows
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def as_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
-    csv.writer(buffer).writerow(export_headers())
+    csv.writer(buffer).writerow([spreadsheet_safe(h) for h in export_headers()])
     writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     return "\ufeff" + buffer.getvalue()
 
@@ -436,10 +427,7 @@ def as_xlsx(
     sheet.append(export_headers(columns))
     for row in rows:
         sheet.append([spreadsheet_safe(row.get(c, "")) for c in columns])
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
+    make_workbook_safe(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -17,7 +17,7 @@ from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import PLATE_PICKER, flag_texts
-from trafficdesk.core import live
+from trafficdesk.core import live, ratelimits
 from trafficdesk.core.actions import Action
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -84,6 +84,7 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         values = {key: request.POST.get(key, "")[:120] for key in FORM_FIELDS}
         if request.POST.get("step") != "origin":
+            ratelimits.check_checkpoint_registration(request)  # over it: the 429 page
             try:
                 registration = services.register(checkpoint, values, get_language() or "zh-hans")
             except services.RegistrationInvalid as exc:

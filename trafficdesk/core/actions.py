@@ -63,6 +63,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     PERSONAL_DATA_REVEAL = "personal_data.view"
     OUTBOX_READ = "notify.outbox"
+    OUTBOX_RETRY = "notify.retry"
     ADMIN_SITE = "admin.site"
     # staff accounts: create, edit, deactivate, reset passwords, unlock (regional administrators)
     STAFF_MANAGE = "accounts.staff"

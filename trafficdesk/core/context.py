@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from trafficdesk.core.clientip import client_ip as _client_ip
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -30,5 +32,6 @@ def current_request_context() -> RequestContext | None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; a reverse proxy in front must set it (no X-Forwarded-For trust by default)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: the one helper, trafficdesk.core.clientip (X-Forwarded-For only
+    from TRUSTED_PROXIES)."""
+    return _client_ip(request)

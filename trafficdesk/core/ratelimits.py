@@ -12,7 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
 
-from trafficdesk.core.context import client_ip
+from trafficdesk.core.clientip import client_ip
 from trafficdesk.core.identity import keyed_digest
 
 
@@ -28,23 +28,48 @@ class RateLimited(Exception):
 
 @dataclass(frozen=True)
 class Limit:
+    """A limit whose rate ("30/10m": 30 per 10 minutes) is the setting `rate_setting`; the
+    refusal asks to wait `wait_seconds`, by default the rate's period (Retry-After)."""
+
     group: str
     rate_setting: str
-    retry_after_seconds: int
     message: Promise
+    wait_seconds: int | None = None
+
+    @property
+    def retry_after_seconds(self) -> int:
+        if self.wait_seconds is not None:
+            return self.wait_seconds
+        _count, seconds = rate_parts(getattr(settings, self.rate_setting))
+        return seconds
+
+
+def rate_parts(rate: str) -> tuple[int, int]:
+    """A django-ratelimit rate ("30/10m") as (count, period in seconds)."""
+    count, _sep, period = rate.partition("/")
+    multiple = period[:-1] if period[-1:].isalpha() else period
+    unit = period[-1:].lower() if period[-1:].isalpha() else "s"
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return int(count), seconds * int(multiple or 1)
 
 
 OTP_PER_PHONE = Limit(
-    "otp-phone", "OTP_RATE_PER_PHONE", 600, _("Too many codes requested; try again later.")
+    "otp-phone", "OTP_RATE_PER_PHONE", _("Too many codes requested; try again later.")
 )
-OTP_PER_IP = Limit(
-    "otp-ip", "OTP_RATE_PER_IP", 600, _("Too many codes requested; try again later.")
-)
+OTP_PER_IP = Limit("otp-ip", "OTP_RATE_PER_IP", _("Too many codes requested; try again later."))
 OTP_VERIFY_PER_IP = Limit(
-    "otp-verify-ip", "OTP_RATE_VERIFY_PER_IP", 600, _("Too many attempts; try again later.")
+    "otp-verify-ip", "OTP_RATE_VERIFY_PER_IP", _("Too many attempts; try again later.")
 )
 BOOKING_PER_USER = Limit(
-    "booking", "BOOKING_RATE_PER_USER", 60, _("Too many booking requests; wait a minute.")
+    "booking", "BOOKING_RATE_PER_USER", _("Too many booking requests; wait a minute."), 60
+)
+CHECKPOINT_REGISTRATION_PER_IP = Limit(
+    "checkpoint-registration",
+    "CHECKPOINT_RATE_PER_IP",
+    _(
+        "Too many registrations from this connection. Wait a few minutes and try again, "
+        "or register with the officer at the checkpoint."
+    ),
 )
 
 
@@ -87,6 +112,12 @@ def check_otp_request(request: HttpRequest, mobile: str) -> None:
 def check_otp_verify(request: HttpRequest) -> None:
     if _hit(request, OTP_VERIFY_PER_IP, _ip):
         raise _refuse(OTP_VERIFY_PER_IP)
+
+
+def check_checkpoint_registration(request: HttpRequest) -> None:
+    """An anonymous checkpoint registration (page or API), counted per address."""
+    if _hit(request, CHECKPOINT_REGISTRATION_PER_IP, _ip):
+        raise _refuse(CHECKPOINT_REGISTRATION_PER_IP)
 
 
 def check_booking(request: HttpRequest) -> None:

@@ -20,18 +20,23 @@ messages.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import Final, Literal, NoReturn
 
 __all__ = [
     "ID_CHECK_CHARS",
     "ID_WEIGHTS",
     "LICENCE_CLASSES",
+    "EMBASSY_MARK",
     "PLATE_PROVINCES",
     "PROVINCE_CODES",
     "USCC_CHARS",
+    "RESIDENCE_PERMIT_REGION_CODES",
     "InvalidValue",
     "Plate",
     "PlateKind",
@@ -51,6 +56,8 @@ __all__ = [
     "parse_uscc",
     "uscc_check_char",
     "validate_uscc",
+    "check_free_text",
+    "validate_free_text",
     "parse_licence_classes",
     "parse_plate",
     "parse_resident_id",
@@ -127,8 +134,28 @@ PROVINCE_CODES: Final[frozenset[str]] = frozenset(
     + [str(n) for n in range(41, 47)]
     + [str(n) for n in range(50, 55)]
     + [str(n) for n in range(61, 66)]
-    + ["71", "81", "82"]
+    + ["71", "81", "82", "83"]
 )
+
+#: Region codes of residence permits for residents of Hong Kong (81), Macau (82) and
+#: Taiwan (83); 830000 is not a GB/T 2260 division but is what the Taiwan permits carry.
+RESIDENCE_PERMIT_REGION_CODES: Final[frozenset[str]] = frozenset({"810000", "820000", "830000"})
+
+#: Every GB/T 2260 code ever issued, current and abolished (an ID keeps the code of the
+#: county where it was first issued, even after that county is merged or renamed); made by
+#: scripts/make_historical_divisions.py, source and licence in HISTORICAL_DIVISIONS.md.
+HISTORICAL_DIVISIONS_CSV: Final[Path] = (
+    Path(__file__).resolve().parent.parent / "regions" / "data" / "historical_divisions.csv"
+)
+
+
+@cache
+def known_region_codes() -> frozenset[str]:
+    """The six-digit codes an ID number may start with (read once, then kept)."""
+    with HISTORICAL_DIVISIONS_CSV.open(encoding="utf-8", newline="") as handle:
+        codes = frozenset(row["code"] for row in csv.DictReader(handle))
+    return codes | RESIDENCE_PERMIT_REGION_CODES
+
 
 _EARLIEST_BIRTH_DATE: Final[date] = date(1900, 1, 1)
 _ID_FIRST17_RE: Final[re.Pattern[str]] = re.compile(r"[0-9]{17}")
@@ -166,6 +193,10 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     Surrounding whitespace is ignored, full-width characters are folded to
     ASCII and a trailing lower-case ``x`` is normalised to ``X``.
 
+    The first six digits must be a GB/T 2260 code that was ever issued
+    (current or abolished, see :func:`known_region_codes`) or a residence
+    permit's 810000 / 820000 / 830000.
+
     Raises :class:`InvalidValue` with one of the codes ``id.length``,
     ``id.format``, ``id.region``, ``id.birth_date`` or ``id.checksum``.
     """
@@ -186,11 +217,11 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
             "Invalid ID number format: 17 digits followed by a digit or X",
         )
     region_code = number[:6]
-    if region_code[:2] not in PROVINCE_CODES:
+    if region_code[:2] not in PROVINCE_CODES or region_code not in known_region_codes():
         raise InvalidValue(
             "id.region",
-            "身份证号码的地区代码无效",
-            "The region code of the ID number is invalid",
+            "身份证号码前6位不是有效的地区代码，请核对号码",
+            "The first 6 digits of the ID number are not a real region code. Check the number.",
         )
     try:
         birth_date = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -266,10 +297,27 @@ PLATE_PROVINCES: Final[dict[str, str]] = {
     "新": "65",
 }
 
-PlateKind = Literal["ordinary", "new_energy", "temporary", "coach", "trailer", "police"]
+PlateKind = Literal[
+    "ordinary",
+    "new_energy",
+    "temporary",
+    "coach",
+    "trailer",
+    "police",
+    "test",
+    "oversize",
+    "embassy",
+    "consulate",
+    "hk_macau",
+]
+
+#: The mark that begins an embassy plate (使馆汽车号牌, GA 36-2018): 使 and six digits.
+EMBASSY_MARK: Final[str] = "使"
 
 _PROV = "[" + "".join(PLATE_PROVINCES) + "]"
-_LETTER = "[A-HJ-NP-Z]"  # A-Z without I and O
+# The issuing-authority letter (发牌机关代号) may be O (e.g. 京O, police vehicles); GA 36
+# keeps I and O out of the serial only, where they would read as 1 and 0.
+_LETTER = "[A-HJ-Z]"  # A-Z without I
 _ALNUM = "[0-9A-HJ-NP-Z]"  # digits and letters without I and O
 
 _PLATE_PATTERNS: Final[tuple[tuple[re.Pattern[str], PlateKind | None], ...]] = (
@@ -282,15 +330,31 @@ _PLATE_PATTERNS: Final[tuple[tuple[re.Pattern[str], PlateKind | None], ...]] = (
         ),
         "new_energy",
     ),
-    # 贵A1234学 / 贵A1234挂 / 贵A1234警  (kind decided by the suffix)
-    (re.compile(rf"(?P<prov>{_PROV})(?P<letter>{_LETTER}){_ALNUM}{{4}}(?P<suffix>[学挂警])"), None),
+    # 贵A1234学 / 挂 / 警 / 试 / 超 / 领  (kind decided by the suffix)
+    (
+        re.compile(
+            rf"(?P<prov>{_PROV})(?P<letter>{_LETTER}){_ALNUM}{{4}}(?P<suffix>[学挂警试超领])"
+        ),
+        None,
+    ),
+    # 粤Z1234港 / 粤Z1234澳: Hong Kong and Macau vehicles entering via Guangdong
+    (re.compile(rf"(?P<prov>粤)(?P<letter>Z){_ALNUM}{{4}}(?P<suffix>[港澳])"), "hk_macau"),
+    # 使014578: embassy plates carry no province
+    (re.compile(rf"{EMBASSY_MARK}[0-9]{{6}}"), "embassy"),
     # 临贵A1234 / 临贵A12345
     (re.compile(rf"临(?P<prov>{_PROV})(?P<letter>{_LETTER}){_ALNUM}{{4,5}}"), "temporary"),
     # 贵A12345临
     (re.compile(rf"(?P<prov>{_PROV})(?P<letter>{_LETTER}){_ALNUM}{{5}}临"), "temporary"),
 )
 
-_SUFFIX_KINDS: Final[dict[str, PlateKind]] = {"学": "coach", "挂": "trailer", "警": "police"}
+_SUFFIX_KINDS: Final[dict[str, PlateKind]] = {
+    "学": "coach",
+    "挂": "trailer",
+    "警": "police",
+    "试": "test",
+    "超": "oversize",
+    "领": "consulate",
+}
 _PLATE_SEPARATORS_RE: Final[re.Pattern[str]] = re.compile(r"[\s.\-·•・‧]+")
 
 
@@ -299,9 +363,9 @@ class Plate:
     """A parsed, valid number plate."""
 
     number: str
-    province_abbr: str
-    province_code: str
-    issuer_letter: str
+    province_abbr: str  #: "" for an embassy plate (使), which names no province
+    province_code: str  #: "" for an embassy plate
+    issuer_letter: str  #: "" for an embassy plate
     kind: PlateKind
 
 
@@ -317,14 +381,18 @@ def parse_plate(value: str) -> Plate:
     whitespace, dots, middle dots and hyphens are removed, and ASCII letters
     are upper-cased.  In the rules below ``P`` is one of the 31 province
     abbreviations in :data:`PLATE_PROVINCES`, ``L`` is an issuing-authority
-    letter A-Z excluding I and O, and ``X`` is a digit or such a letter.
+    letter A-Z excluding I (O is allowed: 京O12345), and ``X`` is a digit or a
+    letter excluding I and O (GA 36-2018 keeps those two out of the serial).
 
     * ordinary:   ``P L XXXXX``            e.g. 贵A12345
     * new_energy (small vehicles): ``P L [DF] X 9999`` - D or F, one
       alphanumeric, then four digits, e.g. 贵AD12345, 贵AFA1234
       (贵AF1A234 is rejected: the last four must be digits);
       new_energy (large vehicles): ``P L 99999 [DF]``, e.g. 贵A12345D
-    * coach / trailer / police: ``P L XXXX`` + 学 / 挂 / 警, e.g. 贵A1234学
+    * coach / trailer / police / test / oversize / consulate: ``P L XXXX`` +
+      学 / 挂 / 警 / 试 / 超 / 领, e.g. 贵A1234学, 沪A1234领
+    * hk_macau: ``粤 Z XXXX`` + 港 / 澳, e.g. 粤Z1234港
+    * embassy: ``使 999999`` (使 and six digits, no province), e.g. 使014578
     * temporary: either the prefixed form ``临 P L XXXX`` / ``临 P L XXXXX``
       (e.g. 临贵A1234, 临贵A12345) or the suffixed form ``P L XXXXX 临``
       (e.g. 贵A12345临).  The normalised ``number`` keeps the 临 where it was
@@ -338,7 +406,7 @@ def parse_plate(value: str) -> Plate:
     head = number[1:2] if number.startswith("临") else number[:1]
     if not head:
         raise InvalidValue("plate.format", "号牌号码不能为空", "The plate number is empty")
-    if head not in PLATE_PROVINCES:
+    if head != EMBASSY_MARK and head not in PLATE_PROVINCES:
         raise InvalidValue(
             "plate.province",
             "号牌号码的省份简称无效",
@@ -350,6 +418,8 @@ def parse_plate(value: str) -> Plate:
             continue
         if kind is None:
             kind = _SUFFIX_KINDS[match.group("suffix")]
+        if kind == "embassy":
+            return Plate(number, province_abbr="", province_code="", issuer_letter="", kind=kind)
         prov = match.group("prov")
         return Plate(
             number=number,
@@ -635,5 +705,41 @@ def validate_uscc(value: str) -> None:
     """Django validator for unified social credit codes."""
     try:
         parse_uscc(value)
+    except InvalidValue as exc:
+        _raise_django_validation_error(exc)
+
+
+# ---------------------------------------------------------------------------
+# Free text (names, reasons, notes, addresses, notice lines)
+# ---------------------------------------------------------------------------
+
+#: Control characters (Unicode category Cc) other than tab, line feed and carriage return,
+#: and the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069),
+#: which make stored text display other than it reads. NUL is refused by PostgreSQL too.
+FORBIDDEN_TEXT_CHARS_RE: Final[re.Pattern[str]] = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def check_free_text(value: str) -> str:
+    """Return ``value`` unchanged, or raise :class:`InvalidValue` (``text.control``) if it
+    holds a control character or a bidirectional override."""
+    value = _require_str(value, "text.control")
+    found = FORBIDDEN_TEXT_CHARS_RE.search(value)
+    if found is not None:
+        code_point = f"U+{ord(found.group()):04X}"
+        raise InvalidValue(
+            "text.control",
+            f"文本中含有不可见的控制字符（{code_point}，常见于复制粘贴），请删除后重新输入",
+            f"The text contains an invisible control character ({code_point}, often from "
+            "copy and paste). Remove it and type the text again.",
+        )
+    return value
+
+
+def validate_free_text(value: str) -> None:
+    """Django validator for free text (see :func:`check_free_text`)."""
+    try:
+        check_free_text(value)
     except InvalidValue as exc:
         _raise_django_validation_error(exc)

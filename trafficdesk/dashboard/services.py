@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from trafficdesk.booking.models import PriorityClaim, RushOffer, RushStatus, RushWindow, Slot
 from trafficdesk.booking.rush import counts as rush_counts
 from trafficdesk.checkpoint.models import Registration
+from trafficdesk.core.spreadsheets import make_workbook_safe
 from trafficdesk.core.vocabulary import (
     HOLDING_STATUSES,
     ApplicantClass,
@@ -332,6 +333,7 @@ def export_sheets(data: dict[str, Any]) -> bytes:
     )])  # fmt: skip
     for row in data.get("rushes", []):
         draws.append([row[c] for c in columns])
+    make_workbook_safe(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
+from trafficdesk.audit import services as audit_services
 from trafficdesk.deferral import rules, services
 
 router = Router(tags=["deferral"])
@@ -105,4 +106,8 @@ def lookup(request: HttpRequest, payload: LookupIn) -> Any:
 )
 def ending_soon(request: HttpRequest, days: int = Query(14, ge=0, le=365)) -> Any:  # type: ignore[type-arg]
     """People and vehicles whose deferred deadline falls within `days` days."""
-    return Status(200, [e.__dict__ for e in services.ending_soon(request.user, days)])
+    rows = services.ending_soon(request.user, days)
+    audit_services.record_view(
+        request.user, None, ["who", "due"], "deferral.api.ending_soon", count=len(rows)
+    )
+    return Status(200, [e.__dict__ for e in rows])

@@ -59,6 +59,11 @@ def covers(window: Window, kind: str, due: date) -> bool:
     return window.ends_on is None or due <= window.ends_on
 
 
+def zh_date(day: date) -> str:
+    """A date as written in Chinese, without leading zeros: 2020年6月30日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def deferred_deadline(window: Window) -> date | None:
     return None if window.ends_on is None else window.ends_on + timedelta(days=window.grace_days)
 
@@ -101,8 +106,10 @@ def check(kind: str, due_date: date, on_date: date, windows: Iterable[Window]) -
                 deadline,
                 (
                     (
-                        f"逾期但在延期办期间，不予处罚；请于{deadline:%Y-%m-%d}前办理",
-                        f"overdue but deferred, no penalty; new deadline {deadline:%Y-%m-%d}",
+                        # the deadline day itself still counts: say so (issue 17)
+                        f"逾期但在延期办期间，不予处罚；请于{zh_date(deadline)}（含当日）前办理",
+                        f"overdue but deferred, no penalty; deal with it on or before "
+                        f"{deadline:%Y-%m-%d} (that day included)",
                     ),
                 ),
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.db.models import Q
@@ -16,7 +16,7 @@ from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
 from trafficdesk.core.locking import locking_transaction
-from trafficdesk.core.validators import InvalidValue, parse_plate, parse_resident_id
+from trafficdesk.core.validators import InvalidValue, mask_plate, parse_plate, parse_resident_id
 from trafficdesk.deferral import rules
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
 from trafficdesk.regions.models import Region
@@ -189,6 +189,13 @@ class EndingSoon:
     due: date
     new_deadline: date
     mobile: str
+
+
+def masked_for_list(row: EndingSoon) -> EndingSoon:
+    """The row as the staff list shows it: the plate masked (the ID number already is), no
+    mobile number."""
+    who = mask_plate(row.who) if row.kind == "inspection" else row.who
+    return replace(row, who=who, mobile="")
 
 
 def ending_soon(actor: Actor, days: int, today: date | None = None) -> list[EndingSoon]:

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.audit import services as audit_services
 from trafficdesk.core.actions import Action
 from trafficdesk.deferral import services
 
@@ -43,8 +44,12 @@ def report(request: HttpRequest) -> HttpResponse:
         days = max(0, min(365, int(request.GET.get("days", "14"))))
     except ValueError:
         days = 14
+    rows = services.ending_soon(request.user, days)
+    audit_services.record_view(
+        request.user, None, ["who", "due"], "deferral.report", count=len(rows)
+    )
     return render(
         request,
         "deferral/report.html",
-        {"days": days, "rows": services.ending_soon(request.user, days)},
+        {"days": days, "rows": [services.masked_for_list(r) for r in rows]},
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.models import User
+from trafficdesk.audit.services import record_view
 from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
@@ -278,6 +279,11 @@ def _call(user: User, window: Window) -> Notice:
     ticket = services.call_next(user, window)
     if ticket is None:
         return Notice("info", _("Nobody is waiting for this window."))
+    if ticket.booking_id:
+        # the panel now shows the booking's holder (name, ID number and mobile, masked)
+        booking = Booking.objects.filter(pk=ticket.booking_id).first()
+        if booking is not None:
+            record_view(user, booking, ["name", "id_masked", "mobile"], "hall.console.call")
     return Notice("success", _("Called %(label)s.") % {"label": ticket.label})
 
 

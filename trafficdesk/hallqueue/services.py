@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +60,7 @@ from trafficdesk.hallqueue.rules import (
 from trafficdesk.notify.services import queue_sms, sms_text
 from trafficdesk.policy import services as policy
 from trafficdesk.sites.models import ServicePoint, Window, Zone
+from trafficdesk.sites.rules import AFTER_CLOSING, BEFORE_OPENING, LUNCH, walk_in_closed
 
 ROOM_INSIDE_SMS = gettext_lazy("Number %(ticket)s: there is room in the hall now, please come in.")
 
@@ -277,6 +278,49 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
     )
 
 
+def _next_tickets(local: datetime, at: datetime | None) -> str:
+    """When tickets are issued again, in plain words ("明天 09:00 起可取号")."""
+    if at is None:
+        return _("no day is known yet when tickets are issued again")
+    values = {"time": at.strftime("%H:%M")}
+    if at.date() == local.date():
+        return _("tickets again from %(time)s today") % values
+    if at.date() == local.date() + timedelta(days=1):
+        return _("tickets again from %(time)s tomorrow") % values
+    day = date_format(at, pgettext("PHP date format: a day of the year", "F j"))
+    return _("tickets again from %(time)s on %(day)s") % {**values, "day": day}
+
+
+def walk_in_hours_refusal(point: ServicePoint, moment: datetime) -> QueueRefused | None:
+    """Why this hall issues no walk-in ticket at `moment` (outside its opening hours or in its
+    lunch break, sites.rules.walk_in_closed), with when it issues them again; or None."""
+    local = timezone.localtime(moment)
+    lunch = (
+        (point.lunch_starts_at, point.lunch_ends_at)
+        if point.lunch_starts_at is not None and point.lunch_ends_at is not None
+        else None
+    )
+    closed = walk_in_closed(local, point.opens_at, point.closes_at, lunch)
+    if closed is None:
+        return None
+    why, again = closed
+    later = _next_tickets(local, again)
+    if why == BEFORE_OPENING:
+        message = _("This hall does not issue tickets yet; %(next)s.") % {"next": later}
+    elif why == LUNCH:
+        message = _("This hall does not issue tickets over the lunch break; %(next)s.") % {
+            "next": later
+        }
+    elif why == AFTER_CLOSING:
+        message = _("This hall stopped issuing tickets at %(closed)s today; %(next)s.") % {
+            "closed": point.closes_at.strftime("%H:%M"),
+            "next": later,
+        }
+    else:
+        message = _("This hall issues no tickets today; %(next)s.") % {"next": later}
+    return QueueRefused("hall.closed", message)
+
+
 def walk_in(
     point: ServicePoint,
     business: Business,
@@ -285,8 +329,12 @@ def walk_in(
     mobile: str = "",
     now: datetime | None = None,
 ) -> Ticket:
-    """A walk-in ticket, where the policy allows walk-ins for this business and class."""
+    """A walk-in ticket, inside the hall's opening hours (not over its lunch break), where the
+    policy allows walk-ins for this business and class."""
     moment = now or timezone.now()
+    closed = walk_in_hours_refusal(point, moment)
+    if closed is not None:
+        raise closed
     decision = policy.decide_for(point, business, applicant_class, moment)
     if not decision.open:
         reasons = "；".join(r.zh for r in decision.reasons)

@@ -11,6 +11,11 @@ class SmsStatus(models.TextChoices):
     FAILED = "failed", _("failed")
 
 
+class DeliveryStatus(models.TextChoices):
+    DELIVERED = "delivered", _("delivered to the phone")
+    UNDELIVERED = "undelivered", _("not delivered to the phone")
+
+
 class SmsMessage(models.Model):
     """The SMS outbox. A notice is written here in the transaction that decides it and sent
     by the background worker after the commit (notify.services). Once sent, only the masked
@@ -24,13 +29,25 @@ class SmsMessage(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.QUEUED
     )
-    error = models.CharField(_("error"), max_length=300, blank=True)
+    #: The last failure: the provider's code and message (notify.admin says it in plain words).
+    error = models.CharField(_("last error"), max_length=300, blank=True)
     recipient = models.CharField(max_length=20, blank=True, editable=False)
     text = models.TextField(blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     claim = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    #: After a transient failure: not tried again before this (exponential back-off).
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    provider = models.CharField(_("provider"), max_length=20, blank=True)
+    provider_message_id = models.CharField(
+        _("provider message id"), max_length=64, blank=True, db_index=True
+    )
+    #: From the provider's delivery receipt: delivered, or undelivered (with its code).
+    delivery_status = models.CharField(
+        _("delivery"), max_length=12, choices=DeliveryStatus.choices, blank=True
+    )
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -15,14 +15,21 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core import sql
+from trafficdesk.core.actions import Action
+from trafficdesk.core.admin import access_policy
 from trafficdesk.core.validators import mask_mobile, mask_personal_data_in_text
-from trafficdesk.notify.models import SmsMessage, SmsStatus
+from trafficdesk.notify.models import DeliveryStatus, SmsMessage, SmsStatus
 from trafficdesk.notify.tasks import deliver_task
+
+retried_by_staff = Signal()
+"""Sent with actor and message when staff send a failed notice again (the audit app records
+it: notify sits below audit)."""
 
 #: SMS are written in Chinese, whatever language the page that caused them was in.
 SMS_LANGUAGE = "zh-hans"
@@ -108,7 +115,8 @@ def queue_sms_bulk(messages: Iterable[tuple[str, str, str]]) -> int:
     Returns how many were written; they are sent after the caller's transaction commits."""
     now = timezone.now()
     fields = ("created_at", "kind", "recipient_masked", "body", "backend", "status", "error",
-              "recipient", "text", "claim", "attempts")  # fmt: skip
+              "recipient", "text", "claim", "attempts", "provider", "provider_message_id",
+              "delivery_status")  # fmt: skip
     queued = str(SmsStatus.QUEUED)
     written = sql.copy_rows(
         SmsMessage._meta.db_table,
@@ -126,6 +134,9 @@ def queue_sms_bulk(messages: Iterable[tuple[str, str, str]]) -> int:
                 text,
                 "",
                 0,
+                "",
+                "",
+                "",
             )  # fmt: skip
             for phone, text, kind in messages
         ),
@@ -143,3 +154,39 @@ def queue_sms_many(messages: Iterable[tuple[str, str, str]]) -> list[SmsMessage]
     if rows:
         deliver_after_commit([m.pk for m in rows])
     return rows
+
+
+def retry_failed(actor: object, message: SmsMessage) -> bool:
+    """Staff send a failed notice again (notify.admin "retry now"): it is queued with its
+    tries counted afresh and sent after the commit. Checked and audited; False if it was not
+    (or no longer) a failed notice that still has its text."""
+    access_policy().check(actor, Action.OUTBOX_RETRY, message)
+    with transaction.atomic():
+        retried = (
+            SmsMessage.objects.filter(pk=message.pk, status=SmsStatus.FAILED)
+            .exclude(text="")
+            .update(status=SmsStatus.QUEUED, attempts=0, next_attempt_at=None, claim="")
+        )
+        if retried:
+            retried_by_staff.send(SmsMessage, actor=actor, message=message)
+            deliver_after_commit([message.pk])
+    return bool(retried)
+
+
+def record_receipt(
+    provider: str, message_id: str, *, delivered: bool, code: str, at: datetime | None = None
+) -> bool:
+    """A provider's delivery receipt for its message `message_id`; False if no notice sent
+    through that provider has that id."""
+    changes: dict[str, object] = {
+        "delivery_status": DeliveryStatus.DELIVERED if delivered else DeliveryStatus.UNDELIVERED,
+        "delivered_at": (at or timezone.now()) if delivered else None,
+    }
+    if not delivered:
+        changes["error"] = f"receipt {code}"[:300]
+    return (
+        SmsMessage.objects.filter(provider=provider, provider_message_id=message_id)
+        .exclude(provider_message_id="")
+        .update(**changes)
+        > 0
+    )

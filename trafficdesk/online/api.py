@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
+from trafficdesk.audit import services as audit_services
 from trafficdesk.catalog.models import Business
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import services
@@ -148,6 +149,7 @@ def detail(request: HttpRequest, reference: str) -> Any:
     )
     if not services.visible_to(request.user, application):
         return Status(404, {"code": "not_found", "detail": _("There is no such application.")})
+    audit_services.record_view(request.user, application, ["note", "tracking"], "online.api.detail")
     return Status(200, application_out(application))
 
 

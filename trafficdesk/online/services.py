@@ -225,6 +225,16 @@ def notice_text(application: OnlineApplication, note: str = "") -> str:
         }
 
 
+def read_attachment(upload: Any) -> tuple[str, bytes]:
+    """An uploaded attachment's name and content, read within the size limit (a larger file
+    is refused, as ApplicationError, without being read into memory)."""
+    name = upload.name or "file"
+    try:
+        return name, uploads.read_limited(upload)
+    except uploads.UploadRefused as refused:
+        raise ApplicationError(str(refused), {"files": name}) from None
+
+
 def check_upload(name: str, content: bytes) -> str:
     """The attachment's type, or ApplicationError saying why it is refused."""
     try:

@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
+from trafficdesk.audit import services as audit_services
 from trafficdesk.catalog.models import Business
 from trafficdesk.core.actions import Action
 from trafficdesk.core.validators import mask_mobile
@@ -116,7 +118,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 user,
                 business,
                 _posted_form(business, request.POST),
-                [(u.name or "file", u.read()) for u in request.FILES.getlist("files")],
+                [services.read_attachment(u) for u in request.FILES.getlist("files")],
                 delivery_address=request.POST.get("delivery_address", ""),
                 delivery_mobile=request.POST.get("delivery_mobile", ""),
             )
@@ -170,18 +172,37 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     if not services.visible_to(request.user, application):
         return render(request, "404.html", status=404)
     user: Any = request.user
-    if request.method == "POST" and user.pk == application.applicant_id:
+    full_mobile = ""
+    reveal_problem = ""
+    if (
+        request.method == "POST"
+        and "reveal" in request.POST
+        and user.pk != application.applicant_id
+    ):
+        try:
+            full_mobile = audit_services.reveal_mobile(
+                user,
+                application,
+                request.POST.get("reason", ""),
+                number=application.delivery_mobile,
+            )
+        except audit_services.RevealRefused:
+            reveal_problem = str(_("Say why you need the full number."))
+    elif request.method == "POST" and user.pk == application.applicant_id:
         try:
             services.resubmit(
                 user,
                 application,
-                [(u.name or "file", u.read()) for u in request.FILES.getlist("files")],
+                [services.read_attachment(u) for u in request.FILES.getlist("files")],
             )
             messages.success(request, _("Resubmitted."))
         except services.ApplicationError as exc:
             messages.error(request, exc.message)
         return redirect("online:detail", application.reference)
     shipment = getattr(application, "shipment", None)
+    audit_services.record_view(
+        user, application, ["form", "delivery_mobile", "delivery_address"], "online.detail"
+    )
     return render(
         request,
         "online/detail.html",
@@ -196,9 +217,13 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             "needs_more": application.status == rules.Status.NEEDS_MORE,
             "is_owner": user.pk == application.applicant_id,
             "form": services.masked_form(application),
-            "delivery_mobile": mask_mobile(application.delivery_mobile)
-            if application.delivery_mobile
-            else "",
+            "delivery_mobile": full_mobile
+            or (mask_mobile(application.delivery_mobile) if application.delivery_mobile else ""),
+            "mobile_revealed": bool(full_mobile),
+            "may_reveal": bool(application.delivery_mobile)
+            and user.pk != application.applicant_id
+            and access.allows(user, Action.PERSONAL_DATA_REVEAL, application),
+            "reveal_problem": reveal_problem,
             "shipment": shipment,
             "tracking": list(shipment.events.all()) if shipment else [],
             "events": application.events.all(),

@@ -5,12 +5,19 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.regions import services
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment, RiskLevel
-from trafficdesk.regions.rules import CaseCounts, code_prefix, suggest_risk_level
+from trafficdesk.regions.rules import (
+    CaseCounts,
+    ImpossibleCounts,
+    code_prefix,
+    suggest_risk_level,
+)
 
 router = Router(tags=["regions"])
 
@@ -44,8 +51,16 @@ class AssessmentOut(Schema):
         return obj.region.code
 
     @staticmethod
-    def resolve_author(obj: RiskAssessment) -> str | None:
-        return obj.author.username if obj.author is not None else None
+    def resolve_author(obj: RiskAssessment, context: Any) -> str | None:
+        """Who recorded it: the username for staff only; anyone else (anonymous callers,
+        citizens) sees the department, never a staff member's login name."""
+        if obj.author is None:
+            return None
+        request = (context or {}).get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_citizen:
+            return obj.author.username
+        return str(_("Traffic police department"))
 
 
 class RegionDetailOut(RegionOut):
@@ -103,12 +118,13 @@ def current_risk_levels(
 
 @router.post("/risk-suggestion", response={200: SuggestionOut, 422: Problem}, auth=None)
 def risk_suggestion(request: HttpRequest, payload: CaseCountsIn) -> Any:
-    """SPEC R11: the 2020 criteria as a suggestion; the administrator decides."""
-    if payload.new_in_last_14_days > payload.total_confirmed:
-        return Status(
-            422, {"code": "invalid_counts", "detail": "new cases cannot exceed the total"}
-        )
-    return Status(200, suggest_risk_level(CaseCounts(**payload.dict())))
+    """SPEC R11: the 2020 criteria as a suggestion; the administrator decides. Counts that
+    cannot all be true (more new cases than in total, a cluster with no new case) are a 422."""
+    try:
+        suggestion = suggest_risk_level(CaseCounts(**payload.dict()))
+    except ImpossibleCounts as exc:
+        return Status(422, {"code": exc.code, "detail": exc.message(get_language())})
+    return Status(200, suggestion)
 
 
 @router.get("/{code}", response={200: RegionDetailOut, 404: Problem}, auth=None)

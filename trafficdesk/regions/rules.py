@@ -14,6 +14,22 @@ class CaseCounts:
     cluster_outbreak_in_last_14_days: bool
 
 
+class ImpossibleCounts(ValueError):
+    """Case counts that cannot all be true; ``message(language)`` says why, plainly."""
+
+    code = "invalid_counts"
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def message(self, language: str | None = None) -> str:
+        if language is not None and language.lower().startswith("en"):
+            return self.message_en
+        return self.message_zh
+
+
 @dataclass(frozen=True)
 class RiskSuggestion:
     level: str
@@ -22,11 +38,24 @@ class RiskSuggestion:
 
 
 def suggest_risk_level(counts: CaseCounts) -> RiskSuggestion:
-    """The 2020 criteria (SPEC R11), offered as a suggestion; the administrator decides."""
+    """The 2020 criteria (SPEC R11), offered as a suggestion; the administrator decides.
+
+    Raises :class:`ImpossibleCounts` (a ValueError) for counts that cannot all be true:
+    negative counts, more new cases than in total, or a cluster outbreak within 14 days
+    with no new case within 14 days (a cluster is made of new cases)."""
     if counts.total_confirmed < 0 or counts.new_in_last_14_days < 0:
-        raise ValueError("case counts cannot be negative")
+        raise ImpossibleCounts("病例数不能为负数", "Case counts cannot be negative.")
     if counts.new_in_last_14_days > counts.total_confirmed:
-        raise ValueError("new cases cannot exceed the total")
+        raise ImpossibleCounts(
+            "14天内新增病例数不能超过累计确诊病例数",
+            "New cases in the last 14 days cannot be more than the total.",
+        )
+    if counts.cluster_outbreak_in_last_14_days and counts.new_in_last_14_days == 0:
+        raise ImpossibleCounts(
+            "14天内有聚集性疫情，则14天内必有新增病例：请核对填写的数字",
+            "A cluster outbreak within 14 days means there were new cases within 14 days. "
+            "Check the numbers you entered.",
+        )
     if counts.total_confirmed == 0 or counts.new_in_last_14_days == 0:
         return RiskSuggestion(
             RiskLevel.LOW,

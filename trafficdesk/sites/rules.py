@@ -17,8 +17,8 @@ The point a county is measured from (`county_point`) is honest about what it is:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from datetime import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
 
 from django.utils.translation import gettext as _
 
@@ -106,4 +106,49 @@ def lunch_problem(
         and not (opens_at <= lunch_starts_at and lunch_ends_at <= closes_at)
     ):
         return _("The lunch break lies within the opening hours.")
+    return None
+
+
+# --- when a hall issues walk-in tickets ----------------------------------------------------------
+
+#: Why a hall issues no walk-in ticket at a moment (walk_in_closed).
+BEFORE_OPENING, LUNCH, AFTER_CLOSING, CLOSED_DAY = "before", "lunch", "after", "closed_day"
+
+
+def walk_in_closed(
+    local: datetime,
+    opens_at: time,
+    closes_at: time,
+    lunch: tuple[time, time] | None = None,
+    open_day: Callable[[date], bool] = lambda _day: True,
+    *,
+    look_ahead_days: int = 31,
+) -> tuple[str, datetime | None] | None:
+    """None when a walk-in ticket may be issued at `local` (a local, aware or naive moment):
+    on an open day, from `opens_at` up to (not at) `closes_at`, outside the lunch break
+    [start, end). Else (why, the next moment tickets are issued again, or None when no open
+    day comes within `look_ahead_days`)."""
+    day, now = local.date(), local.time()
+    lunch_from, lunch_to = lunch if lunch is not None and lunch[0] < lunch[1] else (None, None)
+
+    def at(d: date, t: time) -> datetime:
+        return datetime.combine(d, t, tzinfo=local.tzinfo)
+
+    def next_open_day(after: date) -> datetime | None:
+        for offset in range(1, look_ahead_days + 1):
+            candidate = after + timedelta(days=offset)
+            if open_day(candidate):
+                return at(candidate, opens_at)
+        return None
+
+    if opens_at >= closes_at:
+        return (CLOSED_DAY, None)
+    if not open_day(day):
+        return (CLOSED_DAY, next_open_day(day))
+    if now < opens_at:
+        return (BEFORE_OPENING, at(day, opens_at))
+    if now >= closes_at:
+        return (AFTER_CLOSING, next_open_day(day))
+    if lunch_from is not None and lunch_to is not None and lunch_from <= now < lunch_to:
+        return (LUNCH, at(day, lunch_to) if lunch_to < closes_at else next_open_day(day))
     return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.db import transaction
 from django.db.models import Model
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from trafficdesk.accounts import access
@@ -83,17 +85,34 @@ def _audit(actor: Actor, action: str, target: Model, changed: Iterable[str]) -> 
     record(actor, action, target=target, summary=str(target), detail={"fields": sorted(changed)})
 
 
+#: Sent after the commit of a change that may change a hall's bookable slots (a new hall, new
+#: hours, a zone or a window): the booking app, above this one, listens and makes the slots.
+hall_slots_may_change = Signal()
+
+
+def slots_follow(point_id: int) -> None:
+    """Once this transaction commits, tell the booking app that the point's bookable slots
+    may have changed (it refreshes them in the background): a new hall, new hours, a new zone
+    or window are bookable at once, not after the next daily generate_slots run."""
+    transaction.on_commit(
+        lambda: hall_slots_may_change.send(sender=ServicePoint, point_id=point_id)
+    )
+
+
 def save_service_point(
     actor: Actor, point: ServicePoint, changed: Sequence[str] = POINT_FIELDS
 ) -> ServicePoint:
-    """Create or change a service point (a new one needs SITE_CREATE in its county)."""
+    """Create or change a service point (a new one needs SITE_CREATE in its county); its
+    slots follow (slots_follow)."""
     if point.region_id is None:
         raise SiteChangeRefused(_("Choose the county of the service point."), "region")
     creating = point.pk is None
     if not creating:
         access.check(actor, Action.SITE_EDIT, ServicePoint.objects.get(pk=point.pk))
     access.check(actor, Action.SITE_CREATE if creating else Action.SITE_EDIT, point)
-    return save_recorded(actor, point, fields=POINT_FIELDS, changed=changed, action="servicepoint")
+    saved = save_recorded(actor, point, fields=POINT_FIELDS, changed=changed, action="servicepoint")
+    slots_follow(saved.pk)
+    return saved
 
 
 def save_zone(actor: Actor, zone: Zone, changed: Sequence[str] = ZONE_FIELDS) -> Zone:
@@ -124,6 +143,7 @@ def save_zone(actor: Actor, zone: Zone, changed: Sequence[str] = ZONE_FIELDS) ->
                     )
             zone.refresh_from_db()
         _audit(actor, "zone.add" if creating else "zone.change", zone, changed)
+    slots_follow(zone.service_point_id)
     return zone
 
 
@@ -155,6 +175,7 @@ def save_window(
             window,
             list(changed) + (["businesses"] if businesses is not None else []),
         )
+    slots_follow(window.service_point_id)
     return window
 
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.core.actions import Action
 from trafficdesk.regions.services import current_levels
@@ -34,4 +35,5 @@ def my_service_point(request: HttpRequest) -> HttpResponse:
         )
         .get(pk=user.service_point_id)
     )
-    return render(request, "sites/mine.html", {"point": point})
+    may_generate = access.allows(user, Action.SITE_EDIT, point)
+    return render(request, "sites/mine.html", {"point": point, "may_generate": may_generate})
