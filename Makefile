@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export TRAFFICDESK_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: axe demo test test-sqlite test-postgres bench lint venv messages clean
+.PHONY: axe cluster demo test test-sqlite test-postgres bench lint venv messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: $(STAMP) var/secret_key
 	  $(PY) manage.py db_worker --interval 1 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  WEB_BIND=$(HOST):$(PORT) WEB_ACCESS_LOG=- $(VENV)/bin/gunicorn -c python:trafficdesk.gunicornconf trafficdesk.asgi:application
+
+# N app servers behind HAProxy on one PostgreSQL database (docs/scaling.md):
+#   make cluster DATABASE_URL=postgres://... ARGS="--servers 2"
+cluster: $(STAMP) var/secret_key
+	SECRET_KEY=$$(cat var/secret_key) $(PY) scripts/run_cluster.py --host $(HOST) --port $(PORT) $(ARGS)
 
 # axe-core for the browser tests' accessibility checks (tests/browser/test_every_page.py).
 AXE := node_modules/axe-core/axe.min.js

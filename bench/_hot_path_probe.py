@@ -36,7 +36,6 @@ django.setup()
 from django.db.backends.signals import connection_created  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from bench._rush_load import resident_id  # noqa: E402
 from trafficdesk.asgi import TrafficDeskASGIHandler, application  # noqa: E402
 from trafficdesk.core import live  # noqa: E402
 
@@ -161,8 +160,8 @@ def main(setup_path: str, out_path: str) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     csrf = "b" * 32
-    sessions = iter(setup["sessions"])
-    serial = iter(range(10_000, 20_000))
+    sessions = iter(setup["sessions"])  # the lean reference's requests
+    people = iter(zip(setup["sessions"], setup["id_numbers"], strict=True))  # each books once
     order: list[str] = []
     requests: dict[str, int] = {}
     statements: dict[str, int] = {}
@@ -175,15 +174,16 @@ def main(setup_path: str, out_path: str) -> None:
     post_headers = {"x-csrftoken": csrf}
 
     def book(slot: int) -> Answer:
-        body = {"slot": slot, "businesses": [setup["business"]]}
-        body["id_number"] = resident_id(next(serial))
+        """A citizen books for themselves, with the ID number their account is bound to."""
+        session, id_number = next(people)
+        body = {"slot": slot, "businesses": [setup["business"]], "id_number": id_number}
         return loop.run_until_complete(
             call(
                 application,
                 "POST",
                 "/api/v1/bookings",
                 body=json.dumps(body).encode(),
-                cookies=citizen(),
+                cookies={"sessionid": session, "csrftoken": csrf},
                 headers=post_headers,
             )
         )

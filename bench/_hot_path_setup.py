@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from datetime import time as clock_time
 from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
@@ -30,15 +31,19 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from trafficdesk.accounts.models import Role, User  # noqa: E402
+from bench._rush_load import resident_id  # noqa: E402
+from trafficdesk.accounts.models import Identity, Role, User  # noqa: E402
 from trafficdesk.booking.models import Slot  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
+from trafficdesk.core.identity import id_digest  # noqa: E402
+from trafficdesk.core.validators import mask_resident_id  # noqa: E402
 from trafficdesk.demo.services import load_demo  # noqa: E402
 from trafficdesk.hallqueue import services as hall  # noqa: E402
 from trafficdesk.sites.models import ServicePoint, Window, Zone  # noqa: E402
 
 POINT, BUSINESS, WINDOW_NUMBER = "GY-HALL-01", "P01", 3
 CITIZENS, TICKETS = 120, 120
+FIRST_SERIAL = 10_000
 
 
 def session(user: User) -> str:
@@ -72,6 +77,14 @@ def slot(point: ServicePoint, business: Business, people: int, minute: int) -> S
 def main(out: str) -> None:
     load_demo()
     point = ServicePoint.objects.select_related("region__parent").get(code=POINT)
+    # The benchmark runs at any hour: its hall issues walk-in tickets all day.
+    ServicePoint.objects.filter(pk=point.pk).update(
+        opens_at=clock_time(0, 0),
+        closes_at=clock_time(23, 59, 59),
+        lunch_starts_at=None,
+        lunch_ends_at=None,
+    )
+    point.refresh_from_db()
     business = Business.objects.select_related("category").get(code=BUSINESS)
     citizens = User.objects.bulk_create(
         [
@@ -83,6 +96,18 @@ def main(out: str) -> None:
             )
             for i in range(CITIZENS)
         ]
+    )
+    # Each citizen's account is bound to the ID number it books with (real-name booking): the
+    # hot path is a citizen booking for themselves, not the first booking that binds the ID.
+    id_numbers = [resident_id(FIRST_SERIAL + i) for i in range(CITIZENS)]
+    Identity.objects.bulk_create(
+        Identity(
+            user=user,
+            id_digest=id_digest(number),
+            id_masked=mask_resident_id(number),
+            verified_at=timezone.now(),
+        )
+        for user, number in zip(citizens, id_numbers, strict=True)
     )
     roomy = slot(point, business, 1000, 7)
     roomy_lean = slot(point, business, 1000, 8)
@@ -99,6 +124,7 @@ def main(out: str) -> None:
         json.dumps(
             {
                 "sessions": [session(u) for u in citizens],
+                "id_numbers": id_numbers,
                 "clerk_session": session(clerk),
                 "business": BUSINESS,
                 "business_id": business.pk,

@@ -83,9 +83,10 @@ def lean_book(request: HttpRequest) -> HttpResponse:
                 raise _Full
             cursor.execute(
                 "INSERT INTO notify_smsmessage (created_at, kind, recipient_masked, body, backend,"
-                " status, error, recipient, text, claimed_at, claim, attempts, sent_at) VALUES"
-                " (now(), 'booking.booked', '138****0000', 'booked', '', 'queued', '',"
-                " '13800000000', 'booked', NULL, '', 0, NULL) RETURNING id"
+                " status, error, recipient, text, claimed_at, claim, attempts, sent_at,"
+                " next_attempt_at, provider, provider_message_id, delivery_status, delivered_at)"
+                " VALUES (now(), 'booking.booked', '138****0000', 'booked', '', 'queued', '',"
+                " '13800000000', 'booked', NULL, '', 0, NULL, NULL, '', '', '', NULL) RETURNING id"
             )
             notice = cursor.fetchone()[0]
             cursor.execute(

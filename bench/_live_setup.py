@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +32,11 @@ POINT, BUSINESS, WINDOW_NUMBER = "GY-HALL-01", "P01", 3
 
 def main(out: str, tickets: int) -> None:
     point = ServicePoint.objects.select_related("region").get(code=POINT)
+    # The benchmark runs at any hour: its hall issues walk-in tickets all day.
+    ServicePoint.objects.filter(pk=point.pk).update(
+        opens_at=time(0, 0), closes_at=time(23, 59, 59), lunch_starts_at=None, lunch_ends_at=None
+    )
+    point.refresh_from_db()
     business = Business.objects.select_related("category").get(code=BUSINESS)
     Zone.objects.filter(service_point=point).update(occupancy_cap=10_000)
     for _ in range(tickets):

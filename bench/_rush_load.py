@@ -101,19 +101,22 @@ async def client(
     stats: Stats,
 ) -> None:
     host, port = "127.0.0.1", cfg["port"]
-    session, csrf = cfg["sessions"][n % len(cfg["sessions"])], cfg["csrf"]
+    sessions, csrf = cfg["sessions"], cfg["csrf"]
     head = (
         f"POST /api/v1/bookings HTTP/1.1\r\nHost: {host}:{port}\r\n"
         "Content-Type: application/json\r\nAccept: application/json\r\n"
-        f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
-        "Connection: keep-alive\r\n"
+        f"X-CSRFToken: {csrf}\r\nConnection: keep-alive\r\n"
     )
     reader = writer = None
     while True:
         if cursor[0] >= len(requests) or time.monotonic() >= deadline:
             break
-        slot, hot, id_number = requests[cursor[0]]
+        index = cursor[0]
+        slot, hot, id_number = requests[index]
         cursor[0] += 1
+        # ID number i is booked by citizen i % len(sessions): the one whose family it is
+        # (bench/_rush_setup.py, the real-name rule).
+        cookie = f"Cookie: sessionid={sessions[index % len(sessions)]}; csrftoken={csrf}\r\n"
         body = json.dumps(
             {
                 "slot": slot,
@@ -122,7 +125,7 @@ async def client(
                 "applicant_class": "GENERAL",
             }
         ).encode()
-        message = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        message = (head + cookie + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
         start = time.perf_counter()
         try:
             if writer is None:

@@ -30,14 +30,20 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from trafficdesk.accounts.models import Role, User  # noqa: E402
+from bench._rush_load import resident_id  # noqa: E402
+from trafficdesk.accounts.models import FamilyMember, Identity, Role, User  # noqa: E402
 from trafficdesk.booking.models import Slot  # noqa: E402
 from trafficdesk.booking.services import _decisions  # noqa: E402
 from trafficdesk.catalog.models import Business  # noqa: E402
+from trafficdesk.core.identity import id_digest  # noqa: E402
+from trafficdesk.core.validators import mask_resident_id  # noqa: E402
 from trafficdesk.demo.services import load_demo  # noqa: E402
 from trafficdesk.sites.models import ServicePoint  # noqa: E402
 
 POINT, BUSINESS = "GY-HALL-01", "P01"
+#: The ID numbers the load books with (bench/_rush_load.py's plan: 0, 1, …; the open loop's
+#: from OPEN_LOOP_FIRST_ID + 1), and how many of each.
+CLOSED_LOOP_IDS, OPEN_LOOP_FIRST_ID, OPEN_LOOP_IDS = 30_000, 1_000_000, 30_000
 HOT_PEOPLE, COLD_PEOPLE = 20, 50
 
 
@@ -53,6 +59,7 @@ def citizens(count: int) -> tuple[list[str], list[int]]:
             for i in range(count)
         ]
     )
+    may_book_the_load_ids(users)
     keys = []
     for user in users:
         session = import_module(settings.SESSION_ENGINE).SessionStore()
@@ -96,6 +103,41 @@ def slot_set(point: ServicePoint, category_id: int, minutes: int, first: int, ho
     }
 
 
+def may_book_the_load_ids(users: list[User]) -> None:
+    """The real-name rule (accounts.realname): an account books for its own ID number and
+    its declared family members only. The load sends ID number i with the session of
+    citizen i % len(users) (bench/_rush_load.py, bench/_open_loop.py), so each citizen binds
+    an ID of its own and has its share of the load's numbers declared (written directly:
+    FAMILY_MEMBERS_MAX and the identity check are not what this benchmark measures)."""
+    now = timezone.now()
+    Identity.objects.bulk_create(
+        Identity(
+            user=user,
+            id_digest=id_digest(resident_id(5_000_000 + i)),
+            id_masked=mask_resident_id(resident_id(5_000_000 + i)),
+            verified_at=now,
+        )
+        for i, user in enumerate(users)
+    )
+    serials = [
+        *range(CLOSED_LOOP_IDS),
+        *range(OPEN_LOOP_FIRST_ID + 1, OPEN_LOOP_FIRST_ID + 1 + OPEN_LOOP_IDS),
+    ]
+    FamilyMember.objects.bulk_create(
+        (
+            FamilyMember(
+                account=users[serial % len(users)],
+                id_digest=id_digest(resident_id(serial)),
+                id_masked=mask_resident_id(resident_id(serial)),
+                relation="other",
+                verified_at=now,
+            )
+            for serial in serials
+        ),
+        batch_size=5000,
+    )
+
+
 def main(out: str, count: int, hot: int, cold: int) -> None:
     load_demo()
     point = ServicePoint.objects.select_related("region__parent").get(code=POINT)
@@ -117,6 +159,7 @@ def main(out: str, count: int, hot: int, cold: int) -> None:
                 "sessions": keys,
                 "user_ids": [min(user_ids), max(user_ids)],
                 "point": POINT,
+                "region_id": point.region_id,
                 "business": BUSINESS,
                 "business_id": business.pk,
                 "minutes": business.service_minutes,

@@ -224,13 +224,22 @@ def pgbench_binary() -> str | None:
 
 
 def pgbench_script(data: dict[str, Any]) -> str:
-    """The transaction of services.book(), statement for statement (Django's psycopg backend
+    """The transaction of services.book(), statement for statement (the real-name caps
+    included) (Django's psycopg backend
     binds parameters client-side, hence -M simple and quoted :dg)."""
     m = data["minutes"]
     hot_lo, hot_hi = data["pgbench"]["hot"]
     cold_lo, cold_hi = data["pgbench"]["cold"]
     user_lo, user_hi = data["user_ids"]
     share = round(HOT_SHARE * 100)
+    # The real-name caps (booking.holders.within_caps_sql): the account's and the ID's active
+    # bookings, counted in the statement that takes the place, after their advisory locks.
+    active = (
+        "(SELECT count(*) FROM booking_booking cb JOIN booking_slot cs ON cs.id = cb.slot_id "
+        "WHERE cb.status IN ('active', 'checked_in') AND cs.ends_at > now() AND NOT EXISTS "
+        "(SELECT 1 FROM booking_priorityclaim cc WHERE cc.booking_id = cb.id "
+        "AND cc.enterprise_id IS NOT NULL) AND "
+    )
     return f"""\\set r random(1, 100)
 \\if :r <= {share}
 \\set slot random({hot_lo}, {hot_hi})
@@ -239,11 +248,13 @@ def pgbench_script(data: dict[str, Any]) -> str:
 \\endif
 \\set holder random({user_lo}, {user_hi})
 BEGIN;
+SELECT pg_advisory_xact_lock(hashtextextended('booking-account:' || :holder, 0));
 INSERT INTO booking_booking (token, number, holder_id, slot_id, id_digest, id_masked, applicant_class, minutes, general_minutes, status, created_at, updated_at, moves, cancel_reason, rush_request_id) VALUES (md5(random()::text) || substr(md5(random()::text), 1, 11), substr(encode(decode(md5(random()::text), 'hex'), 'base64'), 1, 8), :holder, :slot, md5(random()::text) || md5(random()::text), '520115********0010', 'GENERAL', {m}, {m}, 'active', now(), now(), 0, '', NULL) RETURNING id AS bid, id_digest AS dg \\gset
+SELECT pg_advisory_xact_lock(hashtextextended('booking-id:' || ':dg', 0));
 INSERT INTO booking_bookingitem (booking_id, business_id, id_digest, active) VALUES (:bid, {data["business_id"]}, ':dg', true);
-WITH took AS (UPDATE booking_slot SET booked_minutes = booked_minutes + {m}, booked_people = booked_people + 1, booked_general_minutes = booked_general_minutes + {m} WHERE rush_id IS NULL AND booked_minutes <= capacity_minutes - {m} AND booked_people <= capacity_people - 1 AND (priority_release_at <= now() OR booked_general_minutes <= capacity_minutes - priority_reserved_minutes - {m}) AND id = :slot RETURNING 1) SELECT count(*) AS took FROM took \\gset
+WITH took AS (UPDATE booking_slot SET booked_minutes = booked_minutes + {m}, booked_people = booked_people + 1, booked_general_minutes = booked_general_minutes + {m} WHERE rush_id IS NULL AND booked_minutes <= capacity_minutes - {m} AND booked_people <= capacity_people - 1 AND (priority_release_at <= now() OR booked_general_minutes <= capacity_minutes - priority_reserved_minutes - {m}) AND id = :slot AND {active}cb.holder_id = :holder) < 1000000 AND {active}cb.id_digest = ':dg' AND cb.id <> :bid) < 3 RETURNING 1) SELECT count(*) AS took FROM took \\gset
 \\if :took
-INSERT INTO notify_smsmessage (created_at, kind, recipient_masked, body, backend, status, error, recipient, text, claimed_at, claim, attempts, sent_at) VALUES (now(), 'booking.booked', '138****0000', 'booked', '', 'queued', '', '13800000000', 'booked', NULL, '', 0, NULL) RETURNING id AS sid \\gset
+INSERT INTO notify_smsmessage (created_at, kind, region_id, recipient_masked, body, backend, status, error, recipient, text, claimed_at, claim, attempts, sent_at, next_attempt_at, provider, provider_message_id, delivery_status, delivered_at) VALUES (now(), 'booking.booked', {data["region_id"]}, '138****0000', 'booked', '', 'queued', '', '13800000000', 'booked', NULL, '', 0, NULL, NULL, '', '', '', NULL) RETURNING id AS sid \\gset
 INSERT INTO booking_bookingevent (booking_id, kind, at, detail, from_slot_id, notice_id) VALUES (:bid, 'booked', now(), '', NULL, :sid);
 COMMIT;
 \\else
@@ -360,6 +371,9 @@ def run() -> dict[str, Any]:
             # Each simulated client books far faster than a person; measure booking, not the
             # per-user rate limit (tested on its own in tests/security).
             "BOOKING_RATE_PER_USER": "1000000/m",
+            # Likewise the real-name cap of active bookings per account: each citizen books
+            # for its share of the load's ID numbers (bench/_rush_setup.py).
+            "BOOKING_MAX_ACTIVE_PER_ACCOUNT": "1000000",
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "ALLOWED_HOSTS": "127.0.0.1",

@@ -67,8 +67,14 @@ def main(argv: list[str]) -> int:
     with open(Path(tempfile.gettempdir()) / "i18n.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manage(
-            "makemessages", "-l", "zh_Hans", "-v0",
-            "--ignore=.venv", "--ignore=tests", "--ignore=bench", "--ignore=var",
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "-v0",
+            "--ignore=.venv",
+            "--ignore=tests",
+            "--ignore=bench",
+            "--ignore=var",
         )
         po = polib.pofile(str(PO))
         pairs: dict[str, str | list[str]] = {}
@@ -77,7 +83,9 @@ def main(argv: list[str]) -> int:
         applied = apply(po, pairs)
         po.save()
         manage("compilemessages", "-l", "zh_Hans", "-v0", "--ignore=.venv")
-        missing = [e.msgid for e in po if e.obsolete is False and (not e.translated() or "fuzzy" in e.flags)]
+        missing = [
+            e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)
+        ]
     print(f"{applied} translations applied; {len(missing)} msgids untranslated or fuzzy")
     for msgid in missing:
         print("  ", json.dumps(msgid, ensure_ascii=False))

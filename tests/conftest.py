@@ -38,11 +38,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """Load the demo data once into the fresh test database; each test rolls back on top."""
+    """Load the demo data once into the fresh test database; each test rolls back on top.
+    Its rows are kept (tests/demo_snapshot.py) to put back after a test flushes them."""
+    from tests import demo_snapshot
     from trafficdesk.demo.services import load_demo
 
     with django_db_blocker.unblock():
         load_demo()
+        demo_snapshot.take()
 
 
 @pytest.fixture(scope="session")
@@ -132,12 +135,17 @@ def _fresh_local_caches() -> Iterator[None]:
 
 @pytest.fixture
 def demo(db: Any) -> Any:
-    """The demo data (already loaded for the session unless a flushing test removed it)."""
+    """The demo data (already loaded for the session unless a flushing test removed it: then
+    the session's rows are put back, as loaded)."""
+    from tests import demo_snapshot
     from trafficdesk.accounts.models import User
     from trafficdesk.demo.services import load_demo
 
     if not User.objects.filter(username="gz_admin").exists():
-        load_demo()
+        if demo_snapshot.taken():
+            demo_snapshot.restore()
+        else:
+            load_demo()
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from trafficdesk.accounts.access import NotLoggedIn
 from trafficdesk.accounts.api import router as accounts_router
@@ -22,6 +24,7 @@ from trafficdesk.catalog.api import router as catalog_router
 from trafficdesk.checkpoint.api import router as checkpoint_router
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import Busy, is_lock_timeout
+from trafficdesk.core.problems import ProblemOpenAPISchema, validation_problem
 from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.validators import InvalidValue
 from trafficdesk.deferral.api import router as deferral_router
@@ -34,7 +37,21 @@ from trafficdesk.regions.api import router as regions_router
 from trafficdesk.sites.api import router as sites_router
 from trafficdesk.staff.api import router as staff_router
 
-api = NinjaAPI(
+
+class TrafficDeskAPI(NinjaAPI):
+    """Every operation's OpenAPI answers include the shared error answers (400, 401/403, 404,
+    413, 422, 503 by what it takes; core.problems), all of the shape Problem: a route, and
+    any router added below, gets them without declaring them."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return ProblemOpenAPISchema(api=self, path_prefix=path_prefix)
+
+
+api = TrafficDeskAPI(
     title="TrafficDesk API",
     version="1",
     description="交管窗口服务分区分级恢复平台 — reference data, risk levels and accounts.",
@@ -54,7 +71,10 @@ def _error(
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """Ninja's own refusals (unparseable body, CSRF, throttling) in the same shape as ours."""
-    return _error(request, exc.status_code, f"http_{exc.status_code}", str(exc))
+    message = str(exc)
+    if exc.status_code == 400:
+        message = _("The body could not be read: send JSON in the form the API documents.")
+    return _error(request, exc.status_code, f"http_{exc.status_code}", message)
 
 
 @api.exception_handler(Http404)
@@ -127,7 +147,8 @@ def unreadable_body(request: HttpRequest, exc: RawPostDataException) -> HttpResp
 
 @api.exception_handler(ValidationError)
 def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return _error(request, 422, "invalid", "the request is not valid", errors=exc.errors)
+    """A parameter or field that does not validate: the shape of every 422 (core.problems)."""
+    return api.create_response(request, validation_problem(list(exc.errors)), status=422)
 
 
 api.add_router("/accounts", accounts_router)

@@ -49,10 +49,13 @@ INSTALLED_APPS = [
     "trafficdesk.planning",
     "trafficdesk.checkpoint",
     "trafficdesk.dashboard",
+    "trafficdesk.national",
     "trafficdesk.demo",
 ]
 
 MIDDLEWARE = [
+    # First, so that it counts and times every answer (/metrics, trafficdesk/core/metrics.py).
+    "trafficdesk.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "trafficdesk.core.middleware.RequestSizeMiddleware",
@@ -102,7 +105,16 @@ TEMPLATES = [
 LOCK_TIMEOUT_MS = config.env_int(
     "LOCK_TIMEOUT_MS", config.env_int("BOOKING_LOCK_TIMEOUT_MS", 2000, minimum=10), minimum=10
 )
-LOCK_TIMEOUT_PER_TRANSACTION = config.env_bool("LOCK_TIMEOUT_PER_TRANSACTION", False)
+# DATABASE_POOLER=pgbouncer: DATABASE_URL points at PgBouncer in transaction mode, which
+# multiplexes transactions of many clients over few server connections: no server-side
+# prepared statements, no server-side (WITH HOLD) cursors, no connection options, and every
+# SET is a SET LOCAL inside a transaction (docs/scaling.md, "PgBouncer").
+DATABASE_POOLER = config.env_str("DATABASE_POOLER", "")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise config.ConfigError("DATABASE_POOLER must be pgbouncer (or empty)")
+LOCK_TIMEOUT_PER_TRANSACTION = (
+    config.env_bool("LOCK_TIMEOUT_PER_TRANSACTION", False) or DATABASE_POOLER == "pgbouncer"
+)
 #: The lock timeout every connection already has (None: each transaction sets its own).
 CONNECTION_LOCK_TIMEOUT_MS = None if LOCK_TIMEOUT_PER_TRANSACTION else LOCK_TIMEOUT_MS
 
@@ -123,7 +135,8 @@ LIVE_RETRY_MS = 2000
 LIVE_EVENT_RETENTION_SECONDS = config.env_int("LIVE_EVENT_RETENTION_SECONDS", 3600, minimum=60)
 
 
-def _database_settings(url: str) -> dict[str, Any]:
+def database_settings(url: str, pooler: str = DATABASE_POOLER) -> dict[str, Any]:
+    """One DATABASES entry from a URL; `pooler` is what stands between us and PostgreSQL."""
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db["CONN_MAX_AGE"] = 0
@@ -137,7 +150,12 @@ def _database_settings(url: str) -> dict[str, Any]:
         db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db["CONN_HEALTH_CHECKS"] = True
-        if CONNECTION_LOCK_TIMEOUT_MS is not None:
+        if pooler == "pgbouncer":
+            # psycopg prepares a query it has run 5 times on "its" connection; behind
+            # PgBouncer the next transaction may run on another server connection.
+            db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+            db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        elif CONNECTION_LOCK_TIMEOUT_MS is not None:
             db.setdefault("OPTIONS", {})["options"] = (
                 f"-c lock_timeout={CONNECTION_LOCK_TIMEOUT_MS}"
             )
@@ -147,10 +165,48 @@ def _database_settings(url: str) -> dict[str, Any]:
 
 
 DATABASES = {
-    "default": _database_settings(
+    "default": database_settings(
         config.env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'trafficdesk.sqlite3'}")
     )
 }
+# The live hub's LISTEN connection must reach PostgreSQL itself: LISTEN does not survive
+# PgBouncer's transaction mode. LIVE_DATABASE_URL (direct to PostgreSQL; without a database
+# name, the default connection's is used) is required behind PgBouncer with LIVE_BACKEND
+# postgres; empty: the default connection's parameters.
+LIVE_DATABASE_URL = config.env_str("LIVE_DATABASE_URL", "")
+if (
+    DATABASE_POOLER == "pgbouncer"
+    and not LIVE_DATABASE_URL
+    and LIVE_BACKEND in ("", "postgres")
+    and not (LIVE_BACKEND == "" and config.env_str("REDIS_URL", ""))
+):
+    raise config.ConfigError(
+        "behind PgBouncer the live screens need LIVE_DATABASE_URL (direct to PostgreSQL),"
+        " REDIS_URL or LIVE_BACKEND=poll"
+    )
+# A PostgreSQL streaming replica for the read-only pages (trafficdesk/core/dbrouter.py,
+# docs/scaling.md "Read replica"). Reads fall back to the primary when the replica is more
+# than REPLICA_MAX_LAG_SECONDS behind (measured at most once per REPLICA_LAG_CHECK_MS per
+# process) and, for as long, for the browser that just wrote.
+REPLICA_DATABASE_URL = config.env_str("REPLICA_DATABASE_URL", "")
+REPLICA_MAX_LAG_SECONDS = config.env_int("REPLICA_MAX_LAG_SECONDS", 5, minimum=1)
+REPLICA_LAG_CHECK_MS = config.env_int("REPLICA_LAG_CHECK_MS", 1000, minimum=0)
+REPLICA_WROTE_COOKIE = "td_wrote"
+REPLICA_READ_VIEWS = config.env_list(
+    "REPLICA_READ_VIEWS",
+    ["dashboard:regional", "policy:open", "policy:overview", "deferral:report"],
+)
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = database_settings(REPLICA_DATABASE_URL)
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise config.ConfigError("REPLICA_DATABASE_URL must be a PostgreSQL URL")
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests: the test database, replicated
+    DATABASE_ROUTERS = ["trafficdesk.core.dbrouter.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "trafficdesk.core.dbrouter.ReplicaReadMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Content-Security-Policy on every response (django-csp; docs/security.md). Scripts only from
@@ -202,9 +258,19 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 10},
         },
     }
-RATELIMIT_USE_CACHE = "ratelimit" if "ratelimit" in CACHES else "default"
+# Past one machine without Redis, RATELIMIT_PER_PROCESS=false counts every limit in the
+# database cache, shared by all servers (scripts/run_cluster.py sets it; docs/scaling.md).
+RATELIMIT_PER_PROCESS = config.env_bool("RATELIMIT_PER_PROCESS", True)
+RATELIMIT_USE_CACHE = "ratelimit" if "ratelimit" in CACHES and RATELIMIT_PER_PROCESS else "default"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# One node per province (docs/adr/0003-province-databases.md): this node's 2-digit GB/T 2260
+# province code ("" = a single node serving every region) and each province's node address
+# ("52=https://52.example,42=https://42.example"), read by trafficdesk.core.provinces.
+PROVINCE_CODE = config.env_str("PROVINCE_CODE", "")
+PROVINCE_NODES: dict[str, str] = dict(
+    entry.split("=", 1) for entry in config.env_list("PROVINCE_NODES", []) if "=" in entry
+)
 # A delivery task sends every queued notice; one per process in this many seconds serves them
 # all (notify.services); 0: one task per notice.
 SMS_DELIVERY_BATCH_SECONDS = config.env_int("SMS_DELIVERY_BATCH_MS", 500, minimum=0) / 1000
@@ -304,14 +370,21 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# LOG_FORMAT: "text" (`make demo`) or "json", one JSON object a line for a log collector
+# (production, docs/scaling.md); personal data is masked in both.
+LOG_FORMAT = config.env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise config.ConfigError("LOG_FORMAT must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_personal_data": {"()": "trafficdesk.core.logging.MaskPersonalDataFilter"}},
+    "formatters": {"json": {"()": "trafficdesk.core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["mask_personal_data"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
         }
     },
     "root": {"handlers": ["console"], "level": config.env_str("LOG_LEVEL", "INFO")},
@@ -329,6 +402,21 @@ BOOKING_RELEASE_DELAY_SECONDS = config.env_int("BOOKING_RELEASE_DELAY_SECONDS", 
 BOOKING_NO_SHOW_LIMIT = config.env_int("BOOKING_NO_SHOW_LIMIT", 3, minimum=1)
 BOOKING_NO_SHOW_WINDOW_DAYS = config.env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 BOOKING_BAN_DAYS = config.env_int("BOOKING_BAN_DAYS", 30, minimum=1)
+
+# Real-name booking (accounts.realname): the caps on active bookings per account and per ID
+# number, the family members an account may declare, and the identity verifier (a dotted
+# path: the demo one, or accounts.verifiers.PopulationServiceVerifier in production).
+BOOKING_MAX_ACTIVE_PER_ACCOUNT = config.env_int("BOOKING_MAX_ACTIVE_PER_ACCOUNT", 5, minimum=1)
+BOOKING_MAX_ACTIVE_PER_ID = config.env_int("BOOKING_MAX_ACTIVE_PER_ID", 3, minimum=1)
+FAMILY_MEMBERS_MAX = config.env_int("FAMILY_MEMBERS_MAX", 5, minimum=0)
+IDENTITY_VERIFIER = config.env_str(
+    "IDENTITY_VERIFIER", "trafficdesk.accounts.verifiers.DemoIdentityVerifier"
+)
+POPULATION_SERVICE_URL = config.env_str("POPULATION_SERVICE_URL", "")
+POPULATION_SERVICE_KEY = config.env_str("POPULATION_SERVICE_KEY", "")
+POPULATION_SERVICE_TIMEOUT_SECONDS = config.env_int(
+    "POPULATION_SERVICE_TIMEOUT_SECONDS", 5, minimum=1
+)
 
 # Priority claims (SPEC R4-R6): the fair share of one enterprise in the priority hold, the
 # online centre's review time for evidence, and the bar after false claims.
@@ -369,3 +457,12 @@ CHECKPOINT_RETENTION_DAYS = config.env_int("CHECKPOINT_RETENTION_DAYS", 28, mini
 BOOKING_RATE_PER_USER = config.env_str("BOOKING_RATE_PER_USER", "120/m")
 # Anonymous checkpoint registrations per client address (page and API together).
 CHECKPOINT_RATE_PER_IP = config.env_str("CHECKPOINT_RATE_PER_IP", "30/10m")
+
+# Health checks and metrics (docs/scaling.md): /readyz gives the database and Redis this long;
+# /metrics answers only these addresses (or networks), loopback by default.
+READYZ_TIMEOUT_MS = config.env_int("READYZ_TIMEOUT_MS", 1000, minimum=50)
+METRICS_ALLOWED_IPS = config.env_networks("METRICS_ALLOWED_IPS") or ["127.0.0.1", "::1"]
+# The balancer's checks and the scraper speak plain HTTP to each server (HTTPS=true).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Tickets (walk-ins and check-ins) one registered hall kiosk may issue (page and API together).
+KIOSK_RATE_PER_DEVICE = config.env_str("KIOSK_RATE_PER_DEVICE", "30/m")

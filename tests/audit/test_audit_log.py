@@ -114,7 +114,7 @@ def test_auditor_reads_the_log_in_the_web_ui(client: Client, users: dict[str, An
     body = page.content.decode()
     assert 'data-action="risk.set"' in body, "the filter kept the entry"
     # The auditor reads labels: the action, the object's kind, the level in words.
-    assert "<td data-label=\"操作\">设定风险等级</td>" in body
+    assert '<td data-label="操作">设定风险等级</td>' in body
     assert "520111 → 高风险，自 " in body
     assert "HIGH" not in body.split('data-testid="audit-table"')[1]
     assert page["Cache-Control"].startswith("no-store")

@@ -33,7 +33,7 @@ from trafficdesk.sites.models import ServicePoint, Window
 
 SHOWN = "personal_data.shown"
 REVEALED = "personal_data.view"
-GOOD_ID = "11010519491231002X"
+GOOD_ID = "520115194912310029"  # Guanshanhu: the clerk's online centre answers it
 MOBILE = "13912340077"
 
 

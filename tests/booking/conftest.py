@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from trafficdesk.accounts import realname
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.claims import ClaimIn
 from trafficdesk.booking.models import Slot
@@ -57,6 +58,31 @@ def make_citizen(db: Any) -> Any:
         return User.objects.create(
             username=f"citizen-{next(_serial)}", mobile=f"137{next(_serial):08d}", role="citizen"
         )
+
+    return make
+
+
+def with_family(user: User, members: int) -> list[str]:
+    """Bind a fresh ID number to `user` (a citizen with none bound yet) and declare `members`
+    fresh family members (the demo verifier needs no name): the ID numbers this one account
+    may book with under the real-name rule (accounts.realname), its own first. For a test
+    where one account books for several people (at most FAMILY_MEMBERS_MAX members)."""
+    own = make_id()
+    realname.bind_identity(user, own)
+    numbers = [own]
+    for _ in range(members):
+        numbers.append(make_id())
+        realname.declare_family_member(user, numbers[-1], "", "child")
+    return numbers
+
+
+@pytest.fixture
+def make_person(make_citizen: Any) -> Any:
+    """A fresh person: their own citizen account and the ID number it books with (bound on
+    its first booking). For a test where several people book."""
+
+    def make() -> tuple[User, str]:
+        return make_citizen(), make_id()
 
     return make
 

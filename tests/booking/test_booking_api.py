@@ -32,20 +32,23 @@ def test_booking_with_an_idempotency_key_is_made_once(
 
 
 def test_refusals_are_409_with_reasons_and_alternatives(
-    client: Client, citizen: Any, make_slot: Any, new_id: Any
+    client: Client, make_person: Any, make_slot: Any
 ) -> None:
-    client.force_login(citizen)
     slot = make_slot(people=1)
+    first, first_id = make_person()
+    client.force_login(first)
     assert (
         post(
             client,
             "/api/v1/bookings",
-            {"slot": slot.pk, "businesses": ["P01"], "id_number": new_id()},
+            {"slot": slot.pk, "businesses": ["P01"], "id_number": first_id},
         ).status_code
         == 201
     )
+    second, second_id = make_person()  # someone else finds the slot full
+    client.force_login(second)
     full = post(
-        client, "/api/v1/bookings", {"slot": slot.pk, "businesses": ["P01"], "id_number": new_id()}
+        client, "/api/v1/bookings", {"slot": slot.pk, "businesses": ["P01"], "id_number": second_id}
     )
     assert full.status_code == 409
     body = full.json()

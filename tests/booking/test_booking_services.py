@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.booking.conftest import PERMIT
+from tests.booking.conftest import PERMIT, with_family
+from trafficdesk.accounts import realname
 from trafficdesk.booking import services
 from trafficdesk.booking.models import Booking, BookingEvent, BookingItem, CapacityRelease, Slot
 from trafficdesk.core import localcache
@@ -67,15 +68,19 @@ def test_minutes_limit_as_well_as_people(make_citizen: Any, make_slot: Any, new_
 
 
 def test_one_active_booking_per_id_number_per_business(
-    make_citizen: Any, make_slot: Any, new_id: Any
+    make_person: Any, make_citizen: Any, make_slot: Any
 ) -> None:
-    number = new_id()
-    first = services.book(make_citizen(), make_slot().pk, ["P01"], number)
-    with pytest.raises(services.BookingRefused) as refused:
-        services.book(make_citizen(), make_slot().pk, ["P01"], number)
-    assert refused.value.code == "booking.duplicate"
+    person, number = make_person()
+    parent = make_citizen()  # another account that may book for the same person
+    with_family(parent, 0)
+    realname.declare_family_member(parent, number, "", "child")
+    first = services.book(person, make_slot().pk, ["P01"], number)
+    for holder in (person, parent):  # per ID number, whichever account books
+        with pytest.raises(services.BookingRefused) as refused:
+            services.book(holder, make_slot().pk, ["P01"], number)
+        assert refused.value.code == "booking.duplicate"
     services.cancel(first.holder, first)
-    assert services.book(make_citizen(), make_slot().pk, ["P01"], number).status == "active"
+    assert services.book(parent, make_slot().pk, ["P01"], number).status == "active"
 
 
 def test_the_database_itself_refuses_a_second_active_item(
@@ -221,16 +226,20 @@ def test_reschedule_moves_capacity(
 
 
 def test_no_shows_bar_the_holder(
-    users: dict[str, Any], make_citizen: Any, make_slot: Any, new_id: Any, settings: Any
+    users: dict[str, Any], make_person: Any, make_citizen: Any, make_slot: Any, settings: Any
 ) -> None:
     settings.BOOKING_NO_SHOW_LIMIT = 2
-    number = new_id()
-    for _ in range(2):
-        booking = services.book(make_citizen(), make_slot().pk, ["P01"], number)
+    person, number = make_person()
+    parent = make_citizen()  # another account that may book for the same person
+    with_family(parent, 0)
+    realname.declare_family_member(parent, number, "", "child")
+    for holder in (person, parent):  # the no-shows count per ID number, whoever booked
+        booking = services.book(holder, make_slot().pk, ["P01"], number)
         services.mark_no_show(users["clerk"], booking)
-    with pytest.raises(services.BookingRefused) as refused:
-        services.book(make_citizen(), make_slot().pk, ["P01"], number)
-    assert refused.value.code == "holder.barred"
+    for holder in (person, parent):
+        with pytest.raises(services.BookingRefused) as refused:
+            services.book(holder, make_slot().pk, ["P01"], number)
+        assert refused.value.code == "holder.barred"
 
 
 def test_no_show_needs_hall_staff_of_the_region(

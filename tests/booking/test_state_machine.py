@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from tests.booking.conftest import PERMIT
+from trafficdesk.accounts import realname
 from trafficdesk.accounts.models import User
 from trafficdesk.booking import rush, services
 from trafficdesk.booking.models import Booking, BookingEvent, CapacityRelease, Slot
@@ -46,7 +47,19 @@ class BookingMachine(RuleBasedStateMachine):
                 User.objects.create(username=f"sm-{i}", mobile=f"1360000{i:04d}", role="citizen")
                 for i in range(6)
             ]
-            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(days=2)  # off the demo slots
+            # The people each account may book for (the real-name rule, accounts.realname):
+            # its own bound ID number and two declared family members'. Each ID holds at most
+            # one active P01 booking, so an account never reaches its cap of active bookings.
+            self.people: list[list[str]] = []
+            for i, holder in enumerate(self.holders):
+                own, *family = (make_id(50_000 + 10 * i + k) for k in range(3))
+                realname.bind_identity(holder, own)
+                for number in family:
+                    realname.declare_family_member(holder, number, "", "child")
+                self.people.append([own, *family])
+            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(
+                days=2
+            )  # off the demo slots
             self.slots = [
                 Slot.objects.create(
                     service_point=ServicePoint.objects.get(code=code),
@@ -78,19 +91,19 @@ class BookingMachine(RuleBasedStateMachine):
 
     @rule(
         holder=st.integers(0, 5),
+        person=st.integers(0, 2),
         slot=st.integers(0, 9),
         applicant_class=st.sampled_from(CLASSES),
         extra=st.booleans(),
     )
-    def book(self, holder: int, slot: int, applicant_class: str, extra: bool) -> None:
-        self.serial += 1
+    def book(self, holder: int, person: int, slot: int, applicant_class: str, extra: bool) -> None:
         codes = ["P01", "V01"] if extra else ["P01"]
         try:
             services.book(
                 self.holders[holder],
                 self.slots[slot % len(self.slots)].pk,
                 codes,
-                make_id(50_000 + self.serial),
+                self.people[holder][person],
                 applicant_class,
                 claim=PERMIT,
             )
@@ -152,9 +165,8 @@ class BookingMachine(RuleBasedStateMachine):
             slots=[contested],
         )
         for i in range(applicants):
-            self.serial += 1
             try:
-                rush.apply(self.holders[i], window, make_id(60_000 + self.serial))
+                rush.apply(self.holders[i], window, self.people[i][0])  # for oneself
             except services.BookingRefused as refused:
                 # The policy checked at apply time: the risk level set by another rule may
                 # close the business; nothing is stored then.

@@ -40,10 +40,11 @@ def test_a_number_is_read_however_it_is_typed(typed: str, found: str | None) -> 
 
 
 def test_every_booking_gets_its_own_number_shown_in_two_groups(
-    citizen: Any, make_slot: Any, new_id: Any
+    make_person: Any, make_slot: Any
 ) -> None:
     slot = make_slot(people=5)
-    made = [services.book(citizen, slot.pk, ["P01"], new_id()) for _ in range(3)]
+    people = [make_person() for _ in range(3)]
+    made = [services.book(holder, slot.pk, ["P01"], number) for holder, number in people]
     stored = [Booking.objects.get(pk=b.pk) for b in made]
     assert len({b.number for b in stored}) == 3
     for booking in stored:
@@ -69,15 +70,16 @@ def test_the_database_refuses_a_second_booking_with_the_same_number(
 
 
 def test_a_clashing_number_is_drawn_again(
-    citizen: Any, make_slot: Any, new_id: Any, monkeypatch: Any
+    make_person: Any, make_slot: Any, monkeypatch: Any
 ) -> None:
     """The first number drawn for the new booking is already taken: it books anyway, with
     another number, and takes its place once."""
     slot = make_slot(people=5)
-    first = services.book(citizen, slot.pk, ["P01"], new_id())
+    (someone, their_id), (another, other_id) = make_person(), make_person()
+    first = services.book(someone, slot.pk, ["P01"], their_id)
     drawn = iter([first.number, "23456789"])
     monkeypatch.setattr(numbers, "new_number", lambda: next(drawn))
-    second = services.book(citizen, slot.pk, ["P01"], new_id())
+    second = services.book(another, slot.pk, ["P01"], other_id)
     assert Booking.objects.get(pk=second.pk).number == "23456789"
     slot.refresh_from_db()
     assert slot.booked_people == 2
@@ -143,10 +145,11 @@ def test_the_booked_sms_carries_the_number_and_the_check_in_time(
 
 
 def test_staff_find_a_booking_in_the_admin_by_the_number_as_read_out(
-    citizen: Any, make_slot: Any, new_id: Any, users: dict[str, Any]
+    citizen: Any, make_person: Any, make_slot: Any, new_id: Any, users: dict[str, Any]
 ) -> None:
     mine = services.book(citizen, make_slot(people=5).pk, ["P01"], new_id())
-    other = services.book(citizen, make_slot(people=5).pk, ["P01"], new_id())
+    someone_else, their_id = make_person()
+    other = services.book(someone_else, make_slot(people=5).pk, ["P01"], their_id)
     number = Booking.objects.get(pk=mine.pk).number
     staff = Client()
     staff.force_login(users["admin"])  # booking records are the superuser's (access.RULES)

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.booking.conftest import with_family
 from trafficdesk.booking import ics, services
 from trafficdesk.booking.models import Booking, CapacityRelease
 from trafficdesk.catalog.models import Business
@@ -169,11 +170,12 @@ def test_someone_else_cannot_open_the_change_pages(
 
 
 def test_my_bookings_are_cards_with_past_and_cancelled_folded_away(
-    zh_client: Client, citizen: Any, make_slot: Any, new_id: Any
+    zh_client: Client, citizen: Any, make_slot: Any
 ) -> None:
     zh_client.force_login(citizen)
-    coming = services.book(citizen, make_slot().pk, ["P01"], new_id())
-    gone = services.book(citizen, make_slot().pk, ["P01"], new_id())
+    own, child = with_family(citizen, 1)  # the account's own booking and its child's
+    coming = services.book(citizen, make_slot().pk, ["P01"], own)
+    gone = services.book(citizen, make_slot().pk, ["P01"], child)
     services.cancel(citizen, gone)
     page = _page(zh_client.get(reverse("booking:mine")))
     assert "<table" not in page

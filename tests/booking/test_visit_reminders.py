@@ -25,12 +25,13 @@ def _visit_day(booking: Booking) -> Any:
 
 
 def test_booking_schedules_the_reminder_for_the_day_before(
-    citizen: Any, make_slot: Any, new_id: Any, django_capture_on_commit_callbacks: Any
+    make_person: Any, make_slot: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     slot = make_slot(hours_ahead=72)
+    (someone, their_id), (another, other_id) = make_person(), make_person()
     with django_capture_on_commit_callbacks(execute=True):
-        booking = services.book(citizen, slot.pk, ["P01"], new_id())
-        services.book(citizen, slot.pk, ["P01"], new_id())  # the same day: no second task
+        booking = services.book(someone, slot.pk, ["P01"], their_id)
+        services.book(another, slot.pk, ["P01"], other_id)  # the same day: no second task
     day = _visit_day(booking)
     scheduled = DBTaskResult.objects.filter(task_path__endswith="remind_task")
     assert [(t.run_after, t.args_kwargs["args"]) for t in scheduled] == [
@@ -67,12 +68,13 @@ def test_the_reminder_is_sent_once_with_number_place_and_check_in_time(
 
 
 def test_no_reminder_before_its_moment_nor_for_a_cancelled_booking(
-    citizen: Any, make_slot: Any, new_id: Any
+    make_person: Any, make_slot: Any
 ) -> None:
     slot = make_slot(hours_ahead=72)
-    kept = services.book(citizen, slot.pk, ["P01"], new_id())
-    cancelled = services.book(citizen, slot.pk, ["P01"], new_id())
-    services.cancel(citizen, cancelled)
+    (someone, their_id), (another, other_id) = make_person(), make_person()
+    kept = services.book(someone, slot.pk, ["P01"], their_id)
+    cancelled = services.book(another, slot.pk, ["P01"], other_id)
+    services.cancel(another, cancelled)
     day = _visit_day(kept)
     moment = reminders.reminder_moment(day)
 

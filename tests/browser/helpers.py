@@ -50,3 +50,23 @@ def record_offsite_requests(target: Any, base_url: str) -> list[str]:
 
     target.on("request", record)
     return found
+
+
+def pair_kiosk(page: Any, point: str = "GY-HALL-01", name: str = "浏览器取号机") -> None:
+    """Make this browser a registered kiosk of `point`, as on site: the hall's kiosk is
+    registered (here by the system), and the kiosk screen opens its one-time pairing link and
+    touches "pair"; the server sets the kiosk's HttpOnly cookie and opens the kiosk page."""
+    from urllib.parse import urlencode
+
+    from trafficdesk.accounts.access import SYSTEM
+    from trafficdesk.hallqueue.kiosk_http import KIOSK_COOKIE
+    from trafficdesk.hallqueue.services import register_kiosk
+    from trafficdesk.sites.models import ServicePoint
+
+    if any(c["name"] == KIOSK_COOKIE for c in page.context.cookies()):
+        return  # paired already (one kiosk per browser)
+    _device, code = register_kiosk(SYSTEM, ServicePoint.objects.get(code=point), name)
+    page.goto(reverse("hallqueue:kiosk-pair", args=[point]) + "?" + urlencode({"code": code}))
+    with page.expect_navigation():
+        page.get_by_test_id("pair").click()
+    assert urlsplit(page.url).path == reverse("hallqueue:kiosk", args=[point]), page.url

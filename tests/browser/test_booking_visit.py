@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from tests.browser.helpers import wait_for_server_requests
+from tests.browser.helpers import pair_kiosk, wait_for_server_requests
+from tests.realname import may_book_for
 from trafficdesk.accounts.models import User
 from trafficdesk.booking import services as booking
 from trafficdesk.booking.models import Booking, BookingStatus, CapacityRelease, Slot
@@ -81,7 +82,9 @@ def hall_slots(count: int) -> list[Slot]:
 
 
 def book(citizen: User, slot: Slot, serial: str) -> Booking:
-    return booking.book(citizen, slot.pk, [NEW_CAR_PLATES], resident_id(serial), GENERAL)
+    """A booking by the demo citizen for the person `serial` (bound, or a family member)."""
+    number = may_book_for(citizen, resident_id(serial))
+    return booking.book(citizen, slot.pk, [NEW_CAR_PLATES], number, GENERAL)
 
 
 def assert_no_sideways_scroll(page: Any) -> None:
@@ -311,6 +314,7 @@ def test_the_kiosk_checks_in_by_booking_number(
     )
     made = book(citizen, slot, "107")
 
+    pair_kiosk(page, HALL)
     page.goto(reverse("hallqueue:kiosk", args=[HALL]))
     form = page.get_by_test_id("checkin-form")
     form.locator("#token").fill("0000 0000")

@@ -124,7 +124,13 @@ def fill_registration(page: Any, values: dict[str, str]) -> None:
         Region.objects.get(code=values["origin"]).path.split("/"),
         strict=True,
     ):
-        expect(form.locator(f"#{select_id} option[value='{code}']")).to_have_count(1)
+        # The chooser re-read after the previous choice (a loaded machine answers slowly).
+        expect(form.locator(f"#{select_id} option[value='{code}']")).to_have_count(
+            1, timeout=15_000
+        )
+        # The chooser that came back is in the page before htmx has bound its triggers (until
+        # it settles): a choice made in between sends nothing.
+        page.wait_for_function(SETTLED)
         if form.locator(f"#{select_id}").input_value() == code:
             continue  # suggested from the plate: a traveller leaves it as it is
         # Each choice re-reads the chooser; the next one is made on what came back.

@@ -108,7 +108,10 @@ SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-s
 def choose(page: Any, select_id: str, code: str) -> None:
     """Choose `code` once the chooser offers it (each choice re-reads the chooser)."""
     option = page.locator(f"#{select_id} option[value='{code}']")
-    expect(option).to_have_count(1)
+    expect(option).to_have_count(1, timeout=15_000)  # a loaded machine answers slowly
+    # The chooser that came back is in the page before htmx has bound its triggers (until it
+    # settles): a choice made in between sends nothing. A person is never that quick.
+    page.wait_for_function(SETTLED)
     if page.locator(f"#{select_id}").input_value() == code:
         return  # suggested from the plate: a traveller leaves it as it is
     page.locator(f"#{select_id}").select_option(code)

@@ -85,12 +85,14 @@ PAGES: tuple[Visit, ...] = (
     Visit("visitor", "register", (TOLL,)),
     Visit("visitor", "receipt", (TOLL, "{registration}")),
     Visit("visitor", "hallqueue:board", (HALL,)),
-    Visit("visitor", "hallqueue:kiosk", (HALL,)),
+    # The kiosk issues tickets only when registered (or to the hall's staff): see below.
+    Visit("visitor", "hallqueue:kiosk-pair", (HALL,), query="code=not-a-real-code"),
     Visit("visitor", "booking:rush-list"),
     Visit("visitor", "booking:rush", ("{rush}",)),
     # A citizen, logged in by SMS code.
     Visit("citizen", "dashboard:home"),
     Visit("citizen", "accounts:me"),
+    Visit("citizen", "accounts:realname"),
     Visit("citizen", "booking:choose"),
     Visit("citizen", "booking:choose", query=f"business=P01&county={GUANSHANHU}"),
     Visit("citizen", "booking:choose", query=f"business=P01&county={NANMING}"),
@@ -121,6 +123,7 @@ PAGES: tuple[Visit, ...] = (
     # A window clerk of the Guiyang hall.
     Visit("clerk", "dashboard:home"),
     Visit("clerk", "hallqueue:console"),
+    Visit("clerk", "hallqueue:kiosk", (HALL,)),
     Visit("clerk", "deferral:lookup"),
     Visit("clerk", "online:queue"),
     Visit("clerk", "online:detail", ("{application}",)),
@@ -135,11 +138,13 @@ PAGES: tuple[Visit, ...] = (
     Visit("manager", "dashboard:home"),
     Visit("manager", "hallqueue:my-hall"),
     Visit("manager", "hallqueue:manager", (HALL,)),
+    Visit("manager", "hallqueue:kiosks", (HALL,)),
     Visit("manager", "planner"),
     Visit("manager", "booking:calendar", query=f"point={HALL}"),
     # The provincial administrator.
     Visit("gz_admin", "dashboard:home"),
     Visit("gz_admin", "dashboard:regional"),
+    Visit("gz_admin", "national:dashboard"),
     Visit("gz_admin", "regions:risk"),
     Visit("gz_admin", "regions:risk-import"),
     Visit("gz_admin", "regions:risk-change", (NANMING,)),
@@ -169,6 +174,8 @@ PAGES: tuple[Visit, ...] = (
 #: URL names that are not pages, and why.
 NOT_PAGES: dict[str, str] = {
     "accounts:logout": "a POST that redirects",
+    "accounts:realname-remove": "a POST from the real-name page "
+    "(tests/booking/test_realname.py::test_the_pages_bind_declare_and_book_for_a_family_member)",
     "booking:make-slots": "a POST from the service point page",
     "notify:receipt-aliyun": "the SMS provider's delivery receipts (a POST)",
     "notify:receipt-tencent": "the SMS provider's delivery receipts (a POST)",
@@ -194,6 +201,9 @@ NOT_PAGES: dict[str, str] = {
     "hallqueue:hall-events": "an event stream",
     "hallqueue:console-action": "a POST from the console",
     "online:act": "a POST from the application page",
+    "healthz": "the load balancer's liveness check, JSON (tests/core/test_health_and_metrics.py)",
+    "readyz": "the load balancer's readiness check, JSON (tests/core/test_health_and_metrics.py)",
+    "metrics": "Prometheus's scrape, text (tests/core/test_health_and_metrics.py)",
 }
 SKIPPED_PREFIXES = ("api/", "admin/", "i18n/", "static/", "media/")
 

@@ -21,6 +21,7 @@ from trafficdesk.catalog.models import Business
 from trafficdesk.hallqueue import services as hall
 from trafficdesk.hallqueue.models import Ticket, TicketStatus
 from trafficdesk.sites.models import ServicePoint, Window, Zone
+from trafficdesk.sites.services import set_window_open
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +74,12 @@ def test_the_window_table_shows_status_serving_idle_and_outside(
     served, outside = serve_one_and_send_one_outside(point)
     windows = list(Window.objects.filter(service_point=point).order_by("number"))
     assert any(w.is_open for w in windows) and any(not w.is_open for w in windows)
+    # An idle window reopened just now: idle "0 分钟" whatever the hour of the run (before
+    # the hall's opening time a window nobody reopened has no idle time yet: "—").
+    idle = next(w for w in windows if w.is_open and w.number != CLERK_WINDOW)
+    manager = User.objects.get(username="manager")
+    set_window_open(manager, idle, False)
+    set_window_open(manager, idle, True)
 
     page = manager_page
     page.goto(reverse("hallqueue:manager", args=[HALL]))
@@ -89,7 +96,6 @@ def test_the_window_table_shows_status_serving_idle_and_outside(
     expect(serving).to_contain_text(served.business.name)
     expect(row(page, CLERK_WINDOW).get_by_test_id("window-idle")).to_have_text("—")
     # An open window that serves nobody shows its idle time; a closed one none.
-    idle = next(w for w in windows if w.is_open and w.number != CLERK_WINDOW)
     expect(row(page, idle.number).get_by_test_id("window-idle")).to_contain_text("分钟")
     closed = next(w for w in windows if not w.is_open)
     expect(row(page, closed.number).get_by_test_id("window-idle")).to_have_text("—")

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.helpers import staff_login, wait_for_server_requests
+from tests.browser.helpers import pair_kiosk, staff_login, wait_for_server_requests
+from tests.realname import may_book_for
 from trafficdesk.accounts.models import User
 from trafficdesk.accounts.services import request_login_code, verify_login_code
 from trafficdesk.booking import services as booking
@@ -99,6 +100,8 @@ def clerk_window() -> Window:
 
 
 def open_kiosk(page: Any) -> None:
+    """Open the hall's kiosk, in a browser paired as a registered kiosk of the hall."""
+    pair_kiosk(page, HALL)
     response = page.goto(reverse("hallqueue:kiosk", args=[HALL]))
     assert response is not None and response.status == 200
 
@@ -208,9 +211,8 @@ def booked_slot(holder: User, serial: str, starts_in: timedelta) -> Booking:
         capacity_people=20,
         priority_release_at=now - timedelta(hours=1),
     )
-    made = booking.book(
-        holder, slot.pk, [NEW_CAR_PLATES], resident_id(serial), GENERAL, notify=False
-    )
+    number = may_book_for(holder, resident_id(serial))
+    made = booking.book(holder, slot.pk, [NEW_CAR_PLATES], number, GENERAL, notify=False)
     assert made.status == BookingStatus.ACTIVE
     return made
 

@@ -17,7 +17,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_server_requests
+from tests.browser.helpers import pair_kiosk, wait_for_server_requests
 from tests.browser.test_hall_queue import HALL, NEW_CAR_PLATES, booked_slot, citizen
 from trafficdesk.catalog.models import Business
 from trafficdesk.hallqueue import rules, services
@@ -52,6 +52,7 @@ def kiosk_path(query: str = "") -> str:
 
 
 def open_kiosk(page: Any, query: str = "") -> None:
+    pair_kiosk(page, HALL)
     response = page.goto(kiosk_path(query))
     assert response is not None and response.status == 200
     expect(page.get_by_test_id("checkin-form")).to_be_visible()
@@ -236,3 +237,29 @@ def test_done_and_a_minute_idle_clear_the_kiosk(kiosk: Any, demo: Any) -> None:
     with kiosk.expect_navigation():
         kiosk.get_by_test_id("done").click()
     assert_start_screen_is_clean(kiosk)
+
+
+def test_an_unregistered_kiosk_says_whom_to_ask_and_a_switched_off_one_stops(
+    kiosk: Any, demo: Any
+) -> None:
+    """Issue 17 item 4: the kiosk page of a screen never paired shows the plain refusal (in
+    Chinese, with nothing to touch); once paired it issues tickets; when the hall manager
+    switches it off, the next ticket is refused on the screen."""
+    from trafficdesk.accounts.models import User
+    from trafficdesk.hallqueue.models import KioskDevice
+
+    response = kiosk.goto(kiosk_path())
+    assert response is not None and response.status == 403
+    expect(kiosk.get_by_test_id("kiosk-locked")).to_contain_text("请联系大厅负责人")
+    assert kiosk.get_by_test_id("walkin-form").count() == 0
+    assert kiosk.locator("a[href], button").count() == 0
+    open_kiosk(kiosk)
+    kiosk.get_by_test_id(f"business-{NEW_CAR_PLATES}").click()
+    with kiosk.expect_navigation():
+        kiosk.locator("button.k-take").click()
+    expect(kiosk.get_by_test_id("ticket-label")).to_be_visible()
+    device = KioskDevice.objects.get(name="浏览器取号机")
+    services.revoke_kiosk(User.objects.get(username="manager"), device)
+    response = kiosk.goto(kiosk_path())
+    assert response is not None and response.status == 403
+    expect(kiosk.get_by_test_id("kiosk-locked")).to_be_visible()

@@ -48,9 +48,11 @@ Outbox = list[tuple[str, str]]
 PHONE = {"width": 390, "height": 844}
 CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 LOST_LICENCE = "D01"
-GOOD_ID = "11010519491231002X"
-GOOD_ID_MASKED = "1101**********002X"
-BAD_ID = "110105194912310021"  # the same number with a wrong check character
+# A Guanshanhu resident: the application goes to the online centre of the applicant's
+# region (online.services.centre_region), where the demo clerk works.
+GOOD_ID = "520115194912310029"
+GOOD_ID_MASKED = "5201**********0029"
+BAD_ID = "520115194912310020"  # the same number with a wrong check character
 OTHER_CITIZEN_MOBILE = "13900139000"
 ADDRESS = "贵州省贵阳市观山湖区林城东路 8 号 3 单元 502 室"
 REASON = Reason.LOST.value

@@ -79,9 +79,8 @@ def test_an_id_with_no_real_region_code_is_refused(client: Client, toll: Checkpo
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert api.status_code == 422
-    error = api.json()["errors"]["id_number"]
-    assert error["code"] == "id.region"
-    assert error["detail"] == (
+    assert api.json()["error_codes"]["id_number"] == "id.region"
+    assert api.json()["errors"]["id_number"] == (
         "The first 6 digits of the ID number are not a real region code. Check the number."
     )
 

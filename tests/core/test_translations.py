@@ -8,7 +8,9 @@ from pathlib import Path
 import polib
 import pytest
 
-LC_MESSAGES = Path(__file__).resolve().parents[2] / "trafficdesk" / "locale" / "zh_Hans" / "LC_MESSAGES"
+LC_MESSAGES = (
+    Path(__file__).resolve().parents[2] / "trafficdesk" / "locale" / "zh_Hans" / "LC_MESSAGES"
+)
 PO = LC_MESSAGES / "django.po"
 MO = LC_MESSAGES / "django.mo"
 

@@ -48,7 +48,9 @@ def test_page_and_excel_export(client: Client, users: dict[str, Any]) -> None:
     book = load_workbook(io.BytesIO(export.content))
     assert book.sheetnames[:5] == ["风险等级", "服务场所", "网上申请", "邮寄", "卡口到达"]
     risk = [list(row) for row in book["风险等级"].iter_rows(values_only=True)]
-    assert risk[0] == ["市州", "低风险", "中风险", "高风险", "未评估"], "headers are labels, not codes"
+    assert risk[0] == ["市州", "低风险", "中风险", "高风险", "未评估"], (
+        "headers are labels, not codes"
+    )
     points = [list(row) for row in book["服务场所"].iter_rows(values_only=True)]
     assert points[0][:3] == ["名称", "类型", "开放"]
     assert points[1:] and all(not str(row[1]).isascii() for row in points[1:]), points

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from tests.booking.conftest import make_id
+from trafficdesk.accounts import realname
 from trafficdesk.accounts.models import User
 from trafficdesk.booking import claims, services
 from trafficdesk.booking.models import (
@@ -31,6 +32,7 @@ from trafficdesk.booking.models import (
 )
 from trafficdesk.catalog.models import Business
 from trafficdesk.core import localcache
+from trafficdesk.core.identity import id_digest
 from trafficdesk.core.validators import uscc_check_char
 from trafficdesk.core.vocabulary import CLAIM_MOVES, HOLDING_STATUSES, ClaimStatus, sources_of
 from trafficdesk.enterprises import services as enterprises
@@ -48,11 +50,23 @@ class ClaimMachine(RuleBasedStateMachine):
         try:
             self.admin = User.objects.get(username="gz_admin")
             self.clerk = User.objects.get(username="clerk")
-            self.agent = User.objects.create(username="cm-agent", mobile="13712349999", role="citizen")
+            self.agent = User.objects.create(
+                username="cm-agent", mobile="13712349999", role="citizen"
+            )
             self.citizens = [
                 User.objects.create(username=f"cm-{i}", mobile=f"1371235{i:04d}", role="citizen")
                 for i in range(3)
             ]
+            # The people each citizen may book for (the real-name rule, accounts.realname):
+            # its own bound ID number and two declared family members'. The agent books for
+            # its fleet's drivers, whoever they are.
+            self.people: list[list[str]] = []
+            for i, citizen in enumerate(self.citizens):
+                own, *family = (make_id(70_000 + 10 * i + k) for k in range(3))
+                realname.bind_identity(citizen, own)
+                for number in family:
+                    realname.declare_family_member(citizen, number, "", "child")
+                self.people.append([own, *family])
             code = "91520115MA6H7K3T1" + uscc_check_char("91520115MA6H7K3T1")
             self.enterprise = enterprises.register(
                 self.agent,
@@ -66,16 +80,26 @@ class ClaimMachine(RuleBasedStateMachine):
             )
             enterprises.verify(self.admin, self.enterprise, approve=True)
             enterprises.grant(
-                self.admin, self.enterprise, "EMERGENCY", timezone.localdate() + timedelta(days=30), "x"
+                self.admin,
+                self.enterprise,
+                "EMERGENCY",
+                timezone.localdate() + timedelta(days=30),
+                "x",
             )
             self.lorries = [
                 enterprises.add_vehicle(
-                    self.agent, self.enterprise, plate=f"贵A3{i:04d}", vehicle_type="车", use="special"
+                    self.agent,
+                    self.enterprise,
+                    plate=f"贵A3{i:04d}",
+                    vehicle_type="车",
+                    use="special",
                 )
                 for i in range(4)
             ]
             p01 = Business.objects.get(code="P01")
-            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(days=2)  # off the demo slots
+            start = timezone.now().replace(minute=0, second=13, microsecond=0) + timedelta(
+                days=2
+            )  # off the demo slots
             self.slots = [
                 Slot.objects.create(
                     service_point=ServicePoint.objects.get(code="GY-HALL-01"),
@@ -103,28 +127,43 @@ class ClaimMachine(RuleBasedStateMachine):
         self.atomic.__exit__(None, None, None)
         localcache.clear_all()
 
-    def _book(self, holder: User, slot: int, proof: claims.ClaimIn) -> None:
-        self.serial += 1
+    def _book(self, holder: User, slot: int, id_number: str, proof: claims.ClaimIn) -> None:
         try:
             services.book(
                 holder,
                 self.slots[slot].pk,
                 ["P01"],
-                make_id(70_000 + self.serial),
+                id_number,
                 "EMERGENCY",
                 notify=False,
                 claim=proof,
             )
         except services.BookingRefused as refused:
+            if refused.code == "booking.duplicate":  # only when this ID already holds P01
+                assert proof.vehicle_id is None
+                assert Booking.objects.filter(
+                    id_digest=id_digest(id_number),
+                    status__in=HOLDING_STATUSES,
+                    items__business__code="P01",
+                    items__active=True,
+                ).exists()
+                return
             assert refused.code in {"slot.full", "claim.share", "claim.barred"}, refused.code
 
     @rule(slot=st.integers(0, 1), lorry=st.integers(0, 3))
     def book_for_a_lorry(self, slot: int, lorry: int) -> None:
-        self._book(self.agent, slot, claims.ClaimIn(vehicle_id=self.lorries[lorry].pk))
+        self.serial += 1  # a driver of the fleet, each time another
+        driver = make_id(80_000 + self.serial)
+        self._book(self.agent, slot, driver, claims.ClaimIn(vehicle_id=self.lorries[lorry].pk))
 
-    @rule(slot=st.integers(0, 1), who=st.integers(0, 2))
-    def book_with_a_permit(self, slot: int, who: int) -> None:
-        self._book(self.citizens[who], slot, claims.ClaimIn(permit_number="P-1", evidence=PNG))
+    @rule(slot=st.integers(0, 1), who=st.integers(0, 2), person=st.integers(0, 2))
+    def book_with_a_permit(self, slot: int, who: int, person: int) -> None:
+        self._book(
+            self.citizens[who],
+            slot,
+            self.people[who][person],
+            claims.ClaimIn(permit_number="P-1", evidence=PNG),
+        )
 
     def _claim(self, which: int) -> PriorityClaim | None:
         found = list(

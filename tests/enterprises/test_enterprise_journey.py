@@ -301,7 +301,7 @@ def test_an_emergency_walk_in_in_a_high_risk_county_is_called_at_once_and_verifi
     users: dict[str, Any],
 ) -> None:
     set_risk_level(users["gz_admin"], Region.objects.get(code="520115"), "HIGH", reason="疫情")
-    kiosk = Client()
+    kiosk = logged_in(users["clerk"])  # the hall's staff issue tickets without a kiosk
     general = kiosk.post(
         "/api/v1/hall/GY-HALL-01/walk-in", {"business": "P01"}, content_type="application/json"
     )

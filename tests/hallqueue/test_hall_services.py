@@ -154,7 +154,7 @@ def test_manager_opens_and_closes_windows(
     )
 
 
-def test_hall_api(client: Client, users: dict[str, Any], window: Any) -> None:
+def test_hall_api(client: Client, users: dict[str, Any], window: Any, kiosk_device: Any) -> None:
     ticket = client.post(
         "/api/v1/hall/GY-HALL-01/walk-in", {"business": "P01"}, content_type="application/json"
     )

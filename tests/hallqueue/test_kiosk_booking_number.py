@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,8 @@ from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.models import Slot
 from trafficdesk.core.vocabulary import BookingStatus
 from trafficdesk.hallqueue.models import Ticket
+
+pytestmark = pytest.mark.usefixtures("kiosk_device")
 
 
 def _soon_slot(make_slot: Any) -> Slot:

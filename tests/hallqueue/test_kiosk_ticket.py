@@ -176,6 +176,7 @@ def test_a_booking_later_today_is_told_the_time_only(
         {"business": "P01" * 200, "class": "ROOT"},
     ],
 )
+@pytest.mark.usefixtures("kiosk_device")
 def test_bad_input_at_the_kiosk_is_a_plain_refusal(client: Any, hall: Any, data: Any) -> None:
     client.cookies["django_language"] = "zh-hans"
     response = client.post(reverse("hallqueue:kiosk", args=[hall.code]), data)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from trafficdesk.accounts.models import User
 from trafficdesk.catalog.models import Business
@@ -99,3 +100,24 @@ def test_idle_time_reads_in_hours_and_minutes() -> None:
         window=Window(number=2), businesses=[], serving=None, idle_since=None, now=now
     )
     assert busy.idle_hours_and_minutes is None
+
+
+def test_before_opening_time_an_idle_window_has_no_idle_time_yet(demo: Any) -> None:
+    """Idle since the hall opened today: before that moment (just after midnight) there is
+    nothing to count from, and the row says "—" rather than a negative or yesterday's time."""
+    point = ServicePoint.objects.get(code=HALL)
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    early = timezone.make_aware(datetime.combine(today, point.opens_at), tz) - timedelta(hours=1)
+    late = timezone.make_aware(datetime.combine(today, point.opens_at), tz) + timedelta(hours=2)
+    before = {r.window.number: r for r in hall.window_overview(point, now=early).windows}
+    after = {r.window.number: r for r in hall.window_overview(point, now=late).windows}
+    untouched = [
+        number
+        for number, r in after.items()
+        if r.window.is_open and r.serving is None and r.idle_since is not None
+    ]
+    assert untouched, "no open, idle window in the demo hall"
+    for number in untouched:
+        assert before[number].idle_minutes is None
+        assert after[number].idle_minutes == 120

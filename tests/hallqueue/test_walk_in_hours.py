@@ -33,6 +33,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
     return set_to
 
 
+@pytest.mark.usefixtures("kiosk_device")
 def test_api_refuses_a_walk_in_after_closing_and_says_when(
     client: Any, hall: Any, clock: Any
 ) -> None:
@@ -51,6 +52,7 @@ def test_api_refuses_a_walk_in_after_closing_and_says_when(
     assert not Ticket.objects.filter(service_point=hall).exists()
 
 
+@pytest.mark.usefixtures("kiosk_device")
 def test_api_issues_a_walk_in_inside_opening_hours(client: Any, hall: Any, clock: Any) -> None:
     clock(10, 0)
     response = client.post(
@@ -59,6 +61,7 @@ def test_api_issues_a_walk_in_inside_opening_hours(client: Any, hall: Any, clock
     assert response.status_code == 201, response.content
 
 
+@pytest.mark.usefixtures("kiosk_device")
 def test_kiosk_refuses_over_the_lunch_break(client: Any, hall: Any, clock: Any) -> None:
     clock(12, 30)
     response = client.post(

@@ -18,7 +18,10 @@ def test_an_sms_is_chinese_even_from_an_english_page() -> None:
 
 
 def test_the_hall_room_notice_names_the_ticket() -> None:
-    assert sms_text(ROOM_INSIDE_SMS, ticket="A012") == "【交管服务】A012 号，大厅已有空位，请进入等候区。"
+    assert (
+        sms_text(ROOM_INSIDE_SMS, ticket="A012")
+        == "【交管服务】A012 号，大厅已有空位，请进入等候区。"
+    )
 
 
 def test_bulk_notices_are_filled_from_one_chinese_template() -> None:

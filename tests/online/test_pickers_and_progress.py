@@ -19,7 +19,7 @@ from trafficdesk.online import rules, services
 from trafficdesk.online.models import OnlineApplication
 from trafficdesk.online.rules import Reason, Status, Step
 
-GOOD_ID = "11010519491231002X"
+GOOD_ID = "520115194912310029"  # Guanshanhu: the clerk's online centre answers it
 ADDRESS = "贵阳市南明区花果园大街1号 3栋 502"
 MOBILE = "13912340001"
 API = "/api/v1/online/applications"

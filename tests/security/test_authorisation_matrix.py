@@ -18,6 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from tests.booking.conftest import PERMIT, make_id
+from trafficdesk.accounts import realname
+from trafficdesk.accounts.access import SYSTEM
 from trafficdesk.accounts.models import User
 from trafficdesk.booking.models import (
     Booking,
@@ -123,6 +125,30 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("my bookings", LOGGED_IN, page=get("/booking/mine/"), api=get("/api/v1/bookings")),
     Row("my account", LOGGED_IN, page=get("/accounts/me/"), api=get("/api/v1/accounts/me")),
+    # real-name booking: a citizen account's own ID number and family members
+    Row(
+        "my real-name details",
+        CITIZENS,
+        page=get("/accounts/realname/"),
+        api=get("/api/v1/accounts/identity"),
+    ),
+    Row("my family members", CITIZENS, api=get("/api/v1/accounts/family")),
+    Row(
+        "declare a family member",
+        CITIZENS,
+        page=post(
+            "/accounts/realname/",
+            {"what": "family", "id_number": "{id_page}", "name": "", "relation": "child"},
+        ),
+        api=post(
+            "/api/v1/accounts/family", {"id_number": "{id_api}", "name": "", "relation": "child"}
+        ),
+    ),
+    Row(
+        "remove a family member (the account's own)",
+        frozenset({"citizen"}),
+        page=post("/accounts/realname/family/{member}/remove/"),
+    ),
     # the policy: the province publishes it; a county sets its own phase and risk level
     Row(
         "publish the province's policy",
@@ -206,9 +232,9 @@ ROWS: tuple[Row, ...] = (
             {"business": "X02", "form": {"driver_id": "{id_api}", "plate": "贵A12345"}},
         ),
     ),
-    Row(
+    Row(  # the application is routed to Guanshanhu's centre: not Nanming's staff
         "see an online application",
-        frozenset({"citizen"}) | DESK,
+        frozenset({"citizen"}) | DESK - {"nanming_admin"},
         page=get("/online/a/{reference}/"),
         api=get("/api/v1/online/applications/{reference}"),
     ),
@@ -287,8 +313,16 @@ ROWS: tuple[Row, ...] = (
     Row("businesses", PUBLIC, page=get("/catalog/")),
     Row("what is open", PUBLIC, page=get("/open/?county=520115&business=P01")),
     Row("choose a booking", PUBLIC, page=get("/booking/")),
-    Row("offices offering a business", PUBLIC, page=get("/booking/places/?business=P01&county=520102")),
-    Row("an office's days and slots", PUBLIC, page=get("/booking/at/GY-HALL-01/?business=P01&county=520102")),
+    Row(
+        "offices offering a business",
+        PUBLIC,
+        page=get("/booking/places/?business=P01&county=520102"),
+    ),
+    Row(
+        "an office's days and slots",
+        PUBLIC,
+        page=get("/booking/at/GY-HALL-01/?business=P01&county=520102"),
+    ),
     Row("online catalogue", PUBLIC, page=get("/online/")),
     Row("checkpoint registration", PUBLIC, page=get("/c/GY-N-TOLL/")),
     Row("checkpoint origin chooser", PUBLIC, page=get("/checkpoints/GY-N-TOLL/origin/")),
@@ -318,7 +352,34 @@ ROWS: tuple[Row, ...] = (
             },
         ),
     ),
-    Row("kiosk", PUBLIC, page=get("/hall/GY-HALL-01/kiosk/")),
+    # the kiosk issues tickets only when registered by the hall (tests/hallqueue/
+    # test_kiosk_devices.py); without a kiosk cookie, only the hall's staff may use it
+    Row("kiosk", HALL, page=get("/hall/GY-HALL-01/kiosk/")),
+    Row(
+        "take a walk-in ticket without a registered kiosk",
+        HALL,
+        page=post("/hall/GY-HALL-01/kiosk/", {"business": "P01"}),
+        api=post("/api/v1/hall/GY-HALL-01/walk-in", {"business": "P01"}),
+    ),
+    Row("open a kiosk's pairing link", PUBLIC, page=get("/hall/GY-HALL-01/kiosk/pair/?code=x")),
+    Row(
+        "the Guiyang hall's kiosks",
+        frozenset({"manager", "gz_admin"}),
+        page=get("/hall/GY-HALL-01/kiosks/"),
+        api=get("/api/v1/hall/GY-HALL-01/kiosks"),
+    ),
+    Row(
+        "register a kiosk",
+        frozenset({"manager", "gz_admin"}),
+        page=post("/hall/GY-HALL-01/kiosks/", {"name": "矩阵取号机"}),
+        api=post("/api/v1/hall/GY-HALL-01/kiosks", {"name": "矩阵取号机"}),
+    ),
+    Row(
+        "switch a kiosk off",
+        frozenset({"manager", "gz_admin"}),
+        page=post("/hall/GY-HALL-01/kiosks/", {"do": "revoke", "kiosk": "{kiosk}"}),
+        api=post("/api/v1/hall/kiosks/{kiosk}/revoke"),
+    ),
     Row("display board", PUBLIC, page=get("/hall/GY-HALL-01/board/")),
     Row("display board panels", PUBLIC, page=get("/hall/GY-HALL-01/board/state/")),
     Row("my service point", HALL, page=get("/sites/mine/")),
@@ -386,6 +447,8 @@ ROWS: tuple[Row, ...] = (
     Row("risk history of Nanming", ADMINS, page=get("/regions/risk/520102/")),
     Row("phases and policy", ADMINS, page=get("/open/overview/")),
     Row("dashboard", ADMINS, page=get("/dashboard/")),
+    # the national view: a province-level administrator or auditor, not a county one
+    Row("national view", frozenset({"gz_admin", "auditor"}), page=get("/national/")),
     Row("checkpoints", frozenset({"officer"}), page=get("/checkpoints/")),
     Row("checkpoint console", frozenset({"officer"}), page=get("/checkpoints/GY-N-TOLL/console/")),
     Row(
@@ -415,12 +478,27 @@ ROWS: tuple[Row, ...] = (
         api=post("/api/v1/accounts/staff/nanming_admin/unlock"),
     ),
     Row("change my password", LOGGED_IN - CITIZENS, page=get("/accounts/password/")),
+    # the business catalogue is province-wide: a county administrator reads it, never edits
+    Row(
+        "add a business category",
+        frozenset({"gz_admin"}),
+        page=post(
+            "/admin/catalog/businesscategory/add/",
+            {"code": "MX", "name_zh": "矩阵", "name_en": "x"},
+        ),
+    ),
     Row("admin site", frozenset({"manager", "auditor"}) | ADMINS, page=get("/admin/")),
+    # For the load balancer: anyone may ask, nobody needs to log in (core/health.py).
+    Row("liveness check", PUBLIC, page=get("/healthz")),
+    Row("readiness check", PUBLIC, page=get("/readyz")),
 )
 
 # URL names covered by the rows above through a parametrised path, or by dedicated tests.
 COVERED_ELSEWHERE = {
     "set_language",
+    # by the caller's address, not by role (METRICS_ALLOWED_IPS):
+    # tests/core/test_health_and_metrics.py::test_metrics_answer_only_the_allowed_addresses
+    "metrics",
     "accounts:staff-login",
     "accounts:citizen-login",
     "accounts:citizen-verify",
@@ -470,8 +548,17 @@ def test_every_named_page_is_classified() -> None:
                 "claim",
                 "rush",
                 "offer",
+                "member",
             ):
-                numeric = key in ("slot", "window", "enterprise", "claim", "rush", "offer")
+                numeric = key in (
+                    "slot",
+                    "window",
+                    "enterprise",
+                    "claim",
+                    "rush",
+                    "offer",
+                    "member",
+                )
                 path = path.replace("{" + key + "}", "1" if numeric else "x")
             classified.add(resolve(path).view_name)
     missing = _names(get_resolver()) - classified - COVERED_ELSEWHERE
@@ -501,7 +588,8 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
         capacity_people=20,
         priority_release_at=start,
     )
-    booking = book(citizen, slot.pk, ["P01"], make_id(41_000), notify=False)
+    booking = book(citizen, slot.pk, ["P01"], make_id(41_000), notify=False)  # binds the ID
+    member = realname.declare_family_member(citizen, make_id(41_003), "", "child")
     application = submit(
         citizen,
         Business.objects.get(code="X02"),
@@ -511,6 +599,7 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
         service_point__code="GY-HALL-01", number=3
     )
     ticket = hall.walk_in(window.service_point, p01)
+    kiosk, _code = hall.register_kiosk(SYSTEM, window.service_point, "矩阵停用")
     agent, enterprise, claim = _enterprise_world(citizen, slot)
     draw, offer = _draw_world(citizen, slot)
     policy = current_policy().model_dump(mode="json")
@@ -530,6 +619,8 @@ def world(users: dict[str, Any]) -> dict[str, Any]:
             "uscc": enterprise.uscc,
             "claim": claim.pk,
             "ticket": ticket.pk,
+            "kiosk": kiosk.pk,
+            "member": member.pk,
             "rush": draw.pk,
             "offer": offer.pk,
         },
@@ -588,6 +679,7 @@ def _enterprise_world(citizen: User, slot: Slot) -> tuple[User, Enterprise, Prio
     )
     enterprises.verify(User.objects.get(username="gz_admin"), enterprise, approve=True)
     enterprises.add_vehicle(agent, enterprise, plate="贵A12345", vehicle_type="货车", use="freight")
+    realname.declare_family_member(citizen, make_id(41_002), "", "parent")
     emergency = book(citizen, slot.pk, ["V01"], make_id(41_002), "EMERGENCY", claim=PERMIT)
     return agent, enterprise, PriorityClaim.objects.get(booking=emergency)
 
@@ -690,6 +782,7 @@ def test_a_barred_holder_is_refused_a_rush_with_the_date(world: dict[str, Any]) 
 
     citizen = world["users"]["citizen"]
     number = make_id(44_000)
+    realname.declare_family_member(citizen, number, "", "spouse")
     slot = Slot.objects.get(pk=world["values"]["slot"])
     for _ in range(3):
         missed = book(citizen, slot.pk, ["P01"], number, notify=False)

@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,37 +22,15 @@ from urllib.parse import quote
 
 import pytest
 
+from tests import haproxy
 from tests.real_server import free_port, start_server, stop
-
-HAPROXY = os.environ.get("HAPROXY_PATH") or shutil.which("haproxy") or "/usr/sbin/haproxy"
-
-
-def _need_haproxy() -> None:
-    if not Path(HAPROXY).exists():
-        message = f"{HAPROXY} is missing: apt-get install -y haproxy"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"haproxy exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("haproxy did not start")
 
 
 @pytest.fixture
 def proxied(transactional_db: Any) -> Iterator[int]:
     """The server (one worker: the per-process counters are then exact) behind HAProxy on
     loopback; yields HAProxy's port."""
-    _need_haproxy()
+    haproxy.need_haproxy()
     app_port, proxy_port = free_port(), free_port()
     server = start_server(
         app_port,
@@ -67,8 +40,7 @@ def proxied(transactional_db: Any) -> Iterator[int]:
         OTP_RATE_PER_PHONE="1000/h",
     )
     folder = tempfile.mkdtemp(prefix="trafficdesk-haproxy-")
-    cfg = Path(folder) / "haproxy.cfg"
-    cfg.write_text(
+    config = (
         "global\n  maxconn 200\n"
         "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n"
         "  timeout server 30s\n"
@@ -76,21 +48,15 @@ def proxied(transactional_db: Any) -> Iterator[int]:
         "  default_backend app\n"
         f"backend app\n  server app1 127.0.0.1:{app_port}\n"
     )
-    proxy = subprocess.Popen(  # noqa: S603
-        [HAPROXY, "-db", "-f", str(cfg)],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        _wait_for(proxy_port, proxy)
+        proxy = haproxy.start(config, Path(folder), proxy_port)
+    except BaseException:
+        stop(server)
+        raise
+    try:
         yield proxy_port
     finally:
-        try:
-            os.killpg(proxy.pid, signal.SIGTERM)
-            proxy.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proxy.pid, signal.SIGKILL)
+        haproxy.stop(proxy)
         stop(server)
         shutil.rmtree(folder, ignore_errors=True)
 

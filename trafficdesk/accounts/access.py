@@ -97,6 +97,10 @@ class Rule:
     needs_region: bool = False
     """A target without a region (a staff account with no region of authority) is beyond
     every region: only a superuser may act on it."""
+    unregioned_province: bool = False
+    """A target without a region (a citizen's login code, a province-wide policy change, an
+    application that could not be routed) concerns the whole province: only staff whose
+    region of authority is a province may see it."""
 
 
 STAFF_DESK = frozenset({Role.CLERK, Role.HALL_MANAGER, Role.REGIONAL_ADMIN})
@@ -112,6 +116,7 @@ POINT_BOUND_ROLES = frozenset({Role.CLERK, Role.HALL_MANAGER})
 RULES: dict[Action, Rule] = {
     Action.BOOK: Rule(CITIZENS),
     Action.RUSH_APPLY: Rule(CITIZENS),
+    Action.REALNAME_MANAGE: Rule(CITIZENS),
     Action.RUSH_OFFER_ANSWER: Rule(SUPERUSER_ONLY, owner=True),
     Action.ONLINE_APPLY: Rule(CITIZENS),
     Action.ONLINE_RESUBMIT: Rule(SUPERUSER_ONLY, owner=True),
@@ -135,6 +140,9 @@ RULES: dict[Action, Rule] = {
     Action.HALL_SERVE: Rule(HALL_STAFF, Scope.REGION, point_bound=True),
     Action.HALL_WATCH: Rule(frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN}), Scope.REGION),
     Action.WINDOW_OPEN_CLOSE: Rule(frozenset({Role.HALL_MANAGER}), Scope.REGION, point_bound=True),
+    Action.KIOSK_MANAGE: Rule(
+        frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN}), Scope.REGION, point_bound=True
+    ),
     Action.SITE_EDIT: Rule(
         frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN}), Scope.REGION, point_bound=True
     ),
@@ -147,21 +155,25 @@ RULES: dict[Action, Rule] = {
     Action.PHASE_SET: Rule(ADMINS, Scope.REGION),
     Action.POLICY_PUBLISH: Rule(ADMINS, Scope.PROVINCE),
     Action.POLICY_OVERVIEW: Rule(ADMINS),
-    Action.EVENTS_READ: Rule(ADMINS),
+    Action.EVENTS_READ: Rule(ADMINS, Scope.REGION, unregioned_province=True),
     Action.DEFERRAL_OPEN: Rule(ADMINS, Scope.REGION),
     Action.DEFERRAL_LOOKUP: Rule(STAFF_DESK),
-    Action.DEFERRAL_REPORT: Rule(ADMINS),
-    Action.ONLINE_VIEW: Rule(STAFF_DESK, owner=True),
-    Action.ONLINE_REVIEW: Rule(STAFF_DESK),
+    Action.DEFERRAL_REPORT: Rule(ADMINS, Scope.REGION, unregioned_province=True),
+    Action.ONLINE_VIEW: Rule(STAFF_DESK, Scope.REGION, owner=True, unregioned_province=True),
+    Action.ONLINE_REVIEW: Rule(STAFF_DESK, Scope.REGION, unregioned_province=True),
     Action.ONLINE_PHONE_FILING: Rule(STAFF_DESK),
     Action.CHECKPOINT_WATCH: Rule(frozenset({Role.CHECKPOINT_OFFICER}), Scope.REGION),
     Action.CHECKPOINT_EDIT: Rule(ADMINS, Scope.REGION),
     Action.DASHBOARD_VIEW: Rule(ADMINS, Scope.REGION),
+    # the national view: a province-level administrator, or an auditor of a province
+    Action.NATIONAL_VIEW: Rule(frozenset({Role.REGIONAL_ADMIN, Role.AUDITOR}), Scope.PROVINCE),
     Action.PLAN_VIEW: Rule(frozenset({Role.REGIONAL_ADMIN, Role.HALL_MANAGER}), Scope.REGION),
     Action.AUDIT_READ: Rule(frozenset({Role.AUDITOR})),
     Action.PERSONAL_DATA_REVEAL: Rule(STAFF_DESK),
-    Action.OUTBOX_READ: Rule(frozenset({Role.AUDITOR, Role.REGIONAL_ADMIN})),
-    Action.OUTBOX_RETRY: Rule(frozenset({Role.REGIONAL_ADMIN})),
+    Action.OUTBOX_READ: Rule(
+        frozenset({Role.AUDITOR, Role.REGIONAL_ADMIN}), Scope.REGION, unregioned_province=True
+    ),
+    Action.OUTBOX_RETRY: Rule(ADMINS, Scope.REGION, unregioned_province=True),
     Action.ADMIN_SITE: Rule(frozenset({Role.HALL_MANAGER, Role.REGIONAL_ADMIN, Role.AUDITOR})),
     Action.STAFF_MANAGE: Rule(ADMINS, Scope.REGION, needs_region=True),
 }
@@ -290,6 +302,14 @@ def _why_not(actor: Actor, action: Action, target: Any) -> str | None:
     region = region_of(target) if target is not None else None
     if region is None and rule.needs_region and region_lookup(type(target)) is not None:
         return _("This has no region of authority; only a system administrator can change it.")
+    if (
+        region is None
+        and rule.unregioned_province
+        and target is not None
+        and region_lookup(type(target)) is not None
+        and own.level != RegionLevel.PROVINCE
+    ):
+        return _("This concerns the whole province; only province-level staff can see it.")
     if region is not None and not own.contains(region):
         return _("%(region)s is outside your region of authority (%(own)s).") % {
             "region": str(region),
@@ -353,7 +373,10 @@ def scope(actor: Actor, queryset: QuerySet[M], action: Action) -> QuerySet[M]:
     lookup = region_lookup(queryset.model)
     if rule.scope is Scope.ANY or lookup is None:
         return queryset
-    found = queryset.filter(region_q(actor, lookup))
+    within = region_q(actor, lookup)
+    if rule.unregioned_province and _province_level(actor):
+        within |= Q(**{f"{lookup}__isnull" if lookup else "pk__isnull": True})
+    found = queryset.filter(within)
     point_lookup = getattr(queryset.model, "point_lookup", None)
     bound = (
         rule.point_bound
@@ -364,6 +387,25 @@ def scope(actor: Actor, queryset: QuerySet[M], action: Action) -> QuerySet[M]:
         point_id = getattr(actor, "service_point_id", None)
         found = found.filter(**{f"{point_lookup}__pk" if point_lookup else "pk": point_id})
     return found
+
+
+def _province_level(actor: Actor) -> bool:
+    own: RegionLike | None = getattr(actor, "region", None)
+    return own is not None and own.level == RegionLevel.PROVINCE
+
+
+def scope_regions(actor: Actor, queryset: QuerySet[M], action: Action) -> QuerySet[M]:
+    """The rows that bear on the actor's region (deferral windows, say): those inside it and
+    those of the regions it lies in (a province-wide window applies to each of its
+    counties). Empty unless the actor may do `action` at all."""
+    if not allows(actor, action):
+        return queryset.none()
+    lookup = region_lookup(queryset.model)
+    own: RegionLike | None = getattr(actor, "region", None)
+    if lookup is None or own is None or _is_system(actor) or getattr(actor, "is_superuser", False):
+        return queryset
+    above = own.path.split("/")
+    return queryset.filter(region_q(actor, lookup) | Q(**{f"{lookup}__code__in": above}))
 
 
 class AccessPolicy:

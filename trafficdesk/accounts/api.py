@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
-from trafficdesk.accounts import services
+from trafficdesk.accounts import access, realname, services, verifiers
 from trafficdesk.core import ratelimits
+from trafficdesk.core.actions import Action
+from trafficdesk.core.problems import Problem
 from trafficdesk.core.validators import normalise_mobile
 
 router = Router(tags=["accounts"])
@@ -58,11 +60,6 @@ class OtpRequestOut(Schema):
 class OtpVerifyIn(Schema):
     mobile: str
     code: str
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class MeOut(Schema):
@@ -126,3 +123,104 @@ def _me(user: Any) -> dict[str, Any]:
 @router.get("/me", response=MeOut, auth=django_auth)
 def me(request: HttpRequest) -> Any:
     return _me(request.user)
+
+
+# --- real-name booking (accounts.realname) ------------------------------------------------------
+
+
+class IdentityIn(Schema):
+    id_number: str
+    name: str = ""
+
+
+class FamilyMemberOut(Schema):
+    id: int
+    relation: str
+    relation_label: str
+    id_masked: str
+    name_masked: str
+    verified_at: str
+
+
+class IdentityOut(Schema):
+    bound: bool
+    id_masked: str | None
+    name_masked: str | None
+    verified_at: str | None
+    family: list[FamilyMemberOut]
+    name_required: bool
+    """Whether the identity verifier needs the name with the ID number."""
+
+
+class FamilyIn(Schema):
+    id_number: str
+    name: str = ""
+    relation: str
+
+
+_REALNAME_ERRORS = {401: Problem, 403: Problem, 409: Problem, 422: Problem, 503: Problem}
+
+
+def _member_out(member: Any) -> dict[str, Any]:
+    return {
+        "id": member.pk,
+        "relation": member.relation,
+        "relation_label": realname.relation_label(member.relation),
+        "id_masked": member.id_masked,
+        "name_masked": member.name_masked,
+        "verified_at": member.verified_at.isoformat(),
+    }
+
+
+def _identity_out(user: Any) -> dict[str, Any]:
+    identity = realname.identity_of(user)
+    return {
+        "bound": identity is not None,
+        "id_masked": identity.id_masked if identity else None,
+        "name_masked": identity.name_masked if identity else None,
+        "verified_at": identity.verified_at.isoformat() if identity else None,
+        "family": [_member_out(m) for m in realname.family_of(user)],
+        "name_required": verifiers.configured().requires_name,
+    }
+
+
+@router.get("/identity", response={200: IdentityOut, **_REALNAME_ERRORS}, auth=django_auth)
+def identity_state(request: HttpRequest) -> Any:
+    """The account's bound ID number and family members, masked."""
+    access.check(request.user, Action.REALNAME_MANAGE)
+    return _identity_out(request.user)
+
+
+@router.post("/identity", response={200: IdentityOut, **_REALNAME_ERRORS}, auth=django_auth)
+def bind_identity(request: HttpRequest, payload: IdentityIn) -> Any:
+    """Bind the account's resident ID number (verified; once)."""
+    realname.bind_identity(request.user, payload.id_number, payload.name)  # type: ignore[arg-type]
+    return _identity_out(request.user)
+
+
+@router.get("/family", response={200: list[FamilyMemberOut], **_REALNAME_ERRORS}, auth=django_auth)
+def family(request: HttpRequest) -> Any:
+    access.check(request.user, Action.REALNAME_MANAGE)
+    return [_member_out(m) for m in realname.family_of(request.user)]  # type: ignore[arg-type]
+
+
+@router.post("/family", response={201: FamilyMemberOut, **_REALNAME_ERRORS}, auth=django_auth)
+def declare_family_member(request: HttpRequest, payload: FamilyIn) -> Any:
+    """Declare a family member this account may book for (verified)."""
+    member = realname.declare_family_member(
+        request.user,  # type: ignore[arg-type]
+        payload.id_number,
+        payload.name,
+        payload.relation,
+    )
+    return Status(201, _member_out(member))
+
+
+@router.delete(
+    "/family/{member_id}",
+    response={204: None, 404: Problem, **_REALNAME_ERRORS},
+    auth=django_auth,
+)
+def remove_family_member(request: HttpRequest, member_id: int) -> Any:
+    realname.remove_family_member(request.user, member_id)  # type: ignore[arg-type]
+    return Status(204, None)

@@ -112,3 +112,51 @@ class OtpChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"one-time code {self.pk} (expires {self.expires_at:%H:%M:%S})"
+
+
+class Identity(models.Model):
+    """The resident ID number an account is bound to (real-name booking, accounts.realname):
+    one ID, one account. Only its keyed digest and masked form are kept, never the number."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="identity", verbose_name=_("account")
+    )
+    id_digest = models.CharField(max_length=64, unique=True)
+    id_masked = models.CharField(_("ID number"), max_length=18)
+    name_masked = models.CharField(_("name"), max_length=40, blank=True)
+    verified_at = models.DateTimeField(_("verified at"))
+
+    class Meta:
+        verbose_name = _("real-name identity")
+        verbose_name_plural = _("real-name identities")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return self.id_masked
+
+
+class FamilyMember(models.Model):
+    """Someone an account may book for: declared by the account holder, verified by the
+    identity verifier. Digest and masked forms only."""
+
+    account = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="family", verbose_name=_("account")
+    )
+    id_digest = models.CharField(max_length=64)
+    id_masked = models.CharField(_("ID number"), max_length=18)
+    name_masked = models.CharField(_("name"), max_length=40, blank=True)
+    relation = models.CharField(_("relation"), max_length=20)
+    verified_at = models.DateTimeField(_("verified at"))
+
+    class Meta:
+        verbose_name = _("family member")
+        verbose_name_plural = _("family members")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "id_digest"], name="family_member_once_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.relation} {self.id_masked}"

@@ -40,6 +40,7 @@ ROLE_NAV: dict[str, tuple[NavItem, ...]] = {
     Role.CITIZEN: (
         NavItem(_("Book an appointment"), "booking:choose", Action.BOOK),
         NavItem(_("My bookings"), "booking:mine", Action.BOOK),
+        NavItem(_("My real-name details"), "accounts:realname", Action.REALNAME_MANAGE),
         NavItem(_("Online business"), "online:catalogue", Action.ONLINE_APPLY),
         NavItem(_("My online applications"), "online:mine", Action.ONLINE_APPLY),
         NavItem(_("My enterprises"), "enterprises:mine", Action.ENTERPRISE_REGISTER),

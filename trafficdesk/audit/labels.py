@@ -15,6 +15,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from trafficdesk.accounts import realname
 from trafficdesk.audit.models import AuditEntry
 from trafficdesk.core.vocabulary import ApplicantClass, RiskLevel
 
@@ -57,9 +58,13 @@ ACTION_LABELS: dict[str, Promise] = {
     "enterprise.verified": _("verified an enterprise"),
     "enterprise.rejected": _("turned down an enterprise"),
     "hall.serve": _("served at a window"),
+    "hall.ended_by_policy": _("ended queued tickets after a change of the epidemic rules"),
     "hall.skip": _("skipped a ticket"),
     "hall.transfer": _("transferred a ticket"),
     "hall.watch": _("watched a hall"),
+    "hall.kiosk": _("registered or switched off a kiosk"),
+    "hall.kiosk_register": _("registered a kiosk"),
+    "hall.kiosk_revoke": _("switched off a kiosk"),
     "hall.window": _("opened or closed a window"),
     "notify.outbox": _("read the SMS outbox"),
     "notify.retry": _("sent a failed SMS again"),
@@ -72,6 +77,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "personal_data.view": _("viewed personal data"),
     "personal_data.shown": _("was shown personal data of a citizen"),
     "phase.set": _("set a reopening phase"),
+    "realname.bind": _("bound an ID number to the account"),
+    "realname.family_add": _("declared a family member"),
+    "realname.family_remove": _("removed a family member"),
     "planning.view": _("used the window planner"),
     "policy.events": _("read the policy events"),
     "policy.overview": _("viewed phases and policy"),
@@ -119,7 +127,7 @@ def action_choices() -> list[tuple[str, str]]:
 
 
 def object_label(object_type: str, object_id: str) -> str:
-    """"预约 #12" for booking.booking 12: the model's name in the reader's language."""
+    """ "预约 #12" for booking.booking 12: the model's name in the reader's language."""
     if not object_type:
         return "—"
     try:
@@ -173,8 +181,10 @@ Reader = Callable[[re.Match[str]], str]
 SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
     (
         re.compile(r"^(\d{6}) → (LOW|MEDIUM|HIGH) from (\S+)$"),
-        lambda m: gettext("%(region)s → %(level)s from %(when)s")
-        % {"region": m[1], "level": _risk(m[2]), "when": _moment(m[3])},
+        lambda m: (
+            gettext("%(region)s → %(level)s from %(when)s")
+            % {"region": m[1], "level": _risk(m[2]), "when": _moment(m[3])}
+        ),
     ),
     (
         re.compile(r"^(\d{6}) → (LOW|MEDIUM|HIGH)$"),
@@ -199,18 +209,33 @@ SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
         lambda m: gettext("%(n)s slots, seed SHA-256 %(hash)s") % {"n": m[1], "hash": m[2]},
     ),
     (re.compile(r"^(\d+) slots added$"), lambda m: gettext("%(n)s slots added") % {"n": m[1]}),
-    (re.compile(r"^(\d+) rows \(masked\)$"), lambda m: gettext("%(n)s rows (masked)") % {"n": m[1]}),
+    (
+        re.compile(r"^(\d+) rows \(masked\)$"),
+        lambda m: gettext("%(n)s rows (masked)") % {"n": m[1]},
+    ),
     (
         re.compile(r"^(\d+) won of (\d+)$"),
         lambda m: gettext("%(won)s of %(all)s won a place") % {"won": m[1], "all": m[2]},
     ),
-    (re.compile(r"^(\d+) places offered$"), lambda m: gettext("%(n)s places offered") % {"n": m[1]}),
-    (re.compile(r"^offers not answered in time$"), lambda m: gettext("offers not answered in time")),
+    (
+        re.compile(r"^(\d+) places offered$"),
+        lambda m: gettext("%(n)s places offered") % {"n": m[1]},
+    ),
+    (
+        re.compile(r"^offers not answered in time$"),
+        lambda m: gettext("offers not answered in time"),
+    ),
     (re.compile(r"^application (\d+)$"), lambda m: gettext("application %(n)s") % {"n": m[1]}),
     (re.compile(r"^offer (\d+)$"), lambda m: gettext("offer %(n)s") % {"n": m[1]}),
-    (re.compile(r"^driver looked up by ID number$"), lambda m: gettext("driver looked up by ID number")),
+    (
+        re.compile(r"^driver looked up by ID number$"),
+        lambda m: gettext("driver looked up by ID number"),
+    ),
     (re.compile(r"^vehicle looked up by plate$"), lambda m: gettext("vehicle looked up by plate")),
-    (re.compile(r"^viewed unmasked mobile number$"), lambda m: gettext("viewed an unmasked mobile number")),
+    (
+        re.compile(r"^viewed unmasked mobile number$"),
+        lambda m: gettext("viewed an unmasked mobile number"),
+    ),
     (
         re.compile(r"^viewed unmasked mobile number: (.+)$"),
         lambda m: gettext("viewed an unmasked mobile number, because: %(why)s") % {"why": m[1]},
@@ -221,20 +246,38 @@ SUMMARIES: tuple[tuple[re.Pattern[str], Reader], ...] = (
     ),
     (
         re.compile(r"^(\d+) people listed for (\S+)$"),
-        lambda m: gettext("%(n)s people listed on: %(where)s") % {"n": m[1], "where": _purpose(m[2])},
+        lambda m: (
+            gettext("%(n)s people listed on: %(where)s") % {"n": m[1], "where": _purpose(m[2])}
+        ),
     ),
-    (re.compile(r"^plate search (.+)$"), lambda m: gettext("search by plate %(plate)s") % {"plate": m[1]}),
+    (
+        re.compile(r"^plate search (.+)$"),
+        lambda m: gettext("search by plate %(plate)s") % {"plate": m[1]},
+    ),
     (re.compile(r"^arrivals list$"), lambda m: gettext("list of arrivals")),
     (
         re.compile(r"^(EMERGENCY|ESSENTIAL|GREEN|RESUMPTION|GENERAL) until (\S+): (.*)$"),
-        lambda m: gettext("%(class)s until %(day)s: %(why)s")
-        % {"class": _class(m[1]), "day": m[2], "why": m[3]},
+        lambda m: (
+            gettext("%(class)s until %(day)s: %(why)s")
+            % {"class": _class(m[1]), "day": m[2], "why": m[3]}
+        ),
     ),
     # A checkpoint or service point as its __str__ gives it ("GY-N-TOLL 贵阳北收费站"): the name.
     (re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]+)+ (.+)$"), lambda m: m[1]),
+    (re.compile(r"^bound (\S+)$"), lambda m: gettext("bound %(id)s") % {"id": m[1]}),
+    (
+        re.compile(r"^(spouse|parent|child|sibling|other) (\S+)$"),
+        lambda m: f"{realname.relation_label(m[1])} {m[2]}",
+    ),
+    (
+        re.compile(r"^(\d+) tickets ended after a change of the rules$"),
+        lambda m: gettext("%(n)s tickets ended after a change of the rules") % {"n": m[1]},
+    ),
     (
         re.compile(r"^(\d+) registrations older than (\S+) deleted$"),
-        lambda m: gettext("%(n)s registrations older than %(day)s deleted") % {"n": m[1], "day": m[2]},
+        lambda m: (
+            gettext("%(n)s registrations older than %(day)s deleted") % {"n": m[1], "day": m[2]}
+        ),
     ),
 )
 

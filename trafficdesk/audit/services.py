@@ -62,6 +62,14 @@ def record_refusal(
     )
 
 
+def record_change(
+    sender: Any, *, actor: Any, action: str, target: Any, summary: str, **kwargs: Any
+) -> None:
+    """Receives a change another app announces (accounts.realname.changed), in its
+    transaction."""
+    record(actor, action, target=target, summary=summary)
+
+
 def record_sms_retry(sender: Any, *, actor: Any, message: Any, **kwargs: Any) -> None:
     """Receives notify.services.retried_by_staff: staff sent a failed notice again."""
     record(

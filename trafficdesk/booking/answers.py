@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from trafficdesk.booking import idempotency, services
 from trafficdesk.booking.models import Booking, PriorityClaim
-from trafficdesk.core import ratelimits
+from trafficdesk.core import metrics, ratelimits
 
 
 def booking_out(booking: Booking) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def book_answer(
         return earlier
     try:
         answer = idempotency.Answer(201, booking_out(book()))
+        metrics.booked()
     except services.BookingRefused as exc:
+        metrics.refused(exc.code)
         answer = idempotency.Answer(409, refusal_out(exc))
     return idempotency.remember(request.user, key, digest, answer)

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictBool, StrictInt
 
 from trafficdesk.audit import services as audit_services
 from trafficdesk.booking import claims, idempotency, services
@@ -16,15 +17,11 @@ from trafficdesk.booking.answers import book_answer, booking_out, refusal_out
 from trafficdesk.booking.models import Booking, PriorityClaim
 from trafficdesk.booking.qr import booking_qr_svg
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.problems import Problem
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.sites.models import ServicePoint
 
 router = Router(tags=["booking"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class AlternativeOut(Schema):
@@ -49,15 +46,13 @@ class ReasonOut(Schema):
     en: str
 
 
-class RefusalOut(Schema):
-    """`detail`: one plain sentence of why, as the pages say it; `reasons`: the precise
-    rules; `alternatives`: the ways forward, as the pages offer them."""
+class RefusalOut(Problem):
+    """A Problem with, for a booking or draw refusal, `reasons`: the precise rules, and
+    `alternatives`: the ways forward, as the pages offer them (both empty for a refusal
+    that has none, e.g. a booking already cancelled)."""
 
-    code: str
-    detail: str
-    reasons: list[ReasonOut]
-    alternatives: list[AlternativeOut]
-    field: str = ""
+    reasons: list[ReasonOut] = Field(default_factory=list)
+    alternatives: list[AlternativeOut] = Field(default_factory=list)
 
 
 class SlotOut(Schema):
@@ -76,11 +71,21 @@ class SlotQuery(Schema):
 
 
 class BookingIn(Schema):
-    slot: int = Field(..., ge=1)
+    slot: StrictInt = Field(..., ge=1)
     businesses: list[str] = Field(..., min_length=1, max_length=5)
-    id_number: str = Field(..., min_length=15, max_length=20)
+    id_number: str | None = Field(
+        None,
+        min_length=15,
+        max_length=20,
+        description="Whose booking: your bound ID number (an unbound account binds it now), a "
+        "declared family member's, or on a fleet claim a driver's. Leave out to book for "
+        "yourself once bound, or give `family_member`.",
+    )
+    family_member: StrictInt | None = Field(
+        None, ge=1, description="A verified family member of yours (GET /accounts/family)."
+    )
     applicant_class: ApplicantClass = DEFAULT_CLASS
-    vehicle: int | None = Field(
+    vehicle: StrictInt | None = Field(
         None, ge=1, description="Priority proof: a vehicle of a fleet you act for."
     )
     permit_number: str = Field(
@@ -121,7 +126,7 @@ class BookingOut(Schema):
 
 
 class RescheduleIn(Schema):
-    slot: int = Field(..., ge=1)
+    slot: StrictInt = Field(..., ge=1)
 
 
 @router.get("/slots", response={200: list[SlotOut], 404: Problem}, auth=None)
@@ -161,9 +166,10 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Any:
             request.user,
             payload.slot,
             payload.businesses,
-            payload.id_number,
+            payload.id_number or "",
             payload.applicant_class,
             claim=payload.proof(),
+            family_member=payload.family_member,
         ),
     )
     return Status(answer.status_code, answer.body)
@@ -273,7 +279,7 @@ class ClaimOut(Schema):
 
 
 class ClaimReviewIn(Schema):
-    accept: bool
+    accept: StrictBool
     reason: str = Field("", max_length=300)
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trafficdesk.accounts import realname
 from trafficdesk.accounts.decorators import permission_required
 from trafficdesk.booking import idempotency, ledger, services
 from trafficdesk.booking.answers import book_answer
@@ -294,9 +295,11 @@ def point_days(request: HttpRequest, code: str) -> HttpResponse:
 
 
 class BookingForm(forms.Form):
-    """The ID number (kept as typed when anything is wrong) and the other businesses of the
-    same visit, by name."""
+    """For whom (yourself or a verified family member, once the account is bound; else the
+    ID number, kept as typed when anything is wrong) and the other businesses of the same
+    visit, by name."""
 
+    whom = forms.ChoiceField(label=gettext_lazy("For whom"), required=False)
     id_number = forms.CharField(
         label=gettext_lazy("Resident ID number"),
         max_length=20,
@@ -313,19 +316,59 @@ class BookingForm(forms.Form):
         required=False, max_length=idempotency.MAX_KEY_LENGTH, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args: Any, extra_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        extra_choices: list[tuple[str, str]],
+        whom_choices: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["extra"].choices = extra_choices  # type: ignore[attr-defined]
         if not extra_choices:
             del self.fields["extra"]
+        if whom_choices:  # a bound account: no need to type the ID again
+            self.fields["whom"].choices = whom_choices  # type: ignore[attr-defined]
+            self.fields["id_number"].required = False
+            self.fields["id_number"].label = gettext_lazy(
+                "Or another ID number (an enterprise agent's driver)"
+            )
+        else:
+            del self.fields["whom"]
+
+    def family_member(self) -> int | None:
+        whom = self.cleaned_data.get("whom") or ""
+        if self.cleaned_data.get("id_number") or not whom.startswith("family-"):
+            return None
+        return int(whom.removeprefix("family-"))
 
     def clean_id_number(self) -> str:
         typed = str(self.cleaned_data["id_number"]).strip().upper()
+        if not typed and not self.fields["id_number"].required:
+            return ""
         try:
             parse_resident_id(typed)
         except InvalidValue as exc:
             raise forms.ValidationError(invalid_value_message(exc), code="invalid") from exc
         return typed
+
+
+def _whom_choices(user: Any) -> list[tuple[str, str]]:
+    """Yourself and your verified family members, once the account has a bound ID number
+    (accounts.realname); none before (the form asks for the ID number, bound at booking)."""
+    identity = realname.identity_of(user)
+    if identity is None:
+        return []
+    return [
+        ("self", _("Myself (%(masked)s)") % {"masked": identity.id_masked}),
+        *(
+            (
+                f"family-{m.pk}",
+                f"{realname.relation_label(m.relation)} {m.name_masked} ({m.id_masked})",
+            )
+            for m in realname.family_of(user)
+        ),
+    ]
 
 
 def _with_it(slot: Slot, business: Business, applicant_class: str) -> list[Business]:
@@ -369,6 +412,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         request.POST or None,
         initial={"idempotency_key": secrets.token_urlsafe(24)},
         extra_choices=[(b.code, b.name) for b in others],
+        whom_choices=_whom_choices(request.user),
     )
     proof_form = (
         None
@@ -394,6 +438,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
                     "slot": slot.pk,
                     "businesses": codes,
                     "id_number": form.cleaned_data["id_number"],
+                    "family_member": form.family_member(),
                     "applicant_class": applicant_class,
                     "vehicle": proof.vehicle_id if proof else None,
                     "permit_number": proof.permit_number if proof else "",
@@ -405,6 +450,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
                     form.cleaned_data["id_number"],
                     applicant_class,
                     claim=proof,
+                    family_member=form.family_member(),
                 ),
             )
         except idempotency.KeyReused as exc:

@@ -346,7 +346,12 @@ def downgrade(actor: Actor, claim: PriorityClaim, reason: str) -> PriorityClaim:
         text, detail = _serve_as_general(booking, now)
         notice = None
         if booking.holder.mobile:
-            notice = queue_sms(booking.holder.mobile, text, kind="claim.downgraded")
+            notice = queue_sms(
+                booking.holder.mobile,
+                text,
+                kind="claim.downgraded",
+                region_id=booking.slot.service_point.region_id,
+            )
         BookingEvent.objects.create(
             booking=booking, kind=BookingEventKind.DOWNGRADED, detail=detail[:300], notice=notice
         )

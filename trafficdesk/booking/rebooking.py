@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -104,10 +105,19 @@ class _Facts:
         )
 
 
+#: The notice for a booking moved to a slot (or cancelled: None), for a caller that words
+#: them itself (hallqueue: the holder's ticket has ended too); None: the texts above.
+Wording = Callable[["_Row", Slot | None], str]
+
+
 def _rows(region: Region | None, now: datetime) -> list[_Row]:
     bookings = Booking.objects.filter(status=BookingStatus.ACTIVE, slot__starts_at__gt=now)
     if region is not None:
         bookings = bookings.filter(region.subtree_q("slot__service_point__region"))
+    return _rows_of(bookings)
+
+
+def _rows_of(bookings: QuerySet[Booking]) -> list[_Row]:
     items: dict[int, list[int]] = defaultdict(list)
     values = list(
         bookings.values_list(
@@ -182,19 +192,62 @@ def rebook_affected(region_code: str | None = None, *, now: datetime | None = No
         for r in rows
         if not facts.all_open(r.point_id, r.starts_at, r.businesses, r.applicant_class)
     ]
+    for moves, cancels in _move_or_cancel(affected, facts, points, moment, None):
+        result.moved += len(moves)
+        result.cancelled += len(cancels)
+    return result
+
+
+def rebook_visits(
+    booking_ids: Iterable[int], *, now: datetime, wording: Wording | None = None
+) -> dict[int, Slot | None]:
+    """Move or cancel these active bookings as `rebook_affected` does, whatever their time:
+    the caller has found that their point no longer offers them now (their holders are in
+    the hall or on their way: hallqueue.services.end_stranded_tickets). Runs in the caller's
+    transaction when it has one. The slot each booking moved to, or None where it was
+    cancelled; a booking no longer active is left out."""
+    rows = _rows_of(
+        Booking.objects.filter(pk__in=sorted(set(booking_ids)), status=BookingStatus.ACTIVE)
+    )
+    if not rows:
+        return {}
+    points = {
+        p.pk: p
+        for p in ServicePoint.objects.select_related("region").filter(
+            pk__in={r.point_id for r in rows}
+        )
+    }
+    businesses = {
+        b.pk: policy.business_facts(b)
+        for b in Business.objects.select_related("category").filter(
+            pk__in={b for r in rows for b in r.businesses}
+        )
+    }
+    outcome: dict[int, Slot | None] = {}
+    for moves, cancels in _move_or_cancel(rows, _Facts(points, businesses), points, now, wording):
+        outcome.update({row.id: slot for row, slot, _g in moves})
+        outcome.update({row.id: None for row in cancels})
+    return outcome
+
+
+def _move_or_cancel(
+    affected: list[_Row],
+    facts: _Facts,
+    points: dict[int, ServicePoint],
+    now: datetime,
+    wording: Wording | None,
+) -> Iterable[tuple[list[tuple[_Row, Slot, int]], list[_Row]]]:
+    """Each chunk's moves and cancellations, chunk by chunk (one transaction each)."""
     if not affected:
-        return result
-    candidates = _candidate_slots(affected, points, moment)
+        return
+    candidates = _candidate_slots(affected, points, now)
     facts.points.update(points)
     facts.prepare(
         {(s.service_point_id, s.starts_at) for group in candidates.values() for s in group}
     )
-    pool = _Pool(candidates, facts, points, moment)
+    pool = _Pool(candidates, facts, points, now)
     for start in range(0, len(affected), CHUNK):
-        moved, cancelled = _apply_chunk(affected[start : start + CHUNK], candidates, pool, moment)
-        result.moved += moved
-        result.cancelled += cancelled
-    return result
+        yield _apply_chunk(affected[start : start + CHUNK], candidates, pool, now, wording)
 
 
 class _Pool:
@@ -293,8 +346,12 @@ class _Pool:
 
 
 def _apply_chunk(
-    rows: list[_Row], candidates: dict[tuple[int, int], list[Slot]], pool: _Pool, now: datetime
-) -> tuple[int, int]:
+    rows: list[_Row],
+    candidates: dict[tuple[int, int], list[Slot]],
+    pool: _Pool,
+    now: datetime,
+    wording: Wording | None = None,
+) -> tuple[list[tuple[_Row, Slot, int]], list[_Row]]:
     """One transaction: lock the chunk's bookings, then every slot it may touch (each in id
     order), plan the moves on the locked counters, and write them through the ledger."""
     touched = {r.slot_id for r in rows} | {s.pk for group in candidates.values() for s in group}
@@ -328,16 +385,16 @@ def _apply_chunk(
             taken[target.pk].add(moved)
             moves.append((row, target, claim.general_minutes))
         ledger.apply_moves(taken, given)
-        _write_moves(moves)
-        _write_cancels(cancels)
-    return len(moves), len(cancels)
+        _write_moves(moves, wording)
+        _write_cancels(cancels, wording)
+    return moves, cancels
 
 
 def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%m月%d日 %H:%M")
 
 
-def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
+def _write_moves(moves: list[tuple[_Row, Slot, int]], wording: Wording | None = None) -> None:
     if not moves:
         return
     by_target: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -353,7 +410,9 @@ def _write_moves(moves: list[tuple[_Row, Slot, int]]) -> None:
     texts = [
         (
             row.mobile,
-            moved
+            wording(row, slot)
+            if wording is not None
+            else moved
             % {
                 "was": _local(row.starts_at),
                 "place": points[slot.service_point_id].name_zh,
@@ -384,7 +443,7 @@ def _remind_again_on_new_days(moves: list[tuple[_Row, Slot, int]]) -> None:
         booking_tasks.schedule_reminders(starts_at)
 
 
-def _write_cancels(cancels: list[_Row]) -> None:
+def _write_cancels(cancels: list[_Row], wording: Wording | None = None) -> None:
     if not cancels:
         return
     ids = [row.id for row in cancels]
@@ -395,7 +454,13 @@ def _write_cancels(cancels: list[_Row]) -> None:
     BookingItem.objects.filter(booking_id__in=ids).update(active=False)
     cancelled = sms_template(CANCELLED_SMS)
     texts = [
-        (row.mobile, cancelled % {"was": _local(row.starts_at)}, "booking.cancelled")
+        (
+            row.mobile,
+            wording(row, None)
+            if wording is not None
+            else cancelled % {"was": _local(row.starts_at)},
+            "booking.cancelled",
+        )
         for row in cancels
     ]
     _events(

@@ -77,7 +77,12 @@ def _remind(booking_id: int, now: datetime) -> bool:
         .get(pk=booking_id)
     )
     mobile = booking.holder.mobile
-    notice = queue_sms(mobile, reminder_text(booking), kind="booking.reminder") if mobile else None
+    region_id = booking.slot.service_point.region_id
+    notice = (
+        queue_sms(mobile, reminder_text(booking), kind="booking.reminder", region_id=region_id)
+        if mobile
+        else None
+    )
     BookingEvent.objects.create(booking=booking, kind=BookingEventKind.REMINDED, notice=notice)
     return True
 

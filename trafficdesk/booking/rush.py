@@ -101,6 +101,9 @@ LEFT_OUT_REASONS = {
     "policy": gettext_lazy("the current rules do not open this business to your group then"),
     "booked": gettext_lazy("this ID number already has a booking of this business"),
     "barred": gettext_lazy("booking is suspended after several missed bookings"),
+    "capped": gettext_lazy(
+        "this account or this ID number already holds the most active bookings allowed"
+    ),
 }
 OFFER_SMS = gettext_lazy(
     "Waiting list: a place is free for %(business)s at %(where)s on %(when)s (application "
@@ -334,8 +337,15 @@ def apply(
     except InvalidValue as exc:
         raise BookingRefused(exc.code, str(exc), field="id_number") from exc
     licence = _licence_applied_for(rush, licence_class)
+    assert isinstance(holder, User)
+    # The real-name rule (accounts.realname), as for booking: one's own ID, a verified family
+    # member's, or on an agent's fleet claim a driver's.
+    holders.person_for(holder, number, agent=applicant_class != DEFAULT_CLASS and bool(vehicle_id))
     digest = id_digest(number)
     holders.refuse_if_barred(digest, moment)
+    fleet = applicant_class != DEFAULT_CLASS and vehicle_id is not None
+    if not fleet:  # the caps on active bookings, as for booking (a fleet has its share)
+        holders.refuse_if_over_caps(holder.pk, digest)
     _refuse_unless_policy_serves(rush, applicant_class, moment)
     vehicle = _proven_vehicle(holder, rush, applicant_class, vehicle_id, digest)
     with locking_transaction():
@@ -503,8 +513,9 @@ def _places(rush: RushWindow) -> list[Place]:
 
 def _left_out(rush: RushWindow, moment: datetime) -> dict[int, str]:
     """Applications that take no part in the draw, with why: the policy no longer serves
-    their class at every slot; the ID number already holds a booking of this business; or
-    it is barred for missed appointments. Read by joins, however many applications."""
+    their class at every slot; the ID number already holds a booking of this business; it
+    is barred for missed appointments; or winning would take its account or ID past the cap
+    of active bookings (holders.capped_applications). Read by joins, however many applications."""
     requests = RushRequest.objects.filter(rush=rush)
     reasons: dict[int, str] = {}
     open_classes = _classes_the_policy_serves(rush)
@@ -521,6 +532,8 @@ def _left_out(rush: RushWindow, moment: datetime) -> dict[int, str]:
     if barred:
         for pk in requests.filter(id_digest__in=barred).values_list("id", flat=True):
             reasons.setdefault(pk, "barred")
+    for pk in holders.capped_applications(requests, moment):
+        reasons.setdefault(pk, "capped")
     return reasons
 
 
@@ -862,6 +875,7 @@ def _offer_notice(
             until=until,
         ),
         kind="rush.offer",
+        region_id=rush.service_point.region_id,
     )
 
 
@@ -914,6 +928,9 @@ def _accept(holder: Actor, request: RushRequest, offer: RushOffer, moment: datet
             "booking.duplicate",
             _("This ID number already holds a booking of this business."),
         )
+    if request.vehicle_id is None:  # the caps on active bookings (a fleet has its share)
+        holders.lock_holder(request.holder_id, request.id_digest)
+        holders.refuse_if_over_caps(request.holder_id, request.id_digest)
     (booking,) = _book_winners(rush, [(request.pk, offer.slot_id)], moment)
     RushOffer.objects.filter(pk=offer.pk).update(booking=booking)
     RushRequest.objects.filter(pk=request.pk).update(won=True)
@@ -924,6 +941,7 @@ def _accept(holder: Actor, request: RushRequest, offer: RushOffer, moment: datet
             request.holder.mobile,
             sms_text(OFFER_ACCEPTED_SMS, business=rush.business.name_zh, when=when),
             kind="rush.offer_accepted",
+            region_id=rush.service_point.region_id,
         )
     return booking
 

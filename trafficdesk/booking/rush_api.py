@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictInt
 
 from trafficdesk.booking import rush
 from trafficdesk.booking.answers import booking_out
@@ -130,7 +131,7 @@ def _window(rush_id: int) -> RushWindow:
 
 
 class SlotsIn(Schema):
-    slots: list[int] = Field(default_factory=list, max_length=5000)
+    slots: list[StrictInt] = Field(default_factory=list, max_length=5000)
     slots_from: date | None = Field(None, description="…or every free slot from this day…")
     slots_until: date | None = Field(None, description="…to this day (e.g. next week).")
 
@@ -146,14 +147,16 @@ class RushOpenIn(SlotsIn):
     licence_classes: list[str] = Field(
         default_factory=list, max_length=20, description="for exams: the licence classes examined"
     )
-    offer_hours: int | None = Field(None, ge=1, le=168)
+    offer_hours: StrictInt | None = Field(None, ge=1, le=168)
 
 
 class RushApplyIn(Schema):
     id_number: str = Field(..., min_length=15, max_length=20)
     applicant_class: ApplicantClass = DEFAULT_CLASS
     licence_class: str = Field("", max_length=4)
-    vehicle: int | None = Field(None, description="the fleet vehicle proving a priority class")
+    vehicle: StrictInt | None = Field(
+        None, description="the fleet vehicle proving a priority class"
+    )
 
 
 @router.get("/rush", response=list[RushOut], auth=None)

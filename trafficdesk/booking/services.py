@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from trafficdesk.accounts import access
+from trafficdesk.accounts import access, realname
 from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.services import record
@@ -45,12 +45,12 @@ from trafficdesk.booking.tasks import (
     schedule_reminders,
 )
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import localcache
+from trafficdesk.core import localcache, provinces
 from trafficdesk.core.actions import Action
 from trafficdesk.core.identity import id_digest
 from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
 from trafficdesk.core.sql import insert_statement
-from trafficdesk.core.validators import InvalidValue, mask_resident_id, parse_resident_id
+from trafficdesk.core.validators import InvalidValue, parse_resident_id
 from trafficdesk.core.vocabulary import (
     BOOKING_MOVES,
     DEFAULT_CLASS,
@@ -464,26 +464,32 @@ def book(
     holder: Actor,
     slot_id: int,
     business_codes: Sequence[str],
-    id_number: str,
+    id_number: str = "",
     applicant_class: str = DEFAULT_CLASS,
     *,
     notify: bool = True,
     claim: claims.ClaimIn | None = None,
+    family_member: int | None = None,
 ) -> Booking:
     """Book a slot for one or more businesses at its service point, first come first served.
-    A priority class needs `claim`, its proof (booking.claims).
-    Refusals (policy, full, duplicate, barred) raise BookingRefused with reasons and
+    A priority class needs `claim`, its proof (booking.claims). Whom for is the real-name
+    rule's (accounts.realname.check_may_book_for): `family_member`, else `id_number`, else the
+    holder's bound ID; the caps on active bookings are the booking statement's.
+    Refusals (policy, full, duplicate, barred, caps) raise BookingRefused with reasons and
     alternatives. A slot found full is refused from memory for LOCAL_CACHE_SECONDS (it
     frees no place sooner: a cancelled place returns after the anti-trading delay)."""
     access.check(holder, Action.BOOK)
     assert isinstance(holder, User)
     applicant_class = parse_class(applicant_class)
-    number = _verified_id(id_number)
+    if id_number.strip() and family_member is None:
+        _verified_id(id_number)
     slot = _slot_facts(slot_id)
     if slot is None:
         raise BookingRefused("slot.unknown", _("There is no such slot."))
     now = timezone.now()
     point = slot.service_point
+    if (elsewhere := provinces.foreign_problem(point.region.code)) is not None:
+        raise BookingRefused("province.other", elsewhere)
     codes = list(dict.fromkeys(business_codes))
     businesses = _businesses(codes)
     if not codes or len(businesses) != len(codes):
@@ -507,12 +513,14 @@ def book(
     decisions = _decisions(point, businesses, applicant_class, slot.starts_at)
     if not all(d.open for _b, d in decisions):
         raise _policy_refusal(point, decisions, applicant_class, minutes)
-    digest = id_digest(number)
+    fleet = applicant_class != DEFAULT_CLASS and claim is not None and claim.vehicle_id is not None
+    person = holders.person_for(holder, id_number, family_member, agent=fleet)
+    digest = person.digest
     proof = claims.prepare(holder, applicant_class, claim, digest, slot.starts_at)
     # An agent books one visit per vehicle of the fleet: "one active booking per business"
     # holds per vehicle then, not per the agent's ID number (which still bears no-show bars).
     item_digest = (
-        id_digest(f"{number}#{proof.vehicle.plate}")
+        id_digest(f"{digest}#{proof.vehicle.plate}")
         if proof is not None and proof.vehicle is not None
         else None
     )
@@ -523,8 +531,7 @@ def book(
                 holder,
                 slot,
                 businesses,
-                digest,
-                number,
+                person,
                 applicant_class,
                 capacity,
                 now,
@@ -538,8 +545,7 @@ def book(
                 holder,
                 slot,
                 businesses,
-                digest,
-                number,
+                person,
                 applicant_class,
                 capacity,
                 now,
@@ -547,7 +553,9 @@ def book(
                 item_digest,
             )
         if booking is None:
-            raise _not_taken(slot, businesses, applicant_class, capacity, digest, now)
+            raise _not_taken(
+                slot, businesses, applicant_class, capacity, digest, now, holder, item_digest
+            )
         return booking
 
     if proof is None:
@@ -569,10 +577,14 @@ def _not_taken(
     claim: ledger.Claim,
     digest: str,
     now: datetime,
+    holder: User,
+    item_digest: str | None,
 ) -> BookingRefused:
-    """Why the booking statement took nothing: the holder is barred, the slot has gone into
-    a rush, or it is full (remembered for a moment)."""
+    """Why the booking statement took nothing: the holder is barred or at a cap, the slot
+    has gone into a rush, or it is full (remembered for a moment)."""
     holders.refuse_if_barred(digest, now)
+    if item_digest is None:  # a fleet booking is capped by the enterprise's share instead
+        holders.refuse_if_over_caps(holder.pk, digest)
     point = slot.service_point
     if Slot.objects.filter(pk=slot.pk, rush__isnull=False).exists():
         return _in_rush(point, businesses, applicant_class, claim.minutes)
@@ -591,8 +603,7 @@ def _book_once(
     holder: User,
     slot: Slot,
     businesses: Sequence[Business],
-    digest: str,
-    number: str,
+    person: realname.Person,
     applicant_class: str,
     claim: ledger.Claim,
     now: datetime,
@@ -603,16 +614,19 @@ def _book_once(
     holder is barred), the booking and its items (the partial unique index refuses a second
     active booking of the ID for a business: IntegrityError, the caller's; `item_digest`
     keys the items instead, for a fleet vehicle: see `book`), the notice in the
-    outbox and the event. One statement on PostgreSQL; in order, in one transaction, on
-    SQLite. None when no capacity was taken."""
+    outbox and the event. The statement takes nothing either when the account or the ID is
+    at its cap of active bookings (holders.within_caps_sql; not for a fleet booking). One
+    statement on PostgreSQL (after the account's and ID's lock when capped); in order, in
+    one transaction, on SQLite. None when no capacity was taken."""
     point = slot.service_point
+    digest = person.digest
     booking = Booking(
         token=secrets.token_urlsafe(32),
         number=numbers.new_number(),
         holder=holder,
         slot=slot,
         id_digest=digest,
-        id_masked=mask_resident_id(number),
+        id_masked=person.masked,
         applicant_class=applicant_class,
         minutes=claim.minutes,
         general_minutes=claim.general_minutes,
@@ -622,13 +636,23 @@ def _book_once(
         BookingItem(business=b, id_digest=item_digest or digest, active=True) for b in businesses
     ]
     event = BookingEvent(kind=BookingEventKind.BOOKED)
-    take = ledger.take_statement(slot.pk, claim, now, unless=holders.not_barred_sql(digest, now))
+    capped = item_digest is None
+    unless = holders.not_barred_sql(digest, now)
+    if capped:
+        caps = holders.within_caps_sql(holder.pk, digest, now)
+        unless = (f"{unless[0]} AND {caps[0]}", unless[1] + caps[1])
+    take = ledger.take_statement(slot.pk, claim, now, unless=unless)
     for tries_left in reversed(range(_NUMBER_TRIES)):
         notice = None
         if notify and holder.mobile:
-            notice = outbox_row(holder.mobile, _booked_text(booking, point), "booking.booked")
+            text = _booked_text(booking, point)
+            notice = outbox_row(holder.mobile, text, "booking.booked", region_id=point.region_id)
         try:
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and capped:
+                with locking_transaction():
+                    holders.lock_holder(holder.pk, digest)
+                    written = _write_in_one_statement(take, booking, items, notice, event)
+            elif connection.vendor == "postgresql":
                 with locking_statement():
                     written = _write_in_one_statement(take, booking, items, notice, event)
             else:

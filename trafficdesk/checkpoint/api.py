@@ -11,33 +11,15 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
 from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt
 
 from trafficdesk.checkpoint import services
 from trafficdesk.checkpoint.models import Checkpoint, Registration
 from trafficdesk.checkpoint.rules import flag_texts
 from trafficdesk.core import ratelimits
+from trafficdesk.core.problems import Problem
 
 router = Router(tags=["checkpoints"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
-
-
-class FieldProblem(Schema):
-    code: str = Field(..., description="machine-readable reason, e.g. id.checksum")
-    detail: str = Field(..., description="the reason in plain words, in the request's language")
-
-
-class RegistrationProblem(Schema):
-    code: str
-    detail: str
-    errors: dict[str, FieldProblem] | list[dict[str, Any]] = Field(
-        ...,
-        description="per field (code registration.invalid), or the body's shape errors "
-        "(code invalid, when the body is not a JSON object of the fields below)",
-    )
 
 
 class RegistrationIn(Schema):
@@ -61,7 +43,7 @@ class RegistrationIn(Schema):
         "", max_length=12, description="optional: the city chosen; must contain `origin`"
     )
     destination: str = Field("", max_length=200)
-    passengers: int | str = Field(0, description="passengers besides the driver, 0 to 60")
+    passengers: StrictInt | str = Field(0, description="passengers besides the driver, 0 to 60")
 
 
 class OriginOut(Schema):
@@ -119,7 +101,7 @@ def registration_out(registration: Registration) -> dict[str, Any]:
 
 @router.post(
     "/{code}/registrations",
-    response={201: RegistrationOut, 404: Problem, 422: RegistrationProblem, 429: Problem},
+    response={201: RegistrationOut, 404: Problem, 422: Problem, 429: Problem},
     auth=None,
 )
 def register(request: HttpRequest, code: str, payload: RegistrationIn) -> Any:
@@ -137,10 +119,8 @@ def register(request: HttpRequest, code: str, payload: RegistrationIn) -> Any:
             {
                 "code": exc.code,
                 "detail": exc.message,
-                "errors": {
-                    name: {"code": exc.codes.get(name, "invalid"), "detail": message}
-                    for name, message in exc.errors.items()
-                },
+                "errors": dict(exc.errors),
+                "error_codes": {name: exc.codes.get(name, "invalid") for name in exc.errors},
             },
         )
     registration = Registration.objects.select_related("checkpoint", "origin__parent__parent").get(

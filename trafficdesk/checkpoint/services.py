@@ -45,7 +45,7 @@ from trafficdesk.core.validators import (
 )
 from trafficdesk.core.vocabulary import RiskLevel
 from trafficdesk.regions.models import Region, RegionLevel
-from trafficdesk.regions.services import current_levels
+from trafficdesk.regions.services import origin_risk_level
 
 
 class RegistrationInvalid(Refusal):
@@ -252,12 +252,12 @@ def register(
     if errors:
         raise RegistrationInvalid(errors, codes)
     origin: Region = cleaned["origin"]
-    level = current_levels([origin]).get(origin.pk)
+    level = origin_risk_level(origin)
     plate = cleaned["plate"]
     reasons = flags(
         plate_province_code=plate.province_code,
         origin_code=origin.code,
-        origin_risk=level.level if level else None,
+        origin_risk=level,
         home_province=checkpoint.region.code,
     )
     codes_found = {code for code, _zh, _en in reasons}
@@ -273,7 +273,7 @@ def register(
             origin=origin,
             destination=cleaned["destination"],
             passengers=cleaned["passengers"],
-            origin_risk=level.level if level else "",
+            origin_risk=level or "",
             out_of_province=bool(codes_found & {"plate.other_province", "origin.other_province"}),
             from_risk_area=bool(codes_found & {"origin.medium", "origin.high"}),
             flag_reasons=[list(r) for r in reasons],

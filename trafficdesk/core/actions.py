@@ -14,6 +14,7 @@ class Action(StrEnum):
     ONLINE_APPLY = "online.apply"
     ONLINE_RESUBMIT = "online.resubmit"
     ACCOUNT_VIEW = "accounts.view"
+    REALNAME_MANAGE = "accounts.realname"
     SMS_LOGIN = "accounts.sms_login"
     # enterprises (单位用户): register, act as its agent, verify, grant priority classes
     ENTERPRISE_REGISTER = "enterprise.register"
@@ -36,6 +37,7 @@ class Action(StrEnum):
     HALL_SERVE = "hall.serve"
     HALL_WATCH = "hall.watch"
     WINDOW_OPEN_CLOSE = "hall.window"
+    KIOSK_MANAGE = "hall.kiosk"
     # sites, catalogue, regions, policy
     SITE_EDIT = "sites.edit"
     SITE_CREATE = "sites.create"
@@ -59,6 +61,7 @@ class Action(StrEnum):
     CHECKPOINT_EDIT = "checkpoint.edit"
     # oversight
     DASHBOARD_VIEW = "dashboard.view"
+    NATIONAL_VIEW = "national.view"
     PLAN_VIEW = "planning.view"
     AUDIT_READ = "audit.read"
     PERSONAL_DATA_REVEAL = "personal_data.view"

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import redis
@@ -330,9 +331,27 @@ class PostgresListener(_PushListener):
 
 
 def _pg_params() -> dict[str, Any]:
+    """The LISTEN connection's parameters: the default connection's, or LIVE_DATABASE_URL's
+    (direct to PostgreSQL, when the default goes through PgBouncer, where LISTEN is lost)."""
     params: dict[str, Any] = connection.get_connection_params()
     for key in ("cursor_factory", "context", "prepare_threshold", "options"):
         params.pop(key, None)
+    direct = str(getattr(settings, "LIVE_DATABASE_URL", "") or "")
+    if direct:
+        parts = urlsplit(direct)
+        params.update(
+            {
+                key: value
+                for key, value in {
+                    "host": parts.hostname,
+                    "port": parts.port,
+                    "user": unquote(parts.username or "") or None,
+                    "password": unquote(parts.password or "") or None,
+                    "dbname": unquote(parts.path.lstrip("/")) or None,
+                }.items()
+                if value is not None
+            }
+        )
     return params
 
 

@@ -20,7 +20,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,}")
 _ID_NUMBER_RE = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
 _MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 #: Wider than the plate rules (core/validators, GA 36) on purpose: anything plate-like goes.
-_PLATE_RE = re.compile("[" + "".join(PLATE_PROVINCES) + r"][A-HJ-NP-Z][0-9A-HJ-NP-Z]{4,6}")
+PLATE_RE = re.compile("[" + "".join(PLATE_PROVINCES) + r"][A-HJ-NP-Z][0-9A-HJ-NP-Z]{4,6}")
 _SEPARATORS_RE = re.compile(r"[\s.\-·•・‧]+")
 
 
@@ -33,7 +33,7 @@ def sensitive(value: str) -> bool:
         return True
     folded = _SEPARATORS_RE.sub("", text).upper()
     folded = folded.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})  # full-width
-    return bool(_PLATE_RE.search(folded))
+    return bool(PLATE_RE.search(folded))
 
 
 def _mask_query(query: str) -> str:
@@ -93,4 +93,39 @@ class AccessLogMask(logging.Filter):
             record.args = masked
         elif isinstance(record.msg, str):
             record.msg = " ".join(mask_text(word) for word in record.msg.split(" "))
+        return True
+
+
+#: Paths asked by machines every second or so (the balancer's health checks, the scraper):
+#: answered as any request, but kept out of the access log, where they would drown the rest.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _access_parts(record: logging.LogRecord) -> tuple[str, str, str, Any] | None:
+    """(client, method, path, status) of an access-log record, uvicorn's or gunicorn's."""
+    args: Any = record.args
+    if isinstance(args, tuple) and len(args) == 5:
+        client, method, path, _version, status = args
+        return str(client), str(method), str(path), status
+    if isinstance(args, dict) and "m" in args:
+        return str(args.get("h", "")), str(args["m"]), str(args.get("U", "")), args.get("s")
+    return None
+
+
+class QuietProbes(logging.Filter):
+    """Drops the access-log lines of health checks and scrapes (PROBE_PATHS)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        parts = _access_parts(record)
+        return parts is None or parts[2].partition("?")[0] not in PROBE_PATHS
+
+
+class AccessFields(logging.Filter):
+    """Copies an access line's parts into fields of their own (client, method, path, status),
+    for the JSON log (LOG_FORMAT=json); runs after AccessLogMask, so the path is masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        parts = _access_parts(record)
+        if parts is not None:
+            record.client, record.method, record.path, record.status = parts
         return True

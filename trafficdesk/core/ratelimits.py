@@ -72,6 +72,15 @@ CHECKPOINT_REGISTRATION_PER_IP = Limit(
     ),
 )
 
+KIOSK_PER_DEVICE = Limit(
+    "kiosk-device",
+    "KIOSK_RATE_PER_DEVICE",
+    _(
+        "This kiosk has issued a great many tickets in a short time, so it pauses for a "
+        "moment. Try again in a minute, or ask at the information desk."
+    ),
+)
+
 
 def _ip(_group: str, request: HttpRequest) -> str:
     """The caller's address; requests without one (unix sockets) share one bucket."""
@@ -124,3 +133,10 @@ def check_booking(request: HttpRequest) -> None:
     """A booking attempt by this user (page or API)."""
     if _hit(request, BOOKING_PER_USER, _user):
         raise _refuse(BOOKING_PER_USER)
+
+
+def check_kiosk(request: HttpRequest, device_key: str) -> None:
+    """A ticket (walk-in or check-in) from one registered kiosk (page or API), counted per
+    kiosk: a kiosk that is taken over cannot fill a zone."""
+    if _hit(request, KIOSK_PER_DEVICE, lambda _g, _r: f"kiosk:{device_key}"):
+        raise _refuse(KIOSK_PER_DEVICE)

@@ -83,8 +83,10 @@ BOOKING_MOVES: Mapping[BookingStatus, frozenset[BookingStatus]] = {
             BookingStatus.EXPIRED,
         }
     ),
+    # back to booked: its ticket was ended by a policy change and it is moved or cancelled
+    # like a booking of a closed point (hallqueue.services.end_stranded_tickets)
     BookingStatus.CHECKED_IN: frozenset(
-        {BookingStatus.DONE, BookingStatus.NO_SHOW, BookingStatus.EXPIRED}
+        {BookingStatus.DONE, BookingStatus.NO_SHOW, BookingStatus.EXPIRED, BookingStatus.ACTIVE}
     ),
     BookingStatus.DONE: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
@@ -101,14 +103,16 @@ class TicketStatus(models.TextChoices):
     CALLED = "called", _("called")
     DONE = "done", _("served")
     SKIPPED = "skipped", _("did not answer")
+    ENDED_BY_POLICY = "ended", _("ended: the business closed after an epidemic-control change")
 
 
 TICKET_MOVES: Mapping[TicketStatus, frozenset[TicketStatus]] = {
-    TicketStatus.OUTSIDE: frozenset({TicketStatus.WAITING}),
-    TicketStatus.WAITING: frozenset({TicketStatus.CALLED}),
+    TicketStatus.OUTSIDE: frozenset({TicketStatus.WAITING, TicketStatus.ENDED_BY_POLICY}),
+    TicketStatus.WAITING: frozenset({TicketStatus.CALLED, TicketStatus.ENDED_BY_POLICY}),
     TicketStatus.CALLED: frozenset({TicketStatus.WAITING, TicketStatus.DONE, TicketStatus.SKIPPED}),
     TicketStatus.DONE: frozenset(),
     TicketStatus.SKIPPED: frozenset(),
+    TicketStatus.ENDED_BY_POLICY: frozenset(),
 }
 #: Tickets whose holder is inside the zone (counted in Zone.present).
 IN_ZONE: tuple[TicketStatus, ...] = (TicketStatus.WAITING, TicketStatus.CALLED)

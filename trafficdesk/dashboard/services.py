@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trafficdesk.booking.models import PriorityClaim, RushOffer, RushStatus, RushWindow, Slot
 from trafficdesk.booking.rush import counts as rush_counts
@@ -97,8 +98,13 @@ def dashboard_data(region: Region) -> dict[str, Any]:
     ).values_list("service_point_id", "arrived_at", "called_at"):
         if called is not None:
             waits.setdefault(point_id, []).append((called - arrived).total_seconds() / 60)
-    online = dict(OnlineApplication.objects.values_list("status").annotate(n=Count("id")))
-    shipments = dict(Shipment.objects.values_list("status").annotate(n=Count("id")))
+    applications = OnlineApplication.objects.filter(region.subtree_q("region"))
+    online = dict(applications.values_list("status").annotate(n=Count("id")))
+    shipments = dict(
+        Shipment.objects.filter(application__in=applications)
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
     return {
         "region": {"code": region.code, "name": region.name_zh},
         "risk_by_city": {city: dict(counts) for city, counts in sorted(risk_by_city.items())},
@@ -303,7 +309,8 @@ def export_sheets(data: dict[str, Any]) -> bytes:
         sheet.append([city] + [counts.get(k, 0) for k in levels])
     points = book.create_sheet(str(_("Service points")))
     points.append([str(h) for h in (
-        _("name"), _("kind"), _("open"), _("windows open"), _("windows"), _("booked today"),
+        pgettext_lazy("of a thing", "name"), _("kind"), _("open"), _("windows open"),
+        _("windows"), _("booked today"),
         _("capacity today"), _("waiting"), _("mean wait (minutes)"),
     )])  # fmt: skip
     for row in data["points"]:

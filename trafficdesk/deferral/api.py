@@ -9,14 +9,10 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from trafficdesk.audit import services as audit_services
+from trafficdesk.core.problems import Problem
 from trafficdesk.deferral import rules, services
 
 router = Router(tags=["deferral"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class CheckQuery(Schema):
@@ -106,7 +102,7 @@ def lookup(request: HttpRequest, payload: LookupIn) -> Any:
 )
 def ending_soon(request: HttpRequest, days: int = Query(14, ge=0, le=365)) -> Any:  # type: ignore[type-arg]
     """People and vehicles whose deferred deadline falls within `days` days."""
-    rows = services.ending_soon(request.user, days)
+    rows = services.ending_soon_for_staff(request.user, days)
     audit_services.record_view(
         request.user, None, ["who", "due"], "deferral.api.ending_soon", count=len(rows)
     )

@@ -5,6 +5,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trafficdesk.deferral.rules import DeadlineKind, Window
 
@@ -15,7 +16,7 @@ class DeferralWindow(models.Model):
 
     region_lookup: ClassVar[str] = "region"
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     starts_on = models.DateField(_("first day"))
     ends_on = models.DateField(
         _("last day"), null=True, blank=True, help_text=_("Empty: until announced.")
@@ -63,6 +64,9 @@ class DeferralWindow(models.Model):
 class DriverRecord(models.Model):
     """A driver's licence deadlines, keyed by a hash of the ID number (the number is not kept)."""
 
+    #: Administrators list the drivers of their region only (accounts.access).
+    region_lookup: ClassVar[str] = "region"
+
     id_digest = models.CharField(max_length=64, unique=True)
     id_masked = models.CharField(_("ID number"), max_length=18)
     name_masked = models.CharField(_("name"), max_length=20)
@@ -70,13 +74,32 @@ class DriverRecord(models.Model):
     licence_classes = models.CharField(_("licence classes"), max_length=20)
     renewal_due = models.DateField(_("renewal due"))
     review_due = models.DateField(_("review due"), null=True, blank=True)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("registered in"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"{self.name_masked} {self.id_masked}"
 
 
 class VehicleRecord(models.Model):
+    #: Administrators list the vehicles of their region only (accounts.access).
+    region_lookup: ClassVar[str] = "region"
+
     plate = models.CharField(_("plate"), max_length=10, unique=True)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("registered in"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     owner_digest = models.CharField(max_length=64, db_index=True)
     owner_mobile = models.CharField(max_length=11, blank=True)
     inspection_due = models.DateField(_("inspection due"))

@@ -17,6 +17,7 @@ from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
 from trafficdesk.core.locking import locking_transaction
 from trafficdesk.core.validators import InvalidValue, mask_plate, parse_plate, parse_resident_id
+from trafficdesk.core.vocabulary import RegionLevel
 from trafficdesk.deferral import rules
 from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRecord
 from trafficdesk.regions.models import Region
@@ -199,13 +200,27 @@ def masked_for_list(row: EndingSoon) -> EndingSoon:
 
 
 def ending_soon(actor: Actor, days: int, today: date | None = None) -> list[EndingSoon]:
-    """People and vehicles whose deferred deadline falls within `days` days, to notify them."""
+    """People and vehicles whose deferred deadline falls within `days` days, to notify them:
+    those registered in the actor's region, under the windows that apply there (its own and
+    those of the regions it lies in)."""
     access.check(actor, Action.DEFERRAL_REPORT)
     start = today or timezone.localdate()
     horizon = start + timedelta(days=days)
-    windows = [w.as_rule() for w in DeferralWindow.objects.filter(ends_on__isnull=False)]
+    ended = DeferralWindow.objects.filter(ends_on__isnull=False)
+    drivers_here = access.scope(actor, DriverRecord.objects.all(), Action.DEFERRAL_REPORT)
+    vehicles_here = access.scope(actor, VehicleRecord.objects.all(), Action.DEFERRAL_REPORT)
     found: list[EndingSoon] = []
-    for window in windows:
+    for stored in access.scope_regions(
+        actor, ended.select_related("region"), Action.DEFERRAL_REPORT
+    ):
+        window = stored.as_rule()
+        # a window covers the people and vehicles registered in its region
+        covers = (
+            Q()
+            if stored.region.level == RegionLevel.PROVINCE
+            else stored.region.subtree_q("region")
+        )
+        drivers, vehicles = drivers_here.filter(covers), vehicles_here.filter(covers)
         deadline = rules.deferred_deadline(window)
         if deadline is None or not start <= deadline <= horizon:
             continue
@@ -213,12 +228,12 @@ def ending_soon(actor: Actor, days: int, today: date | None = None) -> list[Endi
         if "renewal" in window.kinds:
             found += [
                 EndingSoon("renewal", d.id_masked, d.renewal_due, deadline, d.mobile)
-                for d in DriverRecord.objects.filter(covered, renewal_due__lt=start)
+                for d in drivers.filter(covered, renewal_due__lt=start)
             ]
         if "review" in window.kinds:
             found += [
                 EndingSoon("review", d.id_masked, d.review_due, deadline, d.mobile)  # type: ignore[arg-type]
-                for d in DriverRecord.objects.filter(
+                for d in drivers.filter(
                     review_due__gte=window.starts_on,
                     review_due__lte=window.ends_on,
                     review_due__lt=start,
@@ -227,10 +242,16 @@ def ending_soon(actor: Actor, days: int, today: date | None = None) -> list[Endi
         if "inspection" in window.kinds:
             found += [
                 EndingSoon("inspection", v.plate, v.inspection_due, deadline, v.owner_mobile)
-                for v in VehicleRecord.objects.filter(
+                for v in vehicles.filter(
                     inspection_due__gte=window.starts_on,
                     inspection_due__lte=window.ends_on,
                     inspection_due__lt=start,
                 )
             ]
     return sorted(found, key=lambda e: (e.new_deadline, e.kind, e.who))
+
+
+def ending_soon_for_staff(actor: Actor, days: int) -> list[EndingSoon]:
+    """The report as staff read it, on the page and in the API alike: plates masked, no
+    mobile numbers (`masked_for_list`)."""
+    return [masked_for_list(row) for row in ending_soon(actor, days)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from trafficdesk.accounts.access import SYSTEM
@@ -31,6 +33,8 @@ from trafficdesk.deferral.models import DeferralWindow, DriverRecord, VehicleRec
 from trafficdesk.deferral.services import open_window
 from trafficdesk.enterprises import services as enterprises
 from trafficdesk.enterprises.models import Enterprise
+from trafficdesk.hallqueue.models import KioskDevice
+from trafficdesk.hallqueue.services import register_kiosk
 from trafficdesk.policy.models import PhaseSetting
 from trafficdesk.policy.services import set_phase
 from trafficdesk.regions.models import Region, RegionLevel
@@ -369,6 +373,7 @@ def _load_deferral() -> None:
                 "licence_classes": classes,
                 "renewal_due": today + timedelta(days=renewal),
                 "review_due": today + timedelta(days=review) if review is not None else None,
+                "region": Region.objects.filter(code=number[:6]).first(),
             },
         )
     for plate, owner, due in DEMO_VEHICLES:
@@ -378,8 +383,30 @@ def _load_deferral() -> None:
             defaults={
                 "owner_digest": id_digest(owner),
                 "inspection_due": today + timedelta(days=due),
+                "region": Region.objects.filter(code=owner[:6]).first(),
             },
         )
+
+
+DEMO_KIOSK_HALL = "GY-HALL-01"
+DEMO_KIOSK_NAME = "一楼取号机"
+
+
+@transaction.atomic
+def load_demo_kiosk() -> str | None:
+    """The demo hall's kiosk: the path of a fresh one-time pairing link to open on the kiosk
+    screen, or None when a screen is paired already (its cookie keeps working; register
+    another on the hall's Kiosks page). An unused pairing code of an earlier run is dropped."""
+    point = ServicePoint.objects.get(code=DEMO_KIOSK_HALL)
+    kiosks = KioskDevice.objects.filter(
+        service_point=point, name=DEMO_KIOSK_NAME, revoked_at__isnull=True
+    )
+    if kiosks.filter(paired_at__isnull=False).exists():
+        return None
+    kiosks.delete()
+    _device, code = register_kiosk(SYSTEM, point, DEMO_KIOSK_NAME)
+    pair = reverse("hallqueue:kiosk-pair", args=[point.code])
+    return f"{pair}?{urlencode({'code': code})}"
 
 
 @transaction.atomic

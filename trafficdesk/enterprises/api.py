@@ -10,19 +10,15 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
+from pydantic import StrictBool
 
+from trafficdesk.core.problems import Problem
 from trafficdesk.core.uploads import MAX_DOCUMENT_BYTES
 from trafficdesk.core.vocabulary import VehicleUse
 from trafficdesk.enterprises import services
 from trafficdesk.enterprises.models import Agent, Enterprise, Grant, Vehicle
 
 router = Router(tags=["enterprises"], auth=django_auth)
-
-
-class Problem(Schema):
-    code: str
-    detail: str
-    field: str = ""
 
 
 class GrantOut(Schema):
@@ -69,7 +65,7 @@ class JoinIn(Schema):
 
 
 class DecisionIn(Schema):
-    approve: bool
+    approve: StrictBool
     note: str = Field("", max_length=300)
 
 

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trafficdesk.core.validators import mask_mobile, mask_plate, validate_plate, validate_uscc
 from trafficdesk.core.vocabulary import (
@@ -28,7 +29,7 @@ class Enterprise(models.Model):
     uscc = models.CharField(
         _("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc]
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=100)
     address = models.CharField(_("address"), max_length=200)
     contact_name = models.CharField(_("contact person"), max_length=50)
     contact_mobile = models.CharField(_("contact mobile number"), max_length=11)

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.decorators import permission_required
@@ -25,7 +25,7 @@ from trafficdesk.enterprises.models import Agent, Enterprise, Grant
 
 class RegisterForm(forms.Form):
     uscc = forms.CharField(label=gettext_lazy("unified social credit code"), max_length=30)
-    name = forms.CharField(label=gettext_lazy("name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("of a thing", "name"), max_length=100)
     address = forms.CharField(label=gettext_lazy("address"), max_length=200)
     contact_name = forms.CharField(label=gettext_lazy("contact person"), max_length=50)
     contact_mobile = forms.CharField(label=gettext_lazy("contact mobile number"), max_length=20)

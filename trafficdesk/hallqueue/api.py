@@ -2,25 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictBool
 
+from trafficdesk.accounts import access
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.actions import Action
+from trafficdesk.core.problems import Problem
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
-from trafficdesk.hallqueue import services
-from trafficdesk.hallqueue.models import Ticket
+from trafficdesk.hallqueue import kiosk_http, services
+from trafficdesk.hallqueue.models import KioskDevice, Ticket
 from trafficdesk.sites.models import ServicePoint, Window
 
 router = Router(tags=["hall queue"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class TicketOut(Schema):
@@ -85,12 +86,21 @@ def _ticket(ticket_id: int) -> Ticket:
     return ticket
 
 
+#: What the kiosk routes answer besides the ticket: 403 when the request comes from no
+#: registered kiosk of the hall (nor its staff), 429 when the kiosk is over its rate.
+KIOSK_RESPONSES: dict[int, Any] = {403: Problem, 404: Problem, 409: Problem, 429: Problem}
+
+
 @router.post(
-    "/hall/{point}/check-in", response={201: TicketOut, 404: Problem, 409: Problem}, auth=None
+    "/hall/{point}/check-in",
+    response={201: TicketOut, **KIOSK_RESPONSES},
+    auth=None,
 )
 def check_in(request: HttpRequest, point: str, payload: CheckInIn) -> Any:
-    """Kiosk check-in with the booking's QR token (the token is the secret)."""
+    """Check in with the booking's QR token, from a registered kiosk of the hall (its cookie,
+    set when the kiosk was paired) or by the hall's staff; same-site JSON only."""
     found = get_object_or_404(ServicePoint, code=point)
+    kiosk_http.authorise_api(request, found)
     try:
         ticket = services.check_in_booking(found, payload.token)
     except services.QueueRefused as exc:
@@ -99,11 +109,15 @@ def check_in(request: HttpRequest, point: str, payload: CheckInIn) -> Any:
 
 
 @router.post(
-    "/hall/{point}/walk-in", response={201: TicketOut, 404: Problem, 409: Problem}, auth=None
+    "/hall/{point}/walk-in",
+    response={201: TicketOut, **KIOSK_RESPONSES},
+    auth=None,
 )
 def walk_in(request: HttpRequest, point: str, payload: WalkInIn) -> Any:
-    """A walk-in ticket where the policy allows walk-ins."""
+    """A walk-in ticket where the policy allows walk-ins, from a registered kiosk of the hall
+    or by the hall's staff (as check-in); each kiosk is held to KIOSK_RATE_PER_DEVICE."""
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    kiosk_http.authorise_api(request, found)
     business = get_object_or_404(Business.objects.select_related("category"), code=payload.business)
     try:
         ticket = services.walk_in(found, business, str(payload.applicant_class))
@@ -189,7 +203,7 @@ def transfer(request: HttpRequest, ticket_id: int, payload: TransferIn) -> Any:
 
 
 class ClaimDecisionIn(Schema):
-    confirm: bool
+    confirm: StrictBool
     reason: str = Field("", max_length=300)
 
 
@@ -215,3 +229,78 @@ def verify_claim(request: HttpRequest, ticket_id: int, payload: ClaimDecisionIn)
 def hall_metrics(request: HttpRequest, point: str) -> Any:
     """Today's waits and service times (averages and 90th percentiles) and the queue by class."""
     return services.metrics(get_object_or_404(ServicePoint, code=point)).__dict__
+
+
+class KioskIn(Schema):
+    name: str = Field(..., min_length=1, max_length=services.KIOSK_NAME_MAX)
+
+
+class KioskOut(Schema):
+    id: int
+    name: str
+    paired: bool
+    active: bool
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KioskRegisteredOut(KioskOut):
+    pair_url: str = Field(
+        ..., description="The one-time pairing link to open on the kiosk; it is shown only once."
+    )
+
+
+def kiosk_out(device: KioskDevice) -> dict[str, Any]:
+    return {
+        "id": device.pk,
+        "name": device.name,
+        "paired": device.paired_at is not None,
+        "active": device.revoked_at is None,
+        "created_at": device.created_at,
+        "last_seen_at": device.last_seen_at,
+        "revoked_at": device.revoked_at,
+    }
+
+
+def _managed_point(request: HttpRequest, point: str) -> ServicePoint:
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    access.check(request.user, Action.KIOSK_MANAGE, found)
+    return found
+
+
+@router.get(
+    "/hall/{point}/kiosks",
+    response={200: list[KioskOut], 403: Problem, 404: Problem},
+    auth=django_auth,
+)
+def list_kiosks(request: HttpRequest, point: str) -> Any:
+    """The hall's kiosks (its hall manager, or a regional administrator over it)."""
+    return [kiosk_out(d) for d in services.kiosks_of(_managed_point(request, point))]
+
+
+@router.post(
+    "/hall/{point}/kiosks",
+    response={201: KioskRegisteredOut, 403: Problem, 404: Problem, 422: Problem},
+    auth=django_auth,
+)
+def register_kiosk(request: HttpRequest, point: str, payload: KioskIn) -> Any:
+    """Register a kiosk: the answer holds its one-time pairing link, shown only this once."""
+    found = _managed_point(request, point)
+    device, code = services.register_kiosk(request.user, found, payload.name)
+    pair = reverse("hallqueue:kiosk-pair", args=[found.code])
+    url = request.build_absolute_uri(f"{pair}?{urlencode({'code': code})}")
+    return Status(201, {**kiosk_out(device), "pair_url": url})
+
+
+@router.post(
+    "/hall/kiosks/{kiosk_id}/revoke",
+    response={200: KioskOut, 403: Problem, 404: Problem},
+    auth=django_auth,
+)
+def revoke_kiosk(request: HttpRequest, kiosk_id: int) -> Any:
+    """Switch a kiosk off: it issues no more tickets."""
+    device = get_object_or_404(
+        KioskDevice.objects.select_related("service_point__region"), pk=kiosk_id
+    )
+    return Status(200, kiosk_out(services.revoke_kiosk(request.user, device)))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, IN_ZONE, ApplicantClass, TicketStatus
 
-__all__ = ["IN_ZONE", "Call", "Ticket", "TicketCounter", "TicketStatus", "label_sql"]
+__all__ = ["IN_ZONE", "Call", "KioskDevice", "Ticket", "TicketCounter", "TicketStatus", "label_sql"]
 
 
 def label_sql(alias: str) -> str:
@@ -122,3 +122,41 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} → {self.window_number}"
+
+
+class KioskDevice(models.Model):
+    """A kiosk screen registered by the hall's manager: only a registered kiosk (or a member
+    of the hall's staff) may issue tickets. The secret is kept only as a keyed digest; until
+    the screen is paired it is the one-time pairing code, then the kiosk's own token (kept in
+    its cookie), so a pairing link that leaks after use opens nothing."""
+
+    region_lookup: ClassVar[str] = "service_point__region"
+    point_lookup: ClassVar[str] = "service_point"
+
+    service_point = models.ForeignKey(
+        "sites.ServicePoint",
+        verbose_name=_("service point"),
+        on_delete=models.CASCADE,
+        related_name="kiosks",
+    )
+    name = models.CharField(_("kiosk name"), max_length=40)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    paired_at = models.DateTimeField(_("paired at"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("switched off at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["service_point", "name", "id"]
+        verbose_name = _("kiosk")
+        verbose_name_plural = _("kiosks")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import operator
+import secrets
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +21,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -31,19 +34,33 @@ from trafficdesk.accounts.access import Actor
 from trafficdesk.accounts.models import User
 from trafficdesk.audit.models import AuditEntry
 from trafficdesk.audit.services import record
-from trafficdesk.booking import claims
+from trafficdesk.booking import claims, rebooking
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.errors import BookingRefused
-from trafficdesk.booking.models import Booking, PriorityClaim
+from trafficdesk.booking.models import Booking, PriorityClaim, Slot
 from trafficdesk.booking.rules import check_in_opens
 from trafficdesk.catalog.models import Business, BusinessCategory
 from trafficdesk.core import live, localcache
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
+from trafficdesk.core.identity import keyed_digest
 from trafficdesk.core.locking import Busy, locking_statement, locking_transaction
 from trafficdesk.core.validators import mask_mobile
-from trafficdesk.core.vocabulary import CLASS_ORDER, DEFAULT_CLASS, BookingStatus
-from trafficdesk.hallqueue.models import Call, Ticket, TicketCounter, TicketStatus, label_sql
+from trafficdesk.core.vocabulary import (
+    BOOKING_MOVES,
+    CLASS_ORDER,
+    DEFAULT_CLASS,
+    BookingStatus,
+    sources_of,
+)
+from trafficdesk.hallqueue.models import (
+    Call,
+    KioskDevice,
+    Ticket,
+    TicketCounter,
+    TicketStatus,
+    label_sql,
+)
 from trafficdesk.hallqueue.rules import (
     CALL_TEXT,
     CALL_TEXT_EN,
@@ -57,8 +74,11 @@ from trafficdesk.hallqueue.rules import (
     percentile,
     window_may_serve,
 )
-from trafficdesk.notify.services import queue_sms, sms_text
+from trafficdesk.notify.services import SMS_LANGUAGE, queue_sms, queue_sms_many, sms_text
+from trafficdesk.policy import citizen
 from trafficdesk.policy import services as policy
+from trafficdesk.policy.rules import Decision
+from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint, Window, Zone
 from trafficdesk.sites.rules import AFTER_CLOSING, BEFORE_OPENING, LUNCH, walk_in_closed
 
@@ -156,7 +176,11 @@ def _zone_for(point: ServicePoint, business: Business) -> Zone:
     """The zone of the open windows that serve this business, the emptiest first."""
     zones = list(
         Zone.objects.filter(
-            service_point=point, is_open=True, windows__is_open=True, windows__businesses=business
+            service_point=point,
+            is_open=True,
+            windows__service_point=point,  # never through a window of another point
+            windows__is_open=True,
+            windows__businesses=business,
         )
         .distinct()
         .order_by(F("present") - F("occupancy_cap"), "id")
@@ -196,6 +220,10 @@ def _issue(
     with locking_transaction():
         if booking is not None and not booking_services.check_in(booking):
             raise QueueRefused("booking.checked_in", _("This booking has already been checked in."))
+        if booking is not None:  # its earlier ticket, ended by a change of the rules, lets go
+            Ticket.objects.filter(booking=booking, status=TicketStatus.ENDED_BY_POLICY).update(
+                booking=None
+            )
         number = _next_number(point, day, prefix)
         inside = _enter_zone(zone.pk)
         ticket = Ticket.objects.create(
@@ -232,6 +260,18 @@ def too_early_message(starts_at: datetime, opens_at: datetime, now: datetime) ->
 
 def not_active_message(booking: Booking) -> str:
     """Why a booking that is no longer active cannot check in, in plain words."""
+    ended = ended_ticket_of(booking)
+    if booking.status == BookingStatus.CANCELLED and ended is not None:
+        business = booking.items.all()[0].business
+        return _(
+            "Your number %(ticket)s here ended after a change of the epidemic rules, and this "
+            "booking is cancelled without penalty: there was no other time for it. %(way)s"
+        ) % {
+            "ticket": ended.label,
+            "way": way_forward_words(
+                ended.service_point, business, booking.applicant_class, timezone.now()
+            ),
+        }
     if booking.status == BookingStatus.CHECKED_IN:
         return _(
             "This booking has already been checked in. If you lost your ticket, please ask at the desk."
@@ -239,6 +279,32 @@ def not_active_message(booking: Booking) -> str:
     return _(
         "This booking cannot be checked in: it is %(status)s. Please check your SMS or ask at the desk."
     ) % {"status": booking.get_status_display()}
+
+
+def ended_ticket_of(booking: Booking) -> Ticket | None:
+    """The booking's ticket if a change of the rules ended it (it stays linked until the
+    booking checks in again, wherever it was moved to)."""
+    return (
+        Ticket.objects.select_related("service_point__region")
+        .filter(booking=booking, status=TicketStatus.ENDED_BY_POLICY)
+        .first()
+    )
+
+
+def elsewhere_message(booking: Booking, point: ServicePoint) -> str:
+    """Where a booking presented at another hall is for, and when (moved there after a change
+    of the rules, it says so)."""
+    values = {
+        "place": booking.slot.service_point.name,
+        "when": timezone.localtime(booking.slot.starts_at).strftime("%m-%d %H:%M"),
+    }
+    ended = ended_ticket_of(booking)
+    if ended is not None and booking.status == BookingStatus.ACTIVE:
+        return _(
+            "Your number %(ticket)s here ended after a change of the epidemic rules; your "
+            "booking is moved to %(place)s, %(when)s. Please check in there at that time."
+        ) % {**values, "ticket": ended.label}
+    return _("This booking is for %(place)s, %(when)s; please check in there.") % values
 
 
 def check_in_booking(point: ServicePoint, token: str, now: datetime | None = None) -> Ticket:
@@ -253,7 +319,7 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
     if booking is None:
         raise QueueRefused("booking.unknown", _("This code is not a booking."))
     if booking.slot.service_point_id != point.pk:
-        raise QueueRefused("booking.elsewhere", _("This booking is for another service point."))
+        raise QueueRefused("booking.elsewhere", elsewhere_message(booking, point))
     if booking.status != BookingStatus.ACTIVE:
         raise QueueRefused("booking.not_active", not_active_message(booking))
     if moment > booking.slot.ends_at:
@@ -267,6 +333,9 @@ def check_in_booking(point: ServicePoint, token: str, now: datetime | None = Non
             "booking.early", too_early_message(booking.slot.starts_at, early, moment)
         )
     business = booking.items.all()[0].business
+    decision = policy.decide_for(point, business, booking.applicant_class, moment)
+    if not decision.open:  # a change of the rules since it was booked (a ticket would strand)
+        raise closed_here(point, business, booking.applicant_class, decision, moment, booked=True)
     return _issue(
         point,
         business,
@@ -337,10 +406,7 @@ def walk_in(
         raise closed
     decision = policy.decide_for(point, business, applicant_class, moment)
     if not decision.open:
-        reasons = "；".join(r.zh for r in decision.reasons)
-        raise QueueRefused(
-            "policy.closed", _("Not offered here now: %(reasons)s") % {"reasons": reasons}
-        )
+        raise closed_here(point, business, applicant_class, decision, moment)
     if decision.appointment_required:
         raise QueueRefused(
             "policy.appointment", _("By appointment only at this risk level; book a slot first.")
@@ -373,10 +439,270 @@ def admit_waiting_outside(zone_id: int, now: datetime | None = None) -> list[Tic
                     ticket.mobile,
                     sms_text(ROOM_INSIDE_SMS, ticket=ticket.label),
                     kind="hall.room",
+                    region_id=ticket.service_point.region_id,
                 )
             queue_changed(ticket.service_point_id)
         admitted.append(ticket)
     return admitted
+
+
+# --- a change of the rules that closes a business: nobody is left in a queue ------------------
+
+#: Tickets in a queue, inside the zone or waiting outside it: those a change of the rules ends
+#: when their business is no longer offered to them here (a ticket at a window is not).
+QUEUED: tuple[TicketStatus, ...] = (TicketStatus.WAITING, TicketStatus.OUTSIDE)
+
+ENDED_SMS = gettext_lazy(
+    "After a change of the epidemic rules, %(hall)s no longer offers this business to you: "
+    "your number %(ticket)s has ended. %(way)s"
+)
+ENDED_MOVED_SMS = gettext_lazy(
+    "After a change of the epidemic rules, %(hall)s no longer offers this business to you: "
+    "your number %(ticket)s has ended, and your booking is moved to %(place)s %(when)s. "
+    "Please check in there at that time."
+)
+ENDED_CANCELLED_SMS = gettext_lazy(
+    "After a change of the epidemic rules, %(hall)s no longer offers this business to you: "
+    "your number %(ticket)s has ended, and your booking is cancelled without penalty: there "
+    "is no other time for it now. %(way)s"
+)
+
+
+def way_forward_words(
+    point: ServicePoint, business: Business, applicant_class: str, at: datetime
+) -> str:
+    """The citizen's ways forward from this point (policy.citizen.ways_forward) in a sentence
+    or two, in the active language: the nearest place that still offers the business and
+    the online service; else when it opens here again and the office's phone number."""
+    ways = citizen.ways_forward(point, business, applicant_class, at=at)
+    place = next((w for w in ways if w.kind == "service_point"), None)
+    said = []
+    if place is not None:
+        said.append(
+            _("The nearest place that still offers it: %(place)s.") % {"place": place.label}
+        )
+    if any(w.kind == "online" for w in ways):
+        said.append(_("It can also be done online, on the traffic police website."))
+    if not said:
+        said = [f"{w.label.rstrip('.')}." for w in ways if w.kind in ("next_open", "phone")]
+    return " ".join(said) or str(_DESK_WAY)
+
+
+_DESK_WAY = gettext_lazy("Please ask at the information desk.")
+
+
+def closed_here(
+    point: ServicePoint,
+    business: Business,
+    applicant_class: str,
+    decision: Decision,
+    now: datetime,
+    *,
+    booked: bool = False,
+) -> QueueRefused:
+    """The kiosk's (and the API's) answer when the policy does not offer this business here
+    to this applicant now: why in one plain sentence, and the ways forward."""
+    why = citizen.plain_reason(decision, point.kind)
+    way = way_forward_words(point, business, applicant_class, now)
+    if booked:
+        message = _("%(why)s This booking cannot be checked in here now. %(way)s")
+    else:
+        message = _("%(why)s No ticket can be given for this business here now. %(way)s")
+    return QueueRefused("policy.closed", message % {"why": why, "way": way})
+
+
+@dataclass
+class EndedTickets:
+    """What end_stranded_tickets did: tickets ended, their bookings moved or cancelled, and
+    bookings whose time had begun (not checked in yet) moved or cancelled."""
+
+    ended: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    begun_moved: int = 0
+    begun_cancelled: int = 0
+
+
+def stranded_tickets(region: Region | None, now: datetime) -> dict[int, list[int]]:
+    """The queued tickets, by service point, whose business the policy in force no longer
+    offers to their class at their point (the decision booking asks: Engine.decide over the
+    point's situation), so that no window may call them."""
+    queued = Ticket.objects.filter(status__in=QUEUED)
+    if region is not None:
+        queued = queued.filter(region.subtree_q("service_point__region"))
+    rows = list(queued.values_list("id", "service_point_id", "business_id", "applicant_class"))
+    if not rows:
+        return {}
+    points = ServicePoint.objects.select_related("region").filter(pk__in={r[1] for r in rows})
+    situations = policy.situations(points, now)
+    decider = policy.engine(now)
+    facts = {
+        b.pk: policy.business_facts(b)
+        for b in Business.objects.select_related("category").filter(pk__in={r[2] for r in rows})
+    }
+    found: dict[int, list[int]] = defaultdict(list)
+    for ticket_id, point_id, business_id, applicant_class in rows:
+        if not decider.decide(situations[point_id], facts[business_id], applicant_class).open:
+            found[point_id].append(ticket_id)
+    return dict(found)
+
+
+def end_stranded_tickets(region: Region | None = None, now: datetime | None = None) -> EndedTickets:
+    """After a change of the rules (risk level, phase, policy version: hallqueue.tasks): end
+    every queued ticket whose business is no longer offered to it where it waits. Each hall is
+    one transaction: the tickets end (a terminal status), their places in the zone are freed,
+    the screens are told, a checked-in booking is moved to the earliest equivalent open slot
+    or cancelled without penalty (booking.rebooking), and every holder with a mobile gets
+    one SMS with the way forward. Tickets at a window are not touched. Running it again
+    changes nothing."""
+    moment = now or timezone.now()
+    result = EndedTickets()
+    for point_id, ticket_ids in sorted(stranded_tickets(region, moment).items()):
+        point = ServicePoint.objects.select_related("region").get(pk=point_id)
+        done, freed = _end_at_point(point, ticket_ids, moment)
+        result.ended += done.ended
+        result.moved += done.moved
+        result.cancelled += done.cancelled
+        for zone_id in freed:  # someone waiting outside for a business still open comes in
+            admit_waiting_outside(zone_id, moment)
+    begun = rebooking.rebook_visits(_begun_visits_closed(region, moment), now=moment)
+    result.begun_moved = sum(1 for slot in begun.values() if slot is not None)
+    result.begun_cancelled = len(begun) - result.begun_moved
+    return result
+
+
+def _begun_visits_closed(region: Region | None, now: datetime) -> list[int]:
+    """Bookings whose time has begun and not ended, not checked in yet (the holder may be on
+    the way), at a point that no longer offers one of their businesses to them now: the
+    rebooking of future bookings (booking.rebooking.rebook_affected) leaves them out."""
+    bookings = Booking.objects.filter(
+        status=BookingStatus.ACTIVE, slot__starts_at__lte=now, slot__ends_at__gt=now
+    )
+    if region is not None:
+        bookings = bookings.filter(region.subtree_q("slot__service_point__region"))
+    rows = list(
+        bookings.filter(items__active=True).values_list(
+            "id", "slot__service_point_id", "items__business_id", "applicant_class"
+        )
+    )
+    if not rows:
+        return []
+    points = ServicePoint.objects.select_related("region").filter(pk__in={r[1] for r in rows})
+    situations = policy.situations(points, now)
+    decider = policy.engine(now)
+    facts = {
+        b.pk: policy.business_facts(b)
+        for b in Business.objects.select_related("category").filter(pk__in={r[2] for r in rows})
+    }
+    return sorted(
+        {
+            booking_id
+            for booking_id, point_id, business_id, applicant_class in rows
+            if not decider.decide(situations[point_id], facts[business_id], applicant_class).open
+        }
+    )
+
+
+class _EndedWords:
+    """The SMS of one hall's ended tickets, in SMS_LANGUAGE; the ways forward are worked out
+    once per business and class."""
+
+    def __init__(self, point: ServicePoint, now: datetime) -> None:
+        self.point = point
+        self.now = now
+        self._ways: dict[tuple[int, str], str] = {}
+        self._places: dict[int, str] = {}
+
+    def _way(self, ticket: Ticket) -> str:
+        key = (ticket.business_id, ticket.applicant_class)
+        if key not in self._ways:
+            with translation.override(SMS_LANGUAGE):
+                self._ways[key] = way_forward_words(
+                    self.point, ticket.business, ticket.applicant_class, self.now
+                )
+        return self._ways[key]
+
+    def _place(self, point_id: int) -> str:
+        if point_id not in self._places:
+            self._places[point_id] = (
+                ServicePoint.objects.filter(pk=point_id).values_list("name_zh", flat=True).get()
+            )
+        return self._places[point_id]
+
+    def ended(self, ticket: Ticket) -> str:
+        return sms_text(
+            ENDED_SMS, hall=self.point.name_zh, ticket=ticket.label, way=self._way(ticket)
+        )
+
+    def booking(self, ticket: Ticket, slot: Slot | None) -> str:
+        if slot is None:
+            return sms_text(
+                ENDED_CANCELLED_SMS,
+                hall=self.point.name_zh,
+                ticket=ticket.label,
+                way=self._way(ticket),
+            )
+        return sms_text(
+            ENDED_MOVED_SMS,
+            hall=self.point.name_zh,
+            ticket=ticket.label,
+            place=self._place(slot.service_point_id),
+            when=timezone.localtime(slot.starts_at).strftime("%m月%d日 %H:%M"),
+        )
+
+
+def _end_at_point(
+    point: ServicePoint, ticket_ids: list[int], now: datetime
+) -> tuple[EndedTickets, list[int]]:
+    """One hall's stranded tickets, in one transaction: lock them (in id order) and end those
+    still queued, free their zone places, move their checked-in bookings back to booked and
+    rebook them, write the SMS, tell the screens. Returns what it did and the zones that got
+    places back."""
+    result = EndedTickets()
+    words = _EndedWords(point, now)
+    with locking_transaction():
+        tickets = list(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=sorted(ticket_ids), status__in=QUEUED)
+            .select_related("business__category")
+            .order_by("id")
+        )
+        if not tickets:
+            return result, []
+        ended = Ticket.objects.filter(pk__in=[t.pk for t in tickets], status__in=QUEUED).update(
+            status=TicketStatus.ENDED_BY_POLICY, completed_at=now
+        )
+        if ended != len(tickets):  # cannot happen under the row locks; never end half
+            raise Busy
+        freed = Counter(t.zone_id for t in tickets if t.status == TicketStatus.WAITING)
+        for zone_id, places in sorted(freed.items()):
+            Zone.objects.filter(pk=zone_id).update(present=Greatest(F("present") - places, 0))
+        by_booking = {t.booking_id: t for t in tickets if t.booking_id is not None}
+        Booking.objects.filter(
+            pk__in=sorted(by_booking), status__in=sources_of(BOOKING_MOVES, BookingStatus.ACTIVE)
+        ).update(status=BookingStatus.ACTIVE)
+        outcome = rebooking.rebook_visits(
+            by_booking, now=now, wording=lambda row, slot: words.booking(by_booking[row.id], slot)
+        )
+        queue_sms_many(
+            [
+                (t.mobile, words.ended(t), "hall.ended")
+                for t in tickets
+                if t.mobile and t.booking_id not in outcome
+            ]
+        )
+        queue_changed(point.pk)
+        record(
+            access.SYSTEM,
+            "hall.ended_by_policy",
+            target=point,
+            summary=f"{len(tickets)} tickets ended after a change of the rules",
+            detail={"tickets": [t.label for t in tickets]},
+        )
+    result.ended = len(tickets)
+    result.moved = sum(1 for slot in outcome.values() if slot is not None)
+    result.cancelled = len(outcome) - result.moved
+    return result, sorted(freed)
 
 
 # --- calling -----------------------------------------------------------------------------------
@@ -1374,3 +1700,130 @@ def _ticket_as_general(ticket: Ticket, actor: Actor, reason: str) -> None:
             record(actor, "claim.downgrade", target=ticket, summary=reason[:200])
         queue_changed(ticket.service_point_id)
     ticket.applicant_class = DEFAULT_CLASS
+
+
+# --- kiosks: only a registered kiosk (or the hall's staff) issues tickets ----------------------
+
+#: What an unregistered or switched-off kiosk says, on its screen and in the API.
+KIOSK_UNREGISTERED = gettext_lazy(
+    "This kiosk is not registered or has been switched off; please contact the hall manager."
+)
+#: Only so often is a kiosk's "last used" written (one write per minute, not per ticket).
+KIOSK_SEEN_EVERY = timedelta(minutes=1)
+KIOSK_NAME_MAX = 40
+
+
+class KioskRefused(Refusal):
+    """The kiosk (or the person at it) may not issue tickets here: 403, with the way on."""
+
+    status = 403
+
+
+class KioskNameInvalid(Refusal):
+    status = 422
+
+
+def _kiosk_digest(secret: str) -> str:
+    return keyed_digest(f"kiosk:{secret}")
+
+
+def kiosks_of(point: ServicePoint) -> QuerySet[KioskDevice]:
+    """The hall's kiosks, the ones in use first."""
+    return KioskDevice.objects.filter(service_point=point).order_by(
+        F("revoked_at").desc(nulls_first=True), "name", "id"
+    )
+
+
+def register_kiosk(actor: Actor, point: ServicePoint, name: str) -> tuple[KioskDevice, str]:
+    """Register a kiosk of this hall (its hall manager, or a regional administrator over it).
+    Returns the device and its one-time pairing code, shown once and kept only as a digest."""
+    access.check(actor, Action.KIOSK_MANAGE, point)
+    name = " ".join(str(name).split())
+    if not name or len(name) > KIOSK_NAME_MAX:
+        raise KioskNameInvalid(
+            _("Give the kiosk a name of 1 to %(max)s characters, such as where it stands.")
+            % {"max": KIOSK_NAME_MAX},
+            "kiosk.name",
+        )
+    code = secrets.token_urlsafe(24)
+    with locking_transaction():
+        device = KioskDevice.objects.create(
+            service_point=point,
+            name=name,
+            token_digest=_kiosk_digest(code),
+            created_by=access.as_user(actor),
+        )
+        record(actor, "hall.kiosk_register", target=device, summary=name)
+    return device, code
+
+
+def revoke_kiosk(actor: Actor, device: KioskDevice) -> KioskDevice:
+    """Switch a kiosk off: from now on it issues no ticket (audited; switching off twice is
+    recorded once)."""
+    access.check(actor, Action.KIOSK_MANAGE, device)
+    with locking_transaction():
+        switched = KioskDevice.objects.filter(pk=device.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if switched:
+            record(actor, "hall.kiosk_revoke", target=device, summary=device.name)
+    device.refresh_from_db()
+    return device
+
+
+def pair_kiosk(point: ServicePoint, code: str) -> tuple[KioskDevice, str]:
+    """The kiosk screen opens its pairing link: the one-time code is exchanged for the
+    kiosk's own token (the code opens nothing afterwards)."""
+    token = secrets.token_urlsafe(32)
+    with locking_transaction():
+        device = (
+            KioskDevice.objects.select_for_update()
+            .filter(
+                service_point=point,
+                token_digest=_kiosk_digest(str(code)[:100]),
+                paired_at__isnull=True,
+                revoked_at__isnull=True,
+            )
+            .first()
+        )
+        if device is None:
+            raise KioskRefused(
+                _(
+                    "This pairing link does not work any more: it was already used, or the "
+                    "kiosk was switched off. Ask the hall manager to register the kiosk again."
+                ),
+                "kiosk.pairing",
+            )
+        device.token_digest = _kiosk_digest(token)
+        device.paired_at = device.last_seen_at = timezone.now()
+        device.save(update_fields=["token_digest", "paired_at", "last_seen_at"])
+    return device, token
+
+
+def kiosk_for_token(point: ServicePoint, token: str) -> KioskDevice | None:
+    """The paired, not switched-off kiosk of THIS hall that holds `token`, else None."""
+    if not token:
+        return None
+    device = KioskDevice.objects.filter(
+        service_point=point,
+        token_digest=_kiosk_digest(str(token)[:100]),
+        paired_at__isnull=False,
+        revoked_at__isnull=True,
+    ).first()
+    now = timezone.now()
+    if device is not None and (
+        device.last_seen_at is None or now - device.last_seen_at >= KIOSK_SEEN_EVERY
+    ):
+        KioskDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+    return device
+
+
+def check_may_issue(actor: Actor, point: ServicePoint, device: KioskDevice | None) -> None:
+    """A ticket is issued by a registered kiosk of this hall, or by its staff (a clerk or the
+    hall manager there); anyone else is told to ask the hall manager."""
+    if device is not None and device.service_point_id == point.pk:
+        return
+    if access.allows(actor, Action.HALL_SERVE, point):
+        return
+    raise KioskRefused(KIOSK_UNREGISTERED, "kiosk.unregistered")

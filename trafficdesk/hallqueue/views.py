@@ -25,11 +25,13 @@ from trafficdesk.accounts.models import User
 from trafficdesk.booking import services as booking_services
 from trafficdesk.booking.numbers import ALPHABET as BOOKING_NUMBER_ALPHABET
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import live
+from trafficdesk.core import live, ratelimits
 from trafficdesk.core.actions import Action
+from trafficdesk.core.errors import Refusal
+from trafficdesk.core.ratelimits import RateLimited
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass, parse_class
-from trafficdesk.hallqueue import console_panel, services
-from trafficdesk.hallqueue.models import Ticket, TicketStatus
+from trafficdesk.hallqueue import console_panel, kiosk_http, services
+from trafficdesk.hallqueue.models import KioskDevice, Ticket, TicketStatus
 from trafficdesk.hallqueue.rules import CLIPS_EN as BOARD_CLIPS_EN
 from trafficdesk.hallqueue.rules import CLIPS_ZH as BOARD_CLIPS_ZH
 from trafficdesk.hallqueue.rules import estimated_wait_minutes
@@ -138,20 +140,28 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
     and the wait, prints on an 80 mm printer with ?print=1, and the screen clears itself for
     the next person (kiosk.js)."""
     found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    device = kiosk_http.device(request, found)
+    try:
+        services.check_may_issue(request.user, found, device)
+    except services.KioskRefused as exc:
+        return _kiosk_locked(request, found, exc.message)
     businesses = (
         Business.objects.filter(windows__service_point=found, windows__is_open=True)
         .distinct()
         .order_by("code")
     )
     printing = request.GET.get("print") == "1"
-    shown, refusal = None, None
+    shown, refusal, status = None, None, 200
     if request.method == "POST":
         try:
+            kiosk_http.count_ticket(request, device)
             shown = _kiosk_ticket(request, _kiosk_issue(found, request.POST))
         except services.QueueRefused as exc:
-            refusal = exc
+            refusal, status = exc, 409
+        except RateLimited as exc:
+            refusal, status = services.QueueRefused("kiosk.rate", str(exc.message)), 429
     start_url = reverse("hallqueue:kiosk", args=[found.code]) + ("?print=1" if printing else "")
-    return render(
+    response = render(
         request,
         "hallqueue/kiosk.html",
         {
@@ -170,8 +180,77 @@ def kiosk(request: HttpRequest, point: str) -> HttpResponse:
             "reset_seconds": KIOSK_RESET_SECONDS,
             "idle_seconds": KIOSK_IDLE_SECONDS,
         },
-        status=409 if refusal else 200,
+        status=status,
     )
+    if status == 429:
+        response["Retry-After"] = str(ratelimits.KIOSK_PER_DEVICE.retry_after_seconds)
+    if device is not None:
+        kiosk_http.renew_cookie(request, response)
+    return response
+
+
+def _kiosk_locked(request: HttpRequest, point: ServicePoint, message: str) -> HttpResponse:
+    """The screen of a kiosk that may not issue tickets here (never paired, switched off, or
+    paired to another hall): what to do, and nothing to touch."""
+    return render(
+        request, "hallqueue/kiosk_locked.html", {"point": point, "message": message}, status=403
+    )
+
+
+@never_cache
+def kiosk_pair(request: HttpRequest, point: str) -> HttpResponse:
+    """The kiosk screen opens the pairing link the hall manager was shown (GET: one button,
+    so that a link preview cannot use the one-time code up); the POST exchanges the code for
+    the kiosk's token in its cookie and opens the kiosk."""
+    found = get_object_or_404(ServicePoint, code=point)
+    code = str(request.POST.get("code") or request.GET.get("code") or "")[:100]
+    if request.method != "POST":
+        return render(request, "hallqueue/kiosk_pair.html", {"point": found, "code": code})
+    try:
+        _device, token = services.pair_kiosk(found, code)
+    except services.KioskRefused as exc:
+        return _kiosk_locked(request, found, exc.message)
+    response = redirect("hallqueue:kiosk", point=found.code)
+    kiosk_http.keep_cookie(response, token)
+    return response
+
+
+def _pairing_link(request: HttpRequest, point: ServicePoint, code: str) -> tuple[str, str]:
+    """The kiosk's one-time pairing link, and its QR code (SVG) to scan on the kiosk."""
+    pair = reverse("hallqueue:kiosk-pair", args=[point.code])
+    url = request.build_absolute_uri(f"{pair}?{urlencode({'code': code})}")
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
+    return url, buffer.getvalue().decode()
+
+
+@permission_required(Action.KIOSK_MANAGE)
+@never_cache
+def kiosks(request: HttpRequest, point: str) -> HttpResponse:
+    """The hall's kiosks: register one (its pairing link is shown once, here), switch one off."""
+    found = get_object_or_404(ServicePoint.objects.select_related("region"), code=point)
+    access.check(request.user, Action.KIOSK_MANAGE, found)
+    context: dict[str, Any] = {"point": found, "name_max": services.KIOSK_NAME_MAX}
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("do") == "revoke":
+            device = get_object_or_404(
+                KioskDevice, pk=_number(request.POST.get("kiosk")), service_point=found
+            )
+            services.revoke_kiosk(request.user, device)
+            messages.success(request, _("%(name)s is switched off.") % {"name": device.name})
+            return redirect("hallqueue:kiosks", point=found.code)
+        name = str(request.POST.get("name", ""))[:200]
+        try:
+            device, code = services.register_kiosk(request.user, found, name)
+        except Refusal as exc:
+            context.update(problem=exc.message, typed=name)
+            status = 422
+        else:
+            url, svg = _pairing_link(request, found, code)
+            context.update(registered=device, pair_url=url, pair_qr=svg)
+    context["kiosks"] = services.kiosks_of(found)
+    return render(request, "hallqueue/kiosks.html", context, status=status)
 
 
 def board(request: HttpRequest, point: str) -> HttpResponse:
@@ -325,6 +404,7 @@ def _manager_context(request: HttpRequest, point: ServicePoint, **extra: Any) ->
         "overview": services.window_overview(point),
         "metrics": services.metrics(point),
         "may_act": access.allows(request.user, Action.WINDOW_OPEN_CLOSE, point),
+        "may_manage_kiosks": access.allows(request.user, Action.KIOSK_MANAGE, point),
         "notice_max": sites.BOARD_NOTICE_MAX,
         **extra,
     }

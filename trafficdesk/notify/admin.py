@@ -60,6 +60,7 @@ class SmsMessageAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "kind",
+        "region",
         "recipient_masked",
         "status",
         "attempts",
@@ -72,6 +73,12 @@ class SmsMessageAdmin(ReadOnlyAdmin):
     search_fields = ("kind", "recipient_masked", "provider_message_id")
     exclude = ("recipient", "text", "claim", "claimed_at")
     actions = ("retry_now",)
+
+    def get_exclude(self, request: HttpRequest, obj: SmsMessage | None = None) -> Any:
+        """A notice about no region (a citizen's login code) is shown without its text, even
+        to the province-level staff who may see it (accounts.access scopes the list)."""
+        hidden = tuple(super().get_exclude(request, obj) or ())
+        return hidden + ("body",) if obj is not None and obj.region_id is None else hidden
 
     @admin.display(description=_("last error"))
     def last_error(self, obj: SmsMessage) -> str:

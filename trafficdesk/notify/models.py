@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,8 +23,21 @@ class SmsMessage(models.Model):
     by the background worker after the commit (notify.services). Once sent, only the masked
     recipient and the masked text are kept; the full number and text are blanked."""
 
+    #: Staff read the outbox of their region only (accounts.access); a notice with no region
+    #: (a citizen's login code) only province-level staff, and never its text.
+    region_lookup: ClassVar[str] = "region"
+
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=40)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The region of the service point or application the notice is about."),
+    )
     recipient_masked = models.CharField(_("recipient"), max_length=20)
     body = models.TextField(_("text"))
     backend = models.CharField(_("backend"), max_length=120, blank=True)

@@ -56,16 +56,22 @@ def sms_text(message: str | Promise, **params: object) -> str:
     return template % params if params else template
 
 
-def outbox_row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:
+def outbox_row(
+    phone: str, text: str, kind: str, secret: str | None = None, *, region_id: int | None = None
+) -> SmsMessage:
     """A notice as the outbox keeps it (not saved): for a caller that writes it in its own
     statement (booking) and then calls `deliver_after_commit`."""
-    return _row(phone, text, kind, secret)
+    return _row(phone, text, kind, secret, region_id)
 
 
-def _row(phone: str, text: str, kind: str, secret: str | None = None) -> SmsMessage:
+def _row(
+    phone: str, text: str, kind: str, secret: str | None = None, region_id: int | None = None
+) -> SmsMessage:
+    """`region_id`: the region of what the notice is about (staff of that region read it)."""
     stored = text.replace(secret, "*" * len(secret)) if secret else text
     return SmsMessage(
         kind=kind,
+        region_id=region_id,
         recipient=phone,
         recipient_masked=mask_mobile(phone),
         text=text,
@@ -100,10 +106,13 @@ def deliver_after_commit(ids: list[int]) -> None:
     transaction.on_commit(lambda: _schedule_delivery(ids), robust=True)
 
 
-def queue_sms(phone: str, text: str, *, kind: str, secret: str | None = None) -> SmsMessage:
+def queue_sms(
+    phone: str, text: str, *, kind: str, secret: str | None = None, region_id: int | None = None
+) -> SmsMessage:
     """Write one notice to the outbox; it is sent after the caller's transaction commits.
-    `secret` (a one-time code) is hidden in the kept copy of the text."""
-    message = _row(phone, text, kind, secret)
+    `secret` (a one-time code) is hidden in the kept copy of the text; `region_id`: the
+    region of what it is about (the outbox is shown to staff of that region)."""
+    message = _row(phone, text, kind, secret, region_id)
     message.save()
     deliver_after_commit([message.pk])
     return message

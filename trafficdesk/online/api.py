@@ -11,26 +11,13 @@ from ninja.security import django_auth
 
 from trafficdesk.audit import services as audit_services
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.problems import Problem
 from trafficdesk.enterprises.models import Enterprise
 from trafficdesk.online import services
 from trafficdesk.online.models import OnlineApplication
 from trafficdesk.online.rules import status_label
 
 router = Router(tags=["online business"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
-
-
-class FormProblem(Schema):
-    code: str
-    detail: str
-    errors: dict[str, str] = Field(..., description="Field → what is wrong, in words.")
-    error_codes: dict[str, str] = Field(
-        default_factory=dict, description="Field → stable code, e.g. reason.unknown."
-    )
 
 
 class ApplicationIn(Schema):
@@ -99,9 +86,7 @@ def _form_problem(exc: services.ApplicationError) -> dict[str, Any]:
     }
 
 
-@router.post(
-    "/online/applications", response={201: ApplicationOut, 422: FormProblem}, auth=django_auth
-)
+@router.post("/online/applications", response={201: ApplicationOut, 422: Problem}, auth=django_auth)
 def apply(request: HttpRequest, payload: ApplicationIn) -> Any:
     business = Business.objects.filter(code=payload.business).first()
     if business is None:
@@ -209,7 +194,7 @@ class FleetApplicationIn(Schema):
 
 @router.post(
     "/enterprises/{enterprise_id}/online-applications",
-    response={201: list[ApplicationOut], 404: Problem, 422: FormProblem},
+    response={201: list[ApplicationOut], 404: Problem, 422: Problem},
     auth=django_auth,
 )
 def apply_for_fleet(request: HttpRequest, enterprise_id: int, payload: FleetApplicationIn) -> Any:

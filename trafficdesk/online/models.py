@@ -16,6 +16,8 @@ class Channel(models.TextChoices):
 
 class OnlineApplication(models.Model):
     owner_field: ClassVar[str] = "applicant"
+    #: Staff list, read and decide an application only in their region (accounts.access).
+    region_lookup: ClassVar[str] = "region"
 
     reference = models.CharField(_("reference"), max_length=24, unique=True)
     business = models.ForeignKey(
@@ -52,6 +54,18 @@ class OnlineApplication(models.Model):
         on_delete=models.PROTECT,
         related_name="online_applications",
         help_text=_("Filed by its agent for a vehicle of its fleet."),
+    )
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("online centre's region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "The online centre that answers it: the applicant's region (from the ID number, or "
+            "the enterprise's); empty means the province's centre."
+        ),
     )
     form_data = models.JSONField(_("form"), default=dict)
     delivery_address = models.CharField(_("delivery address"), max_length=200, blank=True)

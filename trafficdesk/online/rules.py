@@ -326,3 +326,19 @@ MAX_ATTACHMENTS = 10
 
 def form_for(code: str) -> tuple[FieldSpec, ...]:
     return FORMS.get(code, DEFAULT_FORM)
+
+
+#: The form fields that name the applicant (the person the application is for).
+APPLICANT_ID_FIELDS = ("owner_id", "driver_id")
+
+
+def centre_codes(form: dict[str, str]) -> list[str]:
+    """The region codes an application may be routed to, the nearest first: the applicant's
+    county, city and province (GB/T 2260, from the first six digits of the resident ID
+    number in the form); empty when the form names no person (an enterprise's vehicle)."""
+    for name in APPLICANT_ID_FIELDS:
+        number = str(form.get(name, ""))
+        if len(number) == 18 and number[:6].isdigit():
+            code = number[:6]
+            return list(dict.fromkeys([code, code[:4] + "00", code[:2] + "0000"]))
+    return []

@@ -51,6 +51,8 @@ from trafficdesk.online.models import (
     TrackingEvent,
 )
 from trafficdesk.online.rules import FieldKind, Status
+from trafficdesk.regions.models import Region
+from trafficdesk.sites.models import ServicePoint
 
 
 class ApplicationError(Refusal):
@@ -198,7 +200,10 @@ def _event(
     label = actor.get_username() if hasattr(actor, "get_username") else str(actor)
     text = notice_text(application, note)
     mobile = application.delivery_mobile or application.applicant.mobile
-    notice = queue_sms(mobile, text, kind=f"online.{application.status}") if mobile else None
+    notice = None
+    if mobile:
+        kind = f"online.{application.status}"
+        notice = queue_sms(mobile, text, kind=kind, region_id=application.region_id)
     return ApplicationEvent.objects.create(
         application=application,
         from_status=before,
@@ -292,6 +297,22 @@ def _checked(
     return cleaned, address, mobile
 
 
+def centre_region(form: dict[str, str], enterprise: Enterprise | None = None) -> Region | None:
+    """The region whose online centre answers an application: the enterprise's for its
+    fleet; else the applicant's county, city or province (from the resident ID number), the
+    nearest that has a service point; else the one province served here (None when there
+    are several: then a system administrator routes it)."""
+    if enterprise is not None and enterprise.region_id is not None:
+        return enterprise.region
+    for code in rules.centre_codes(form):
+        region = Region.objects.filter(code=code).first()
+        if region is not None and ServicePoint.objects.filter(region.subtree_q("region")).exists():
+            return region
+    served = {p.split("/")[0] for p in ServicePoint.objects.values_list("region__path", flat=True)}
+    provinces = list(Region.objects.filter(code__in=served)[:2])
+    return provinces[0] if len(provinces) == 1 else None
+
+
 def submit(
     applicant: User,
     business: Business,
@@ -320,6 +341,7 @@ def submit(
             channel=Channel.PHONE if filed_by else Channel.INTERNET,
             filed_by=filed_by,
             form_data=cleaned,
+            region=centre_region(cleaned, enterprise),
             enterprise=enterprise,
             delivery_address=address,
             delivery_mobile=mobile,
@@ -700,8 +722,9 @@ def is_reviewer(actor: Actor) -> bool:
 def review_queue(actor: Actor) -> QuerySet[OnlineApplication]:
     """Open applications, most urgent first (the online centre's queue)."""
     access.check(actor, Action.ONLINE_REVIEW)
+    open_ones = OnlineApplication.objects.exclude(status__in=sorted(rules.CLOSED))
     return (
-        OnlineApplication.objects.exclude(status__in=sorted(rules.CLOSED))
+        access.scope(actor, open_ones, Action.ONLINE_REVIEW)
         .select_related("business")
         .order_by("sla_due_at")
     )

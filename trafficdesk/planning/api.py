@@ -10,16 +10,12 @@ from ninja.security import django_auth
 
 from trafficdesk.accounts import access
 from trafficdesk.core.actions import Action
+from trafficdesk.core.problems import Problem
 from trafficdesk.planning import services
 from trafficdesk.planning.rules import MAX_WALK_INS, walk_ins_per_day
 from trafficdesk.sites.models import ServicePoint
 
 router = Router(tags=["planning"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class PlanQuery(Schema):

@@ -7,8 +7,10 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictInt
 
 from trafficdesk.catalog.models import Business
+from trafficdesk.core.problems import Problem
 from trafficdesk.core.vocabulary import DEFAULT_CLASS, ApplicantClass
 from trafficdesk.policy import citizen, services
 from trafficdesk.policy.rules import Decision
@@ -16,11 +18,6 @@ from trafficdesk.regions.models import Region
 from trafficdesk.sites.models import ServicePoint
 
 router = Router(tags=["policy"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class ReasonOut(Schema):
@@ -92,7 +89,7 @@ class RankedPointOut(Schema):
 
 class PhaseIn(Schema):
     region: str = Field(..., pattern=r"^\d{6}$")
-    phase: int = Field(..., ge=0, le=3)
+    phase: StrictInt = Field(..., ge=0, le=3)
     reason: str = Field(..., min_length=1, max_length=300)
     effective_from: datetime | None = None
 

@@ -86,6 +86,10 @@ class DomainEvent(models.Model):
     """A change that may close what bookings need. Later work (rebooking) consumes these;
     `handled_at` marks the ones it has dealt with."""
 
+    #: Administrators read the events of their region; one with no region (a province-wide
+    #: policy change) only province-level ones (accounts.access).
+    region_lookup: ClassVar[str] = "region"
+
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     region = models.ForeignKey(
         "regions.Region",

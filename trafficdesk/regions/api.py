@@ -9,7 +9,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictBool, StrictInt
 
+from trafficdesk.core.problems import Problem
 from trafficdesk.regions import services
 from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment, RiskLevel
 from trafficdesk.regions.rules import (
@@ -20,11 +22,6 @@ from trafficdesk.regions.rules import (
 )
 
 router = Router(tags=["regions"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class RegionOut(Schema):
@@ -83,9 +80,9 @@ class AssessmentIn(Schema):
 
 
 class CaseCountsIn(Schema):
-    total_confirmed: int = Field(..., ge=0)
-    new_in_last_14_days: int = Field(..., ge=0)
-    cluster_outbreak_in_last_14_days: bool
+    total_confirmed: StrictInt = Field(..., ge=0)
+    new_in_last_14_days: StrictInt = Field(..., ge=0)
+    cluster_outbreak_in_last_14_days: StrictBool
 
 
 class SuggestionOut(Schema):

@@ -106,3 +106,25 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region.code} {self.level} @ {self.effective_from:%Y-%m-%d %H:%M}"
+
+
+class CountyRisk(models.Model):
+    """The risk level in force in a county, as its province published it: each province
+    node writes its own counties' rows (national.services) and logical replication copies
+    every province's rows to every node (national.replication), so a checkpoint here knows
+    the level of an arrival's county in another province. Keyed by GB/T 2260 code, not a
+    foreign key: a row may come from another province's database."""
+
+    county_code = models.CharField(_("county"), max_length=6, primary_key=True)
+    province_code = models.CharField(_("province"), max_length=2, db_index=True)
+    level = models.CharField(_("risk level"), max_length=6, choices=RiskLevel.choices)
+    since = models.DateTimeField(_("in force since"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        ordering = ["county_code"]
+        verbose_name = _("county risk level (national)")
+        verbose_name_plural = _("county risk levels (national)")
+
+    def __str__(self) -> str:
+        return f"{self.county_code} {self.level}"

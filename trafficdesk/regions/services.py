@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record
-from trafficdesk.core import clock
+from trafficdesk.core import clock, provinces
 from trafficdesk.core.actions import Action
 from trafficdesk.core.localcache import clear_all
 from trafficdesk.core.locking import locking_transaction
-from trafficdesk.regions.models import Region, RegionLevel, RiskAssessment
+from trafficdesk.regions.models import CountyRisk, Region, RegionLevel, RiskAssessment
 from trafficdesk.regions.rules import parse_risk_level
 
 DIVISIONS_CSV = Path(__file__).parent / "data" / "divisions.csv"
@@ -257,7 +257,12 @@ def _validate_rows(
 
 
 #: The Chinese column names an administrator may write instead of the English ones.
-HEADER_ALIASES = {"区县代码": "code", "风险等级": "level", "生效时间": "effective_from", "原因": "reason"}
+HEADER_ALIASES = {
+    "区县代码": "code",
+    "风险等级": "level",
+    "生效时间": "effective_from",
+    "原因": "reason",
+}
 
 
 def import_risk_levels_csv(actor: Actor, content: bytes | str) -> ImportResult:
@@ -324,3 +329,15 @@ def rename_region(actor: Actor, region: Region, name_zh: str, name_en: str) -> R
         record(actor, "region.rename", target=region, summary=f"{region.code} {name_zh}")
     region.refresh_from_db()
     return region
+
+
+def origin_risk_level(region: Region, at: datetime | None = None) -> str | None:
+    """The risk level in force in `region` (where an arrival comes from, for the checkpoint
+    rules): this province's own assessments, or, for another province's county, the level
+    that province published nationally (`CountyRisk`, replicated to this node); None when
+    none is known."""
+    if provinces.is_local(region.code):
+        assessment = current_levels([region], at).get(region.pk)
+        return assessment.level if assessment else None
+    row = CountyRisk.objects.filter(county_code=region.code).first()
+    return row.level if row else None

@@ -7,15 +7,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from trafficdesk.core.problems import Problem
 from trafficdesk.regions.rules import code_prefix
 from trafficdesk.sites.models import ServicePoint, Window
 
 router = Router(tags=["sites"])
-
-
-class Problem(Schema):
-    code: str
-    detail: str
 
 
 class ZoneOut(Schema):

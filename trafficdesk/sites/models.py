@@ -199,3 +199,14 @@ class Window(models.Model):
                 if not f.primary_key and f.name != "revision"
             ]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A window stands in a zone of its own service point (sites.services refuses it too,
+        for the pages, the admin and the API)."""
+        if self.zone_id is None or self.service_point_id is None:
+            return
+        zone_point = Zone.objects.filter(pk=self.zone_id).values_list("service_point_id", flat=True)
+        if zone_point.first() != self.service_point_id:
+            raise ValidationError(
+                {"zone": _("A window belongs to a zone of its own service point.")}
+            )

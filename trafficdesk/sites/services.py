@@ -14,7 +14,7 @@ from trafficdesk.accounts import access
 from trafficdesk.accounts.access import Actor
 from trafficdesk.audit.services import record, save_recorded
 from trafficdesk.catalog.models import Business
-from trafficdesk.core import live
+from trafficdesk.core import live, provinces
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.locking import locking_transaction
@@ -106,6 +106,8 @@ def save_service_point(
     slots follow (slots_follow)."""
     if point.region_id is None:
         raise SiteChangeRefused(_("Choose the county of the service point."), "region")
+    if (elsewhere := provinces.foreign_problem(point.region.code)) is not None:
+        raise SiteChangeRefused(elsewhere, "region")
     creating = point.pk is None
     if not creating:
         access.check(actor, Action.SITE_EDIT, ServicePoint.objects.get(pk=point.pk))

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import StrictBool, StrictInt
 
 from trafficdesk.accounts import access
 from trafficdesk.accounts.api import Problem
@@ -26,8 +27,8 @@ class StaffIn(Schema):
     role: str
     region: str = Field(description="GB/T 2260 code of the region of authority")
     service_point: str | None = Field(None, description="code of the service point")
-    windows: list[int] = Field(default_factory=list, description="ids of windows")
-    is_superuser: bool = False
+    windows: list[StrictInt] = Field(default_factory=list, description="ids of windows")
+    is_superuser: StrictBool = False
 
 
 class StaffCreateIn(StaffIn):
@@ -60,7 +61,7 @@ class UnlockOut(Schema):
 
 
 class ActiveIn(Schema):
-    active: bool
+    active: StrictBool
 
 
 STAFF_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: Problem}

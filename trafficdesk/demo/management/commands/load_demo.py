@@ -4,7 +4,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from trafficdesk.demo.services import DEMO_AGENT_MOBILE, DEMO_CITIZEN_MOBILE, load_demo
+from trafficdesk.demo.services import (
+    DEMO_AGENT_MOBILE,
+    DEMO_CITIZEN_MOBILE,
+    DEMO_KIOSK_HALL,
+    load_demo,
+    load_demo_kiosk,
+)
 
 
 class Command(BaseCommand):
@@ -29,3 +35,15 @@ class Command(BaseCommand):
             f"  {'enterprise agent':<20} mobile {DEMO_AGENT_MOBILE} at /accounts/login/, "
             "then /enterprises/ (a verified freight company holding RESUMPTION, two lorries)"
         )
+        pairing = load_demo_kiosk()
+        kiosk = f"/hall/{DEMO_KIOSK_HALL}/kiosk/"
+        if pairing:
+            self.stdout.write(
+                f"  {'kiosk':<20} open {pairing} once on the kiosk screen (this server's "
+                f"address first), then {kiosk}; or log in as clerk or manager to use {kiosk}"
+            )
+        else:
+            self.stdout.write(
+                f"  {'kiosk':<20} the demo kiosk is paired; log in as clerk or manager to use "
+                f"{kiosk} elsewhere, or register another kiosk on /hall/{DEMO_KIOSK_HALL}/kiosks/"
+            )
