@@ -219,3 +219,27 @@ def test_the_service_timer_ticks_and_turns_amber_after_the_usual_time(
     expect(timer).to_have_class(re.compile(r"\bover\b"))
     expect(timer).to_contain_text(f"已超过通常的 {usual} 分钟")
     assert same_document(page)
+
+
+def test_a_notice_keeps_its_level_when_the_live_stream_rereads_the_panel(
+    new_page: Any, demo: Any
+) -> None:
+    """An action answers with its notice (a success, say); a hall event right after makes the
+    live stream re-read the panel, which carries no notice: the console puts the notice back
+    with its words and its level (once it kept the words only, so the success lost its
+    colour: seen in the enterprise journey when a walk-in arrived just after a downgrade)."""
+    at = window(3)
+    walk_ins("GENERAL")
+    page = new_page()
+    open_console(page, at)
+    page.keyboard.press("F1")
+    notice = page.get_by_test_id("console-notice")
+    expect(notice).to_have_attribute("data-level", "success")
+    called = notice.inner_text()
+
+    walk_ins("GENERAL")  # an event for the hall: the stream re-reads the panel
+    expect(page.get_by_test_id("preview-item")).to_have_count(1)
+    expect(notice).to_have_text(called)
+    expect(notice).to_have_attribute("data-level", "success")
+    assert "success" in (notice.get_attribute("class") or "")
+    assert same_document(page)

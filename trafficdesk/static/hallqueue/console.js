@@ -125,19 +125,29 @@
   }
 
   // --- the notice survives a re-read of the panel by the live stream ----------------------
-  var lastNotice = "";
+  // (its words and its level: a re-read that lands just after an action's answer must not
+  // turn a success or an error into a plain line)
+  var lastNotice = null;
 
   function keepNotice(event) {
     if (event.detail.elt !== panel()) { return; }  // an action answers with its own notice
     var shown = document.getElementById("console-notice");
     if (shown && !shown.textContent.trim() && lastNotice) {
-      shown.innerHTML = lastNotice;
+      shown.innerHTML = lastNotice.html;
+      shown.className = lastNotice.className;
+      if (lastNotice.level) { shown.setAttribute("data-level", lastNotice.level); }
     }
   }
 
   function noteNotice() {
     var shown = document.getElementById("console-notice");
-    if (shown && shown.textContent.trim()) { lastNotice = shown.innerHTML; }
+    if (shown && shown.textContent.trim()) {
+      lastNotice = {
+        html: shown.innerHTML,
+        className: shown.className,
+        level: shown.getAttribute("data-level")
+      };
+    }
   }
 
   function start() {
@@ -148,11 +158,13 @@
       box.addEventListener("close", onDialogClose);
       box.addEventListener("keydown", onDialogKey);
     }
-    document.body.addEventListener("htmx:afterSwap", function (event) {
+    // After the settle, not the swap: htmx's settle step puts the new content's class back
+    // on an element whose id was already there, which would undo a restored level.
+    document.body.addEventListener("htmx:afterSettle", function (event) {
       keepNotice(event);
       noteNotice();
-      tick();
     });
+    document.body.addEventListener("htmx:afterSwap", tick);
     noteNotice();
     tick();
     window.setInterval(tick, 1000);
