@@ -56,26 +56,57 @@ def free_port() -> int:
 _COLLECTED: list[str] = []
 
 
+def _static_sources_digest() -> str:
+    """A digest of every static source file (names and contents, as the finders find them)
+    and of the storage that collects them: equal digests collect equal folders."""
+    import hashlib
+
+    from django.contrib.staticfiles.finders import get_finders
+
+    from trafficdesk import settings as deployed  # the storage collectstatic runs with
+
+    digest = hashlib.sha256(repr(deployed.STORAGES["staticfiles"]).encode())
+    found: dict[str, str] = {}
+    for finder in get_finders():
+        for relative, storage in finder.list(ignore_patterns=[]):
+            found.setdefault(relative, storage.path(relative))
+    for relative in sorted(found):
+        digest.update(relative.encode() + b"\0" + Path(found[relative]).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def collected_static() -> str:
     """The static files as a deploy collects them (`manage.py collectstatic`: hashed names,
-    gzipped copies, the manifest the production storage reads), once per test process, in a
-    folder of its own that is removed at exit."""
+    gzipped and brotli copies, the manifest the production storage reads), in
+    var/test-static/<digest of the sources>/. Compressing takes ~20 s, so the folder is kept
+    for as long as the sources are unchanged: the SQLite and PostgreSQL passes (and the next
+    run) share one collect; a changed file collects a new folder and the old one goes."""
     if not _COLLECTED:
-        import atexit
         import shutil
         import tempfile
 
-        root = tempfile.mkdtemp(prefix="trafficdesk-static-")
-        atexit.register(shutil.rmtree, root, True)
-        env = dict(os.environ, STATIC_ROOT=root, DJANGO_SETTINGS_MODULE="trafficdesk.settings")
-        env.setdefault("SECRET_KEY", settings.SECRET_KEY)
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        _COLLECTED.append(root)
+        cache = Path(settings.VAR_DIR) / "test-static"
+        cache.mkdir(parents=True, exist_ok=True)
+        root = cache / _static_sources_digest()
+        if not (root / "staticfiles.json").exists():
+            building = Path(tempfile.mkdtemp(prefix="collecting-", dir=cache))
+            env = dict(
+                os.environ, STATIC_ROOT=str(building), DJANGO_SETTINGS_MODULE="trafficdesk.settings"
+            )
+            env.setdefault("SECRET_KEY", settings.SECRET_KEY)
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
+            shutil.rmtree(root, ignore_errors=True)
+            building.rename(root)  # whole or not at all: a cut-off collect is never used
+        for stale in cache.iterdir():
+            cut_off = stale.name.startswith("collecting-")  # another run's, maybe still going
+            if stale != root and (not cut_off or time.time() - stale.stat().st_mtime > 3600):
+                shutil.rmtree(stale, ignore_errors=True)
+        _COLLECTED.append(str(root))
     return _COLLECTED[0]
 
 
