@@ -76,3 +76,23 @@ def test_an_expression_takes_the_place_of_a_value() -> None:
     ]
     plain, plain_params = insert_statement(item, returning=False)
     assert plain.count("%s") == len(plain_params) == len(params) + 1
+
+
+@pytest.mark.django_db
+def test_fetch_one_builds_the_row_as_the_orm_does(demo: Any) -> None:
+    """Every field equal to the ORM's reading, converters included (a datetime is text on
+    SQLite until converted), and None for no row."""
+    from trafficdesk.accounts.models import Identity, User
+    from trafficdesk.core.sql import fetch_one
+
+    holder = User.objects.create(username="fetch-one", mobile="13700000999", role="citizen")
+    made = Identity.objects.create(
+        user=holder, id_digest="d" * 64, id_masked="520115********0010", verified_at=NOW
+    )
+    read = fetch_one(Identity, "user_id", holder.pk)
+    orm = Identity.objects.get(pk=made.pk)
+    assert read is not None and type(read) is Identity and not read._state.adding
+    for field in Identity._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+    assert isinstance(read.verified_at, type(NOW)) and read.verified_at == NOW
+    assert fetch_one(Identity, "user_id", -1) is None

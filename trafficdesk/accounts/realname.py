@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from trafficdesk.accounts import access
 from trafficdesk.accounts.models import FamilyMember, Identity, User
 from trafficdesk.accounts.verifiers import Verdict, configured
+from trafficdesk.core import sql
 from trafficdesk.core.actions import Action
 from trafficdesk.core.errors import Refusal
 from trafficdesk.core.identity import id_digest
@@ -84,7 +85,8 @@ def relation_label(relation: str) -> str:
 
 
 def identity_of(user: User) -> Identity | None:
-    return Identity.objects.filter(user_id=user.pk).first()
+    """The ID number bound to `user`, read fresh (each booking asks: one plain statement)."""
+    return sql.fetch_one(Identity, "user_id", user.pk)
 
 
 def family_of(user: User) -> QuerySet[FamilyMember]:
