@@ -37,15 +37,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Load the demo data once into the fresh test database; each test rolls back on top.
-    Its rows are kept (tests/demo_snapshot.py) to put back after a test flushes them."""
+    Its rows are kept (tests/demo_snapshot.py) to put back after a test flushes them; the
+    snapshot goes with the test database at the end of the session."""
     from tests import demo_snapshot
     from trafficdesk.demo.services import load_demo
 
     with django_db_blocker.unblock():
         load_demo()
         demo_snapshot.take()
+    yield
+    demo_snapshot.discard()
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,15 @@ def taken() -> bool:
     return _snapshot is not None
 
 
+def discard() -> None:
+    """Forget the snapshot, and on SQLite remove its file (at the end of the session: the
+    test database it belongs to goes too)."""
+    global _snapshot
+    _snapshot = None
+    if connection.vendor != "postgresql":
+        _snapshot_file().unlink(missing_ok=True)
+
+
 def _write(cursor: CursorWrapper, rows: TableRows) -> None:
     table = _quoted(rows.table)
     if connection.vendor != "postgresql":
