@@ -44,6 +44,10 @@ from trafficdesk.sites.services import save_service_point, save_window, save_zon
 
 DEMO_PASSWORD = "TrafficDesk-demo-2026"  # noqa: S105 - printed for the local demo only
 DEMO_CITIZEN_MOBILE = "13800138000"
+#: A made-up resident ID number (Guanshanhu district, born 1990-01-01) that passes every
+#: check, for trying the booking as the demo citizen: the first booking binds it to the
+#: account (real-name booking, accounts.realname).
+DEMO_CITIZEN_ID_NUMBER = "52011519900101123" + id_check_char("52011519900101123")
 #: The agent of the demo enterprise (a verified freight company holding RESUMPTION).
 DEMO_AGENT_MOBILE = "13800138001"
 DEMO_ENTERPRISE_USCC = "91520115MA6DXM001" + uscc_check_char("91520115MA6DXM001")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from trafficdesk.demo.services import (
     DEMO_AGENT_MOBILE,
+    DEMO_CITIZEN_ID_NUMBER,
     DEMO_CITIZEN_MOBILE,
     DEMO_KIOSK_HALL,
     load_demo,
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             f"  {'citizen':<20} mobile {DEMO_CITIZEN_MOBILE} at /accounts/login/; "
-            "the SMS code is printed on this console"
+            "the SMS code is printed on this console; book with the made-up ID number "
+            f"{DEMO_CITIZEN_ID_NUMBER} (the first booking binds it to the account)"
         )
         self.stdout.write(
             f"  {'enterprise agent':<20} mobile {DEMO_AGENT_MOBILE} at /accounts/login/, "
